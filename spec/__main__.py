@@ -1,0 +1,65 @@
+"""`python -m spec`: check the contract and write it as one bundled file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from spec._loader import SPEC_PATH, SpecError, load_spec
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Tools for the Create a task contract (spec/openapi.yaml).
+
+    \b
+    Examples:
+      python -m spec check
+      python -m spec bundle --format json --output build/openapi.json
+    """
+
+
+@cli.command()
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=SPEC_PATH, show_default=True)
+def check(spec_path: Path) -> None:
+    """Load and validate the spec; print a one-line summary."""
+    contract = _load(spec_path)
+    click.echo(
+        f"ok: {contract.path} - {len(contract.request_examples)} request examples, "
+        f"{len(contract.relations)} relations, {len(contract.decisions)} decisions"
+    )
+
+
+@cli.command()
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=SPEC_PATH, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File to write (default: standard output).")
+def bundle(spec_path: Path, fmt: str, output: Path | None) -> None:
+    """Write the spec as one file with every $ref resolved.
+
+    \b
+    Example:
+      python -m spec bundle --format json -o build/openapi.json
+    """
+    contract = _load(spec_path)
+    text = contract.bundle_json() if fmt == "json" else contract.bundle_yaml()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+def _load(spec_path: Path):  # type: ignore[no-untyped-def]
+    try:
+        return load_spec(spec_path)
+    except SpecError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    cli()

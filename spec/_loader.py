@@ -1,0 +1,373 @@
+"""Load the contract once: prance resolves every $ref, openapi-core builds its OpenAPI object.
+
+A broken spec fails here, at start-up, with a `SpecError` naming the file and the JSON pointer of
+the fault, never later in a request handler.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_DIR = Path(__file__).resolve().parent
+SPEC_PATH = SPEC_DIR / "openapi.yaml"
+OPERATION_PATH = "/caseManagement/api/public/analytics/{streamId}/createTask"
+OPERATION_METHOD = "post"
+
+RELATION_KINDS = frozenset({"equals", "lowercase", "same-value", "same-instant", "unique", "constant"})
+_POINTER_ROOTS = ("/body", "/path", "/header")
+
+
+class SpecError(Exception):
+    """Root of the spec package's errors: the contract cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class SpecLocationError(SpecError):
+    """A fault at a place in the spec's files."""
+
+    file: str
+    pointer: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.file}#{self.pointer or '/'}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """One declared relation between a 200 answer and its request (`x-contract-relations`)."""
+
+    id: str
+    kind: str
+    basis: str
+    description: str
+    response: str | None = None
+    request: str | None = None
+    of: str | None = None
+    pointers: tuple[str, ...] = ()
+    value: Any = None
+    tolerance_ms: int = 0
+    if_in_response: bool = False
+    decision: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision on an inconsistency of the seed page (`info.x-seed-decisions`)."""
+
+    id: str
+    topic: str
+    seed_says: str
+    decision: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ContractSpec:
+    """The resolved contract: the dict with no `$ref` left, and openapi-core's `OpenAPI` object."""
+
+    path: Path
+    resolved: Mapping[str, Any]
+    openapi: Any = field(repr=False)
+    relations: tuple[Relation, ...]
+    decisions: tuple[Decision, ...]
+
+    @property
+    def operation(self) -> Mapping[str, Any]:
+        """The createTask operation object, resolved."""
+        return self.resolved["paths"][OPERATION_PATH][OPERATION_METHOD]  # type: ignore[no-any-return]
+
+    @property
+    def request_schema(self) -> Mapping[str, Any]:
+        """JSON Schema of the request body."""
+        return self.operation["requestBody"]["content"]["application/json"]["schema"]  # type: ignore[no-any-return]
+
+    @property
+    def task_schema(self) -> Mapping[str, Any]:
+        """JSON Schema of the 200 answer (the created task)."""
+        return self.response_schema("200")
+
+    @property
+    def error_schema(self) -> Mapping[str, Any]:
+        """JSON Schema of the platform's error envelope."""
+        return self.resolved["components"]["schemas"]["ErrorEnvelope"]  # type: ignore[no-any-return]
+
+    def response_schema(self, status: str) -> Mapping[str, Any]:
+        """JSON Schema of the answer documented for `status` (for example "200" or "401")."""
+        return self.operation["responses"][status]["content"]["application/json"]["schema"]  # type: ignore[no-any-return]
+
+    @property
+    def documented_statuses(self) -> frozenset[int]:
+        """HTTP statuses the operation documents."""
+        return frozenset(int(code) for code in self.operation["responses"])
+
+    @property
+    def request_examples(self) -> dict[str, Any]:
+        """Named request examples: name -> request body."""
+        examples = self.operation["requestBody"]["content"]["application/json"]["examples"]
+        return {name: ex["value"] for name, ex in examples.items()}
+
+    @property
+    def response_examples(self) -> dict[str, Any]:
+        """Named 200 examples: name -> task."""
+        examples = self.operation["responses"]["200"]["content"]["application/json"]["examples"]
+        return {name: ex["value"] for name, ex in examples.items()}
+
+    def error_examples(self, status: str) -> dict[str, Any]:
+        """Named examples of the error answer documented for `status`."""
+        content = self.operation["responses"][status]["content"]["application/json"]
+        return {name: ex["value"] for name, ex in content.get("examples", {}).items()}
+
+    @property
+    def path_template(self) -> str:
+        """The operation's path, with `{streamId}`."""
+        return OPERATION_PATH
+
+    @property
+    def path_regex(self) -> re.Pattern[str]:
+        """A compiled pattern matching the operation's path; group `streamId`."""
+        return re.compile("^" + OPERATION_PATH.replace("{streamId}", "(?P<streamId>[^/]+)") + "$")
+
+    def bundle_json(self) -> str:
+        """The resolved spec as one JSON document with no `$ref`."""
+        return json.dumps(self.resolved, indent=2, ensure_ascii=False) + "\n"
+
+    def bundle_yaml(self) -> str:
+        """The resolved spec as one YAML document with no `$ref`."""
+        return yaml.safe_dump(_plain(self.resolved), sort_keys=False, allow_unicode=True, width=100)
+
+
+def _plain(value: Any) -> Any:
+    """Deep-copy into plain dicts and lists (prance may hand back ordered/ruamel types)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+@functools.lru_cache(maxsize=8)
+def load_spec(path: str | Path | None = None) -> ContractSpec:
+    """Load, resolve and check the contract once per path (cached).
+
+    Example:
+        >>> spec = load_spec()
+        >>> spec.request_examples["seed-sample"]["source"]
+        'rtm'
+    """
+    spec_path = Path(path).resolve() if path is not None else SPEC_PATH
+    if not spec_path.is_file():
+        raise SpecLocationError(str(spec_path), "", "file not found")
+    _check_yaml_files(spec_path)
+    resolved = _resolve(spec_path)
+    _validate_openapi(spec_path, resolved)
+    openapi = _build_openapi(spec_path, resolved)
+    return ContractSpec(
+        path=spec_path,
+        resolved=resolved,
+        openapi=openapi,
+        relations=_parse_relations(spec_path, resolved),
+        decisions=_parse_decisions(spec_path, resolved),
+    )
+
+
+def _check_yaml_files(root: Path) -> None:
+    """Parse every YAML file of the spec so a syntax error names its file and line."""
+    for file in sorted({root, *root.parent.rglob("*.yaml")}):
+        try:
+            yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            raise SpecLocationError(str(file), "", f"invalid YAML{where}: {exc}") from exc
+
+
+def _resolve(root: Path) -> dict[str, Any]:
+    """Resolve every `$ref` with prance's resolver; validation is ours, so it can name the place."""
+    from prance.util import url as prance_url
+    from prance.util.resolver import RefResolver
+
+    document = yaml.safe_load(root.read_text(encoding="utf-8"))
+    try:
+        resolver = RefResolver(document, url=prance_url.absurl(str(root)), strict=False)
+        resolver.resolve_references()
+    except Exception as exc:  # prance raises several unrelated types for bad refs
+        message = str(exc)
+        file, pointer = _find_bad_ref(root, message)
+        raise SpecLocationError(file, pointer, f"cannot resolve a $ref: {message}") from exc
+    return _plain(resolver.specs)  # type: ignore[no-any-return]
+
+
+def _find_bad_ref(root: Path, message: str) -> tuple[str, str]:
+    """The file and pointer of the `$ref` that prance could not resolve, from prance's message."""
+    match = re.search(r"file://(?P<file>[^#\s\"']+)(?:#(?P<fragment>[^\s\"']*))?", message)
+    if not match:
+        return str(root), ""
+    wanted = (Path(match.group("file")).resolve(), match.group("fragment") or "")
+    for file in sorted({root, *root.parent.rglob("*.yaml")}):
+        stack: list[tuple[Any, list[str]]] = [(yaml.safe_load(file.read_text(encoding="utf-8")), [])]
+        while stack:
+            node, here = stack.pop()
+            if isinstance(node, Mapping):
+                ref = node.get("$ref")
+                if isinstance(ref, str):
+                    target, _, fragment = ref.partition("#")
+                    resolved = (file.parent / target).resolve() if target else file
+                    if (resolved, fragment) == wanted:
+                        return str(file), "/" + "/".join(_escape(t) for t in [*here, "$ref"])
+                stack.extend((v, [*here, str(k)]) for k, v in node.items())
+            elif isinstance(node, list):
+                stack.extend((v, [*here, str(i)]) for i, v in enumerate(node))
+    return str(root), ""
+
+
+def _validate_openapi(root: Path, resolved: Mapping[str, Any]) -> None:
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    for exc in OpenAPIV31SpecValidator(dict(resolved)).iter_errors():
+        relative = [str(p) for p in exc.absolute_path]
+        # Schema errors carry a path relative to the schema object that failed; find that object.
+        tokens = _find_tokens(resolved, relative, exc.instance) if relative else []
+        pointer = "/" + "/".join(_escape(t) for t in tokens) if tokens else ""
+        file, local = locate(root, pointer)
+        raise SpecLocationError(file, local, exc.message)
+
+
+def _find_tokens(resolved: Mapping[str, Any], relative: list[str], instance: Any) -> list[str]:
+    """The shortest path in `resolved` that ends with `relative` and holds `instance`."""
+    best: list[str] | None = None
+    stack: list[tuple[Any, list[str]]] = [(resolved, [])]
+    while stack:
+        node, here = stack.pop()
+        target: Any = node
+        for token in relative:
+            if isinstance(target, Mapping) and token in target:
+                target = target[token]
+            elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
+                target = target[int(token)]
+            else:
+                break
+        else:
+            if target == instance and (best is None or len(here) < len(best)):
+                best = here + relative
+        children = node.items() if isinstance(node, Mapping) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in children:
+            if isinstance(child, (Mapping, list)):
+                stack.append((child, [*here, str(key)]))
+    return best if best is not None else relative
+
+
+def _build_openapi(root: Path, resolved: Mapping[str, Any]) -> Any:
+    from openapi_core import Config, OpenAPI
+
+    try:
+        # The spec was validated just above; skip openapi-core's second validation pass.
+        return OpenAPI.from_dict(dict(resolved), config=Config(spec_validator_cls=None))  # type: ignore[arg-type]
+    except Exception as exc:
+        raise SpecLocationError(str(root), "", f"openapi-core cannot load the spec: {exc}") from exc
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def locate(root: Path, pointer: str) -> tuple[str, str]:
+    """Map a JSON pointer into the resolved spec to (file, pointer in that file), following `$ref`s."""
+    file = root
+    doc: Any = yaml.safe_load(root.read_text(encoding="utf-8"))
+    node = doc
+    local: list[str] = []
+    for token in [_unescape(t) for t in pointer.split("/")[1:]] if pointer else []:
+        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
+            file, doc, node, local = _follow(file, doc, node["$ref"])
+        if isinstance(node, Mapping) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            local.append(_escape(token))
+            return str(file), "/" + "/".join(local)
+        local.append(_escape(token))
+    return str(file), "/" + "/".join(local) if local else ""
+
+
+def _follow(file: Path, doc: Any, ref: str) -> tuple[Path, Any, Any, list[str]]:
+    target, _, fragment = ref.partition("#")
+    if target:
+        file = (file.parent / target).resolve()
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    node = doc
+    tokens = [_unescape(t) for t in fragment.split("/")[1:]] if fragment else []
+    for token in tokens:
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    return file, doc, node, [_escape(t) for t in tokens]
+
+
+def _parse_relations(root: Path, resolved: Mapping[str, Any]) -> tuple[Relation, ...]:
+    where = f"/paths/{_escape(OPERATION_PATH)}/{OPERATION_METHOD}/x-contract-relations"
+    try:
+        raw = resolved["paths"][OPERATION_PATH][OPERATION_METHOD].get("x-contract-relations", [])
+    except KeyError as exc:
+        raise SpecLocationError(str(root), f"/paths/{_escape(OPERATION_PATH)}", "the createTask operation is missing") from exc
+    relations = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        pointer = f"{where}/{index}"
+        kind = item.get("kind")
+        if kind not in RELATION_KINDS:
+            raise SpecLocationError(str(root), pointer, f"relation kind {kind!r} is not one of {sorted(RELATION_KINDS)}")
+        if item.get("id") in seen or not item.get("id"):
+            raise SpecLocationError(str(root), pointer, f"relation id {item.get('id')!r} is missing or repeated")
+        seen.add(item["id"])
+        request = item.get("request")
+        if request is not None and not request.startswith(_POINTER_ROOTS):
+            raise SpecLocationError(str(root), pointer, f"request pointer {request!r} must start with one of {_POINTER_ROOTS}")
+        if item.get("basis") not in ("seed", "decision"):
+            raise SpecLocationError(str(root), pointer, "basis must be 'seed' or 'decision'")
+        relations.append(
+            Relation(
+                id=item["id"],
+                kind=kind,
+                basis=item["basis"],
+                description=item.get("description", ""),
+                response=item.get("response"),
+                request=request,
+                of=item.get("of"),
+                pointers=tuple(item.get("pointers", ())),
+                value=item.get("value"),
+                tolerance_ms=int(item.get("tolerance-ms", 0)),
+                if_in_response=bool(item.get("if-in-response", False)),
+                decision=item.get("decision"),
+            )
+        )
+    return tuple(relations)
+
+
+def _parse_decisions(root: Path, resolved: Mapping[str, Any]) -> tuple[Decision, ...]:
+    decisions = []
+    for index, item in enumerate(resolved.get("info", {}).get("x-seed-decisions", [])):
+        try:
+            decisions.append(
+                Decision(
+                    id=item["id"],
+                    topic=item["topic"],
+                    seed_says=item["seed-says"],
+                    decision=item["decision"],
+                    why=item["why"],
+                )
+            )
+        except KeyError as exc:
+            raise SpecLocationError(str(root), f"/info/x-seed-decisions/{index}", f"missing key {exc}") from exc
+    return tuple(decisions)

@@ -1,0 +1,258 @@
+"""The contract itself: the seed page's samples, the named examples, required fields and the loader."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openapi_core.testing import MockRequest, MockResponse
+
+from spec import SPEC_PATH, ContractSpec, SpecLocationError, load_spec
+
+SEED_PAGE = SPEC_PATH.parent / "seed-page.md"
+PATH = "/caseManagement/api/public/analytics/st-084d3c5e-376a-559f-9987-a012bb2bxxxx/createTask"
+
+
+def seed_samples() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The seed page's sample request body (from its curl --data-raw) and sample response."""
+    text = SEED_PAGE.read_text(encoding="utf-8")
+    request = json.loads(re.search(r"--data-raw '(\{.*?\})'", text, re.S).group(1))  # type: ignore[union-attr]
+    blocks = re.findall(r"```\n(.*?)```", text, re.S)
+    response = json.loads(blocks[-1])
+    return request, response
+
+
+@pytest.fixture(scope="module")
+def contract() -> ContractSpec:
+    return load_spec()
+
+
+def request_errors(contract: ContractSpec, body: Any, headers: dict[str, str] | None = None) -> list[Exception]:
+    request = MockRequest(
+        "https://platform.kore.ai",
+        "post",
+        PATH,
+        data=json.dumps(body).encode(),
+        headers={"auth": "token", **(headers or {})},
+        content_type="application/json",
+    )
+    return list(contract.openapi.unmarshal_request(request).errors)
+
+
+def response_errors(contract: ContractSpec, status: int, body: Any) -> list[Exception]:
+    request = MockRequest("https://platform.kore.ai", "post", PATH, headers={"auth": "token"}, content_type="application/json")
+    response = MockResponse(json.dumps(body).encode(), status_code=status, content_type="application/json")
+    return list(contract.openapi.unmarshal_response(request, response).errors)
+
+
+def test_seed_sample_request_is_valid(contract: ContractSpec) -> None:
+    request, _ = seed_samples()
+    assert request_errors(contract, request) == []
+
+
+def test_seed_sample_response_is_valid(contract: ContractSpec) -> None:
+    _, response = seed_samples()
+    assert response_errors(contract, 200, response) == []
+
+
+def test_named_seed_examples_are_the_seed_page_samples(contract: ContractSpec) -> None:
+    request, response = seed_samples()
+    assert contract.request_examples["seed-sample"] == request
+    assert contract.response_examples["seed-sample"] == response
+
+
+def test_every_request_example_has_a_response_example(contract: ContractSpec) -> None:
+    assert set(contract.request_examples) == set(contract.response_examples)
+    assert {"seed-sample", "email-only-user", "phone-only-user", "no-task-name"} <= set(contract.request_examples)
+
+
+@pytest.mark.parametrize("name", sorted(load_spec().request_examples))
+def test_named_request_example_is_valid(contract: ContractSpec, name: str) -> None:
+    assert request_errors(contract, contract.request_examples[name]) == []
+
+
+@pytest.mark.parametrize("name", sorted(load_spec().response_examples))
+def test_named_response_example_is_valid(contract: ContractSpec, name: str) -> None:
+    assert response_errors(contract, 200, contract.response_examples[name]) == []
+
+
+def _error_examples() -> list[tuple[str, str]]:
+    contract = load_spec()
+    return [
+        (status, name)
+        for status in sorted(contract.operation["responses"])
+        if status != "200"
+        for name in contract.error_examples(status)
+    ]
+
+
+@pytest.mark.parametrize(("status", "name"), _error_examples())
+def test_named_error_example_is_valid(contract: ContractSpec, status: str, name: str) -> None:
+    assert response_errors(contract, int(status), contract.error_examples(status)[name]) == []
+
+
+def test_every_documented_error_has_an_example(contract: ContractSpec) -> None:
+    for status in ("400", "401", "405", "413", "415", "429"):
+        assert contract.error_examples(status), status
+    assert contract.error_examples("401")["invalid-credentials"] == {
+        "errors": [{"msg": "Invalid SDK credentials", "code": 4002}]
+    }
+
+
+def _required_pointers(schema: dict[str, Any], prefix: str = "") -> list[str]:
+    pointers = []
+    for name in schema.get("required", []):
+        pointers.append(f"{prefix}/{name}")
+        child = schema.get("properties", {}).get(name, {})
+        if child.get("type") == "object":
+            pointers.extend(_required_pointers(child, f"{prefix}/{name}"))
+    return pointers
+
+
+def _set(body: dict[str, Any], pointer: str, value: Any, *, delete: bool = False) -> dict[str, Any]:
+    body = copy.deepcopy(body)
+    *parents, last = pointer.strip("/").split("/")
+    node = body
+    for token in parents:
+        node = node[token]
+    if delete:
+        del node[last]
+    else:
+        node[last] = value
+    return body
+
+
+def test_required_fields_are_the_documented_ones(contract: ContractSpec) -> None:
+    assert sorted(_required_pointers(dict(contract.request_schema))) == sorted(
+        ["/caseId", "/caseRefId", "/taskTmp", "/userInfo", "/source", "/userInfo/name"]
+    )
+
+
+@pytest.mark.parametrize("pointer", _required_pointers(dict(load_spec().request_schema)))
+def test_removing_a_required_field_invalidates_the_seed_request(contract: ContractSpec, pointer: str) -> None:
+    request, _ = seed_samples()
+    assert request_errors(contract, _set(request, pointer, None, delete=True)) != []
+
+
+_WRONG_TYPES: dict[str, Any] = {"string": 42, "object": "not an object", "integer": "7", "boolean": "yes", "array": {}}
+
+
+def _typed_pointers(schema: dict[str, Any], body: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    pointers = []
+    for name, child in schema.get("properties", {}).items():
+        if name not in body or "type" not in child:
+            continue
+        pointers.append((f"{prefix}/{name}", child["type"]))
+        if child["type"] == "object":
+            pointers.extend(_typed_pointers(child, body[name], f"{prefix}/{name}"))
+    return pointers
+
+
+@pytest.mark.parametrize(
+    ("pointer", "json_type"), _typed_pointers(dict(load_spec().request_schema), seed_samples()[0])
+)
+def test_wrong_type_invalidates_the_seed_request(contract: ContractSpec, pointer: str, json_type: str) -> None:
+    request, _ = seed_samples()
+    assert request_errors(contract, _set(request, pointer, _WRONG_TYPES[json_type])) != []
+
+
+@pytest.mark.parametrize("contact", ["_id", "emailId", "phoneNumber"])
+def test_any_one_contact_is_enough(contract: ContractSpec, contact: str) -> None:
+    request, _ = seed_samples()
+    values = {"_id": "u-1", "emailId": "a@example.com", "phoneNumber": "+14155550123"}
+    request["userInfo"] = {"name": "Dana", contact: values[contact]}
+    assert request_errors(contract, request) == []
+
+
+def test_user_without_any_contact_is_invalid(contract: ContractSpec) -> None:
+    request, _ = seed_samples()
+    request["userInfo"] = {"name": "Dana"}
+    assert request_errors(contract, request) != []
+
+
+def test_desc_and_task_name_are_optional(contract: ContractSpec) -> None:
+    request, _ = seed_samples()
+    assert "desc" not in request
+    del request["name"]
+    assert request_errors(contract, request) == []
+
+
+def test_missing_auth_header_is_a_security_error(contract: ContractSpec) -> None:
+    request = MockRequest(
+        "https://platform.kore.ai", "post", PATH, data=json.dumps(seed_samples()[0]).encode(), content_type="application/json"
+    )
+    assert contract.openapi.unmarshal_request(request).errors
+
+
+def test_bundle_has_no_ref_left(contract: ContractSpec) -> None:
+    assert "$ref" not in contract.bundle_json()
+    assert "$ref" not in contract.bundle_yaml()
+    assert json.loads(contract.bundle_json())["openapi"].startswith("3.1")
+
+
+def test_every_decision_named_by_the_spec_exists(contract: ContractSpec) -> None:
+    decided = {d.id for d in contract.decisions}
+    named = set(re.findall(r"x-decision: ([\w-]+)", "".join(p.read_text() for p in SPEC_PATH.parent.rglob("*.yaml"))))
+    named |= {r.decision for r in contract.relations if r.decision}
+    assert named and named <= decided
+
+
+def test_relations_point_at_documented_response_fields(contract: ContractSpec) -> None:
+    properties = contract.task_schema["properties"]
+    for relation in contract.relations:
+        for pointer in [relation.response, relation.of, *relation.pointers]:
+            if pointer:
+                assert pointer.split("/")[1] in properties, (relation.id, pointer)
+
+
+@pytest.fixture
+def spec_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "spec"
+    shutil.copytree(SPEC_PATH.parent, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return target
+
+
+def test_loader_names_file_and_pointer_of_a_bad_schema(spec_copy: Path) -> None:
+    request_file = spec_copy / "schemas" / "request.yaml"
+    text = request_file.read_text().replace("    caseRefId:\n      type: string", "    caseRefId:\n      type: strang", 1)
+    request_file.write_text(text)
+    with pytest.raises(SpecLocationError) as info:
+        load_spec(spec_copy / "openapi.yaml")
+    assert info.value.file == str(request_file)
+    assert info.value.pointer == "/CreateTaskRequest/properties/caseRefId/type"
+    assert "strang" in str(info.value)
+
+
+def test_loader_names_the_unresolvable_ref(spec_copy: Path) -> None:
+    root = spec_copy / "openapi.yaml"
+    root.write_text(root.read_text().replace("schemas/task.yaml#/Task'", "schemas/task.yaml#/Tusk'", 1))
+    with pytest.raises(SpecLocationError) as info:
+        load_spec(root)
+    assert info.value.file == str(root)
+    assert info.value.pointer == "/components/schemas/Task/$ref"
+
+
+def test_loader_names_the_line_of_broken_yaml(spec_copy: Path) -> None:
+    broken = spec_copy / "schemas" / "ids.yaml"
+    broken.write_text(broken.read_text() + "\nBroken: [unclosed\n")
+    with pytest.raises(SpecLocationError) as info:
+        load_spec(spec_copy / "openapi.yaml")
+    assert info.value.file == str(broken)
+    assert "line" in str(info.value)
+
+
+def test_loader_rejects_an_unknown_relation_kind(spec_copy: Path) -> None:
+    root = spec_copy / "openapi.yaml"
+    root.write_text(root.read_text().replace("kind: lowercase", "kind: lower-ish", 1))
+    with pytest.raises(SpecLocationError) as info:
+        load_spec(root)
+    assert "x-contract-relations/12" in info.value.pointer
+
+
+def test_load_spec_is_cached() -> None:
+    assert load_spec() is load_spec()
