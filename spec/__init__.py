@@ -11,13 +11,19 @@ from spec._loader import (
     SpecLocationError,
     load_spec,
 )
+from spec._relations import MISSING, RelationViolation, RequestFacts, check_relations, resolve_pointer
 
 __all__ = [
     "SPEC_PATH",
     "ContractSpec",
+    "MISSING",
     "Decision",
     "Relation",
+    "RelationViolation",
+    "RequestFacts",
     "SpecError",
     "SpecLocationError",
+    "check_relations",
     "load_spec",
+    "resolve_pointer",
 ]
