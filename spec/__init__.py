@@ -14,9 +14,9 @@ from spec._loader import (
 from spec._relations import MISSING, RelationViolation, RequestFacts, check_relations, resolve_pointer
 
 __all__ = [
+    "MISSING",
     "SPEC_PATH",
     "ContractSpec",
-    "MISSING",
     "Decision",
     "Relation",
     "RelationViolation",

@@ -22,7 +22,13 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=SPEC_PATH, show_default=True)
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=SPEC_PATH,
+    show_default=True,
+)
 def check(spec_path: Path) -> None:
     """Load and validate the spec; print a one-line summary."""
     contract = _load(spec_path)
@@ -33,9 +39,21 @@ def check(spec_path: Path) -> None:
 
 
 @cli.command()
-@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=SPEC_PATH, show_default=True)
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=SPEC_PATH,
+    show_default=True,
+)
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File to write (default: standard output).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
 def bundle(spec_path: Path, fmt: str, output: Path | None) -> None:
     """Write the spec as one file with every $ref resolved.
 

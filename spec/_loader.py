@@ -258,7 +258,9 @@ def _find_tokens(resolved: Mapping[str, Any], relative: list[str], instance: Any
         else:
             if target == instance and (best is None or len(here) < len(best)):
                 best = here + relative
-        children = node.items() if isinstance(node, Mapping) else enumerate(node) if isinstance(node, list) else ()
+        children = (
+            node.items() if isinstance(node, Mapping) else enumerate(node) if isinstance(node, list) else ()
+        )
         for key, child in children:
             if isinstance(child, (Mapping, list)):
                 stack.append((child, [*here, str(key)]))
@@ -270,7 +272,7 @@ def _build_openapi(root: Path, resolved: Mapping[str, Any]) -> Any:
 
     try:
         # The spec was validated just above; skip openapi-core's second validation pass.
-        return OpenAPI.from_dict(dict(resolved), config=Config(spec_validator_cls=None))  # type: ignore[arg-type]
+        return OpenAPI.from_dict(dict(resolved), config=Config(spec_validator_cls=None))
     except Exception as exc:
         raise SpecLocationError(str(root), "", f"openapi-core cannot load the spec: {exc}") from exc
 
@@ -320,20 +322,28 @@ def _parse_relations(root: Path, resolved: Mapping[str, Any]) -> tuple[Relation,
     try:
         raw = resolved["paths"][OPERATION_PATH][OPERATION_METHOD].get("x-contract-relations", [])
     except KeyError as exc:
-        raise SpecLocationError(str(root), f"/paths/{_escape(OPERATION_PATH)}", "the createTask operation is missing") from exc
+        raise SpecLocationError(
+            str(root), f"/paths/{_escape(OPERATION_PATH)}", "the createTask operation is missing"
+        ) from exc
     relations = []
     seen: set[str] = set()
     for index, item in enumerate(raw):
         pointer = f"{where}/{index}"
         kind = item.get("kind")
         if kind not in RELATION_KINDS:
-            raise SpecLocationError(str(root), pointer, f"relation kind {kind!r} is not one of {sorted(RELATION_KINDS)}")
+            raise SpecLocationError(
+                str(root), pointer, f"relation kind {kind!r} is not one of {sorted(RELATION_KINDS)}"
+            )
         if item.get("id") in seen or not item.get("id"):
-            raise SpecLocationError(str(root), pointer, f"relation id {item.get('id')!r} is missing or repeated")
+            raise SpecLocationError(
+                str(root), pointer, f"relation id {item.get('id')!r} is missing or repeated"
+            )
         seen.add(item["id"])
         request = item.get("request")
         if request is not None and not request.startswith(_POINTER_ROOTS):
-            raise SpecLocationError(str(root), pointer, f"request pointer {request!r} must start with one of {_POINTER_ROOTS}")
+            raise SpecLocationError(
+                str(root), pointer, f"request pointer {request!r} must start with one of {_POINTER_ROOTS}"
+            )
         if item.get("basis") not in ("seed", "decision"):
             raise SpecLocationError(str(root), pointer, "basis must be 'seed' or 'decision'")
         relations.append(
@@ -369,5 +379,7 @@ def _parse_decisions(root: Path, resolved: Mapping[str, Any]) -> tuple[Decision,
                 )
             )
         except KeyError as exc:
-            raise SpecLocationError(str(root), f"/info/x-seed-decisions/{index}", f"missing key {exc}") from exc
+            raise SpecLocationError(
+                str(root), f"/info/x-seed-decisions/{index}", f"missing key {exc}"
+            ) from exc
     return tuple(decisions)

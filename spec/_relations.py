@@ -110,9 +110,13 @@ def check_relation(
         if got is MISSING:
             if relation.if_in_response:
                 return None
-            return RelationViolation(relation, got, sent, f"{relation.response} is absent but the request sent {relation.request}")
+            return RelationViolation(
+                relation, got, sent, f"{relation.response} is absent but the request sent {relation.request}"
+            )
         if got != sent:
-            return RelationViolation(relation, got, sent, f"{relation.response} differs from the request's {relation.request}")
+            return RelationViolation(
+                relation, got, sent, f"{relation.response} differs from the request's {relation.request}"
+            )
         return None
     if kind == "lowercase":
         assert relation.response and relation.of
@@ -121,23 +125,38 @@ def check_relation(
             return None
         got = resolve_pointer(response, relation.response)
         if got != source.lower():
-            return RelationViolation(relation, got, source.lower(), f"{relation.response} is not {relation.of} lower-cased")
+            return RelationViolation(
+                relation, got, source.lower(), f"{relation.response} is not {relation.of} lower-cased"
+            )
         return None
     if kind == "same-value":
         values = [resolve_pointer(response, p) for p in relation.pointers]
         if any(v != values[0] for v in values[1:]):
-            return RelationViolation(relation, dict(zip(relation.pointers, values, strict=True)), "equal values", f"{', '.join(relation.pointers)} differ")
+            return RelationViolation(
+                relation,
+                dict(zip(relation.pointers, values, strict=True)),
+                "equal values",
+                f"{', '.join(relation.pointers)} differ",
+            )
         return None
     if kind == "same-instant":
         values = [resolve_pointer(response, p) for p in relation.pointers]
         instants = [_instant_ms(v) for v in values]
         received = dict(zip(relation.pointers, values, strict=True))
         if any(i is None for i in instants):
-            return RelationViolation(relation, received, "date-time strings with a zone or epoch milliseconds", "a value is not an instant")
+            return RelationViolation(
+                relation,
+                received,
+                "date-time strings with a zone or epoch milliseconds",
+                "a value is not an instant",
+            )
         spread = max(instants) - min(instants)  # type: ignore[type-var,operator]
         if spread > relation.tolerance_ms:
             return RelationViolation(
-                relation, received, f"within {relation.tolerance_ms} ms", f"the instants are {spread:.0f} ms apart"
+                relation,
+                received,
+                f"within {relation.tolerance_ms} ms",
+                f"the instants are {spread:.0f} ms apart",
             )
         return None
     if kind == "unique":
@@ -148,14 +167,24 @@ def check_relation(
         key = repr(got)
         bucket = seen.setdefault(relation.id, set())
         if key in bucket:
-            return RelationViolation(relation, got, "a value no earlier answer had", f"{relation.response} repeats an earlier answer's")
+            return RelationViolation(
+                relation,
+                got,
+                "a value no earlier answer had",
+                f"{relation.response} repeats an earlier answer's",
+            )
         bucket.add(key)
         return None
     if kind == "constant":
         assert relation.response
         got = resolve_pointer(response, relation.response)
         if got != relation.value or type(got) is not type(relation.value):
-            return RelationViolation(relation, got, relation.value, f"{relation.response} is not the documented default of a new task")
+            return RelationViolation(
+                relation,
+                got,
+                relation.value,
+                f"{relation.response} is not the documented default of a new task",
+            )
         return None
     raise ValueError(f"unknown relation kind {kind!r}")
 

@@ -32,7 +32,9 @@ def contract() -> ContractSpec:
     return load_spec()
 
 
-def request_errors(contract: ContractSpec, body: Any, headers: dict[str, str] | None = None) -> list[Exception]:
+def request_errors(
+    contract: ContractSpec, body: Any, headers: dict[str, str] | None = None
+) -> list[Exception]:
     request = MockRequest(
         "https://platform.kore.ai",
         "post",
@@ -45,7 +47,9 @@ def request_errors(contract: ContractSpec, body: Any, headers: dict[str, str] | 
 
 
 def response_errors(contract: ContractSpec, status: int, body: Any) -> list[Exception]:
-    request = MockRequest("https://platform.kore.ai", "post", PATH, headers={"auth": "token"}, content_type="application/json")
+    request = MockRequest(
+        "https://platform.kore.ai", "post", PATH, headers={"auth": "token"}, content_type="application/json"
+    )
     response = MockResponse(json.dumps(body).encode(), status_code=status, content_type="application/json")
     return list(contract.openapi.unmarshal_response(request, response).errors)
 
@@ -68,7 +72,9 @@ def test_named_seed_examples_are_the_seed_page_samples(contract: ContractSpec) -
 
 def test_every_request_example_has_a_response_example(contract: ContractSpec) -> None:
     assert set(contract.request_examples) == set(contract.response_examples)
-    assert {"seed-sample", "email-only-user", "phone-only-user", "no-task-name"} <= set(contract.request_examples)
+    assert {"seed-sample", "email-only-user", "phone-only-user", "no-task-name"} <= set(
+        contract.request_examples
+    )
 
 
 @pytest.mark.parametrize("name", sorted(load_spec().request_examples))
@@ -139,7 +145,13 @@ def test_removing_a_required_field_invalidates_the_seed_request(contract: Contra
     assert request_errors(contract, _set(request, pointer, None, delete=True)) != []
 
 
-_WRONG_TYPES: dict[str, Any] = {"string": 42, "object": "not an object", "integer": "7", "boolean": "yes", "array": {}}
+_WRONG_TYPES: dict[str, Any] = {
+    "string": 42,
+    "object": "not an object",
+    "integer": "7",
+    "boolean": "yes",
+    "array": {},
+}
 
 
 def _typed_pointers(schema: dict[str, Any], body: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -156,7 +168,9 @@ def _typed_pointers(schema: dict[str, Any], body: dict[str, Any], prefix: str = 
 @pytest.mark.parametrize(
     ("pointer", "json_type"), _typed_pointers(dict(load_spec().request_schema), seed_samples()[0])
 )
-def test_wrong_type_invalidates_the_seed_request(contract: ContractSpec, pointer: str, json_type: str) -> None:
+def test_wrong_type_invalidates_the_seed_request(
+    contract: ContractSpec, pointer: str, json_type: str
+) -> None:
     request, _ = seed_samples()
     assert request_errors(contract, _set(request, pointer, _WRONG_TYPES[json_type])) != []
 
@@ -184,7 +198,11 @@ def test_desc_and_task_name_are_optional(contract: ContractSpec) -> None:
 
 def test_missing_auth_header_is_a_security_error(contract: ContractSpec) -> None:
     request = MockRequest(
-        "https://platform.kore.ai", "post", PATH, data=json.dumps(seed_samples()[0]).encode(), content_type="application/json"
+        "https://platform.kore.ai",
+        "post",
+        PATH,
+        data=json.dumps(seed_samples()[0]).encode(),
+        content_type="application/json",
     )
     assert contract.openapi.unmarshal_request(request).errors
 
@@ -197,7 +215,9 @@ def test_bundle_has_no_ref_left(contract: ContractSpec) -> None:
 
 def test_every_decision_named_by_the_spec_exists(contract: ContractSpec) -> None:
     decided = {d.id for d in contract.decisions}
-    named = set(re.findall(r"x-decision: ([\w-]+)", "".join(p.read_text() for p in SPEC_PATH.parent.rglob("*.yaml"))))
+    named = set(
+        re.findall(r"x-decision: ([\w-]+)", "".join(p.read_text() for p in SPEC_PATH.parent.rglob("*.yaml")))
+    )
     named |= {r.decision for r in contract.relations if r.decision}
     assert named and named <= decided
 
@@ -219,7 +239,9 @@ def spec_copy(tmp_path: Path) -> Path:
 
 def test_loader_names_file_and_pointer_of_a_bad_schema(spec_copy: Path) -> None:
     request_file = spec_copy / "schemas" / "request.yaml"
-    text = request_file.read_text().replace("    caseRefId:\n      type: string", "    caseRefId:\n      type: strang", 1)
+    text = request_file.read_text().replace(
+        "    caseRefId:\n      type: string", "    caseRefId:\n      type: strang", 1
+    )
     request_file.write_text(text)
     with pytest.raises(SpecLocationError) as info:
         load_spec(spec_copy / "openapi.yaml")
