@@ -1,4 +1,4 @@
-"""`python -m spec`: check the contract and write it as one bundled file."""
+"""`python -m spec`: check the contract, write it as one bundled file, build its documentation."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def cli() -> None:
     Examples:
       python -m spec check
       python -m spec bundle --format json --output build/openapi.json
+      python -m spec docs --output build/docs
     """
 
 
@@ -69,6 +70,35 @@ def bundle(spec_path: Path, fmt: str, output: Path | None) -> None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=SPEC_PATH,
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/docs"),
+    show_default=True,
+    help="Folder to write.",
+)
+def docs(spec_path: Path, output: Path) -> None:
+    """Write the documentation as a folder that opens from disk (no network needed).
+
+    \b
+    Example:
+      python -m spec docs --output build/docs && xdg-open build/docs/index.html
+    """
+    from spec.docs import write_docs
+
+    index = write_docs(output, _load(spec_path))
+    click.echo(f"wrote {index}", err=True)
 
 
 def _load(spec_path: Path):  # type: ignore[no-untyped-def]

@@ -1,0 +1,236 @@
+"""Self-contained documentation of the contract: Swagger UI plus tables of decisions and relations.
+
+The UI's files come from the installed `flask-swagger-ui` package (Swagger UI 5, which renders
+OpenAPI 3.1); nothing is fetched from a CDN, and every URL in the pages is relative, so the same
+files open from disk (file://) and are served by the mock under `/docs/`.
+
+Example:
+    >>> files = build_docs()
+    >>> sorted(files)[:2]
+    ['assets/docs.css', 'assets/docs.js']
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from spec._loader import ContractSpec, Relation, load_spec
+
+__all__ = ["build_docs", "write_docs"]
+
+_TEMPLATES = Path(__file__).resolve().parent / "docs_templates"
+_UI_PACKAGE = "flask_swagger_ui"
+
+# Where each file lands in the output; the template reads these names, so a move happens here only.
+_ASSETS = {
+    "ui_js": "assets/swagger-ui/swagger-ui-bundle.js",
+    "ui_css": "assets/swagger-ui/swagger-ui.css",
+    "favicon": "assets/swagger-ui/favicon-32x32.png",
+    "ui_license": "assets/swagger-ui/LICENSE.txt",
+    "docs_js": "assets/docs.js",
+    "docs_css": "assets/docs.css",
+    "spec_json": "openapi.json",
+}
+# Source file in flask_swagger_ui/dist for each Swagger UI asset above.
+_UI_FILES = {
+    "ui_js": "swagger-ui-bundle.js",
+    "ui_css": "swagger-ui.css",
+    "favicon": "favicon-32x32.png",
+    "ui_license": "LICENSE",
+}
+
+# The mock builds the docs once at start-up; tests and the CLI may ask again for the same contract.
+# Keyed by identity (ContractSpec holds dicts, so it is not hashable) with the contract kept alive, so
+# an id is never reused while its entry exists.
+_CACHE: dict[int, tuple[ContractSpec, dict[str, bytes]]] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class _DecisionRow:
+    """A decision as the decisions table shows it, with the relations and constraints that cite it."""
+
+    id: str
+    topic: str
+    seed_says: str
+    decision: str
+    why: str
+    relations: tuple[str, ...]
+    constraints: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _RelationRow:
+    """A relation as the relations table shows it: its rule spelled out for a reader."""
+
+    id: str
+    kind: str
+    rule: str
+    basis: str
+    decision: str | None
+    description: str
+
+
+def build_docs(contract: ContractSpec | None = None) -> dict[str, bytes]:
+    """The documentation's files: relative path -> bytes, with `index.html` and `openapi.json` (cached)."""
+    contract = contract if contract is not None else load_spec()
+    with _CACHE_LOCK:
+        hit = _CACHE.get(id(contract))
+        if hit is not None and hit[0] is contract:
+            return dict(hit[1])
+    files = _render(contract)
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[id(contract)] = (contract, files)
+    # A copy, so a caller that edits its dict cannot change what the next caller gets.
+    return dict(files)
+
+
+def write_docs(out_dir: Path, contract: ContractSpec | None = None) -> Path:
+    """Write the documentation folder to `out_dir`; return the path of its `index.html`."""
+    for relative, data in build_docs(contract).items():
+        target = out_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return out_dir / "index.html"
+
+
+def _render(contract: ContractSpec) -> dict[str, bytes]:
+    ui_dist = resources.files(_UI_PACKAGE) / "dist"
+    ui_version = (ui_dist / "VERSION").read_text(encoding="utf-8").strip().lstrip("v")
+    info = contract.resolved.get("info", {})
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["inline_code"] = _inline_code
+    html = env.get_template("index.html.j2").render(
+        title=str(info.get("title", "API")),
+        version=str(info.get("version", "")),
+        method=_operation_method(contract),
+        path=contract.path_template,
+        ui_version=ui_version,
+        assets=_ASSETS,
+        decisions=_decision_rows(contract),
+        relations=[_relation_row(r) for r in contract.relations],
+        spec_json=_script_json(contract.resolved),
+    )
+    files = {
+        "index.html": html.encode("utf-8"),
+        _ASSETS["spec_json"]: contract.bundle_json().encode("utf-8"),
+        _ASSETS["docs_js"]: (_TEMPLATES / "docs.js").read_bytes(),
+        _ASSETS["docs_css"]: (_TEMPLATES / "docs.css").read_bytes(),
+    }
+    for key, name in _UI_FILES.items():
+        files[_ASSETS[key]] = (ui_dist / name).read_bytes()
+    return files
+
+
+def _operation_method(contract: ContractSpec) -> str:
+    """The HTTP method of the documented operation (the one method under its path)."""
+    methods = [m for m in contract.resolved["paths"][contract.path_template] if m != "parameters"]
+    return methods[0] if methods else "post"
+
+
+def _script_json(document: Mapping[str, Any]) -> Markup:
+    """JSON safe inside <script>: `<`, `>` and `&` escaped so no text in the spec can close the tag."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+_BACKTICKS = re.compile(r"`([^`]+)`")
+
+
+def _inline_code(text: object) -> Markup:
+    """Escape `text`, then show its Markdown `code` spans as <code> (the spec writes them so)."""
+    escaped = str(escape(str(text)))
+    # escape() leaves backticks alone, so the spans are found in the escaped text.
+    return Markup(_BACKTICKS.sub(lambda m: f"<code>{m.group(1)}</code>", escaped))
+
+
+def _decision_rows(contract: ContractSpec) -> list[_DecisionRow]:
+    constraints: dict[str, list[str]] = {}
+    schemas = contract.resolved.get("components", {}).get("schemas", {})
+    for name, schema in schemas.items():
+        for where, decision in _x_decisions(schema, name):
+            constraints.setdefault(decision, []).append(where)
+    return [
+        _DecisionRow(
+            id=d.id,
+            topic=d.topic,
+            seed_says=d.seed_says,
+            decision=d.decision,
+            why=d.why,
+            relations=tuple(r.id for r in contract.relations if r.decision == d.id),
+            constraints=tuple(constraints.get(d.id, ())),
+        )
+        for d in contract.decisions
+    ]
+
+
+def _x_decisions(node: Any, where: str) -> Iterator[tuple[str, str]]:
+    """(dotted place, decision id) of every `x-decision` under a schema, properties named by dots."""
+    if isinstance(node, Mapping):
+        if isinstance(node.get("x-decision"), str):
+            yield where, node["x-decision"]
+        for key, child in node.items():
+            if key == "properties" and isinstance(child, Mapping):
+                for prop, sub in child.items():
+                    yield from _x_decisions(sub, f"{where}.{prop}")
+            elif key != "x-decision":
+                yield from _x_decisions(child, where)
+    elif isinstance(node, list):
+        for child in node:
+            yield from _x_decisions(child, where)
+
+
+def _relation_row(relation: Relation) -> _RelationRow:
+    return _RelationRow(
+        id=relation.id,
+        kind=relation.kind,
+        rule=_rule(relation),
+        basis=relation.basis,
+        decision=relation.decision,
+        description=relation.description,
+    )
+
+
+def _rule(r: Relation) -> str:
+    """The relation as one sentence, pointers in backticks; kinds as documented in the spec's comment."""
+    if r.kind == "equals":
+        rule = f"answer `{r.response}` = request `{r.request}`, when the request has it"
+        return rule + (" and the answer shows it" if r.if_in_response else "")
+    if r.kind == "lowercase":
+        return f"answer `{r.response}` = answer `{r.of}` lower-cased, when `{r.of}` is present"
+    if r.kind == "same-value":
+        return " = ".join(f"`{p}`" for p in r.pointers)
+    if r.kind == "same-instant":
+        return " ≈ ".join(f"`{p}`" for p in r.pointers) + f", within {r.tolerance_ms} ms"
+    if r.kind == "unique":
+        return f"answer `{r.response}` differs from every other answer's"
+    if r.kind == "constant":
+        return f"answer `{r.response}` = `{json.dumps(r.value, ensure_ascii=False)}`"
+    # The loader rejects unknown kinds; should one be added there first, show its raw fields.
+    fields = {
+        "response": r.response,
+        "request": r.request,
+        "of": r.of,
+        "pointers": list(r.pointers),
+        "value": r.value,
+    }
+    return ", ".join(f"{k} `{v}`" for k, v in fields.items() if v not in (None, []))
