@@ -43,10 +43,11 @@ class _Page(HTMLParser):
                 self.refs.append((tag, name, found[name] or ""))
                 if self._row is not None and name == "href":
                     self.links[self._row].append(found[name] or "")
-        if tag == "tr" and found.get("id"):
-            self._row = found["id"]
-            self.rows[self._row] = ""
-            self.links[self._row] = []
+        row_id = found.get("id")
+        if tag == "tr" and row_id:
+            self._row = row_id
+            self.rows[row_id] = ""
+            self.links[row_id] = []
         if tag == "script" and found.get("id") == "openapi-spec":
             self._in_spec = True
 
