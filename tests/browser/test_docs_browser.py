@@ -29,7 +29,8 @@ import pytest
 from spec import ContractSpec, load_spec
 from spec.docs import write_docs
 
-pytestmark = pytest.mark.browser
+# Every case drives Chromium; all but the file:// one also start a server on loopback.
+pytestmark = [pytest.mark.browser, pytest.mark.http]
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "screenshot.png"
