@@ -1,0 +1,225 @@
+"""`python -m mockserver` (or `kore-mock`): serve the mock, or mint a token for it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import jwt
+import orjson
+
+from mockserver._config import (
+    SETTINGS,
+    MockConfig,
+    parse_instant,
+    parse_latency,
+    parse_rate_limit,
+    parse_size,
+)
+from mockserver._errors import ConfigError
+from spec import load_spec
+
+_SAMPLE_APP_ID = "cs-5f7e1b0a-9c3d-5e2f-8a4b-1c2d3e4f5a6b"
+_SAMPLE_STREAM = "st-084d3c5e-376a-559f-9987-a012bb2b1234"
+
+
+def _env_table() -> str:
+    width = max(len(s.env) for s in SETTINGS)
+    lines = [f"  {s.env.ljust(width)}  {s.help} (e.g. {s.example})" for s in SETTINGS]
+    return "\b\nEnvironment variables (options win over them):\n" + "\n".join(lines)
+
+
+def _parsed(
+    parse: Callable[[str, str], Any], name: str
+) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback running one of the config's parsers, so options and env vars parse alike."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return parse(value, name)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
+def cli() -> None:
+    """The Create a task mock: the platform's validation, auth and errors, with realistic tasks.
+
+    \b
+    Examples:
+      python -m mockserver serve
+      python -m mockserver serve --seed 42 --freeze-time 2025-06-04T10:18:00.725Z
+      python -m mockserver token --app-id cs-... > token.txt
+    """
+
+
+@cli.command(epilog=_env_table())
+@click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="Port.  [default: 4010]")
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes.  [default: 2]")
+@click.option("--threads", type=int, default=None, help="Threads per worker.  [default: 4]")
+@click.option(
+    "--seed", type=int, default=None, help="Seed every generated value: same seed and requests, same answers."
+)
+@click.option("--jwt-secret", default=None, help="Verify the JWT's HS256 signature with this client secret.")
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file of journal and counters; kept across restarts.  [default: a temporary file]",
+)
+@click.option(
+    "--body-limit",
+    default=None,
+    callback=_parsed(parse_size, "--body-limit"),
+    help="Largest body, e.g. 1MiB; larger answers 413.",
+)
+@click.option(
+    "--header-limit",
+    default=None,
+    callback=_parsed(parse_size, "--header-limit"),
+    help="Largest header section, e.g. 64KiB; larger answers 431.",
+)
+@click.option(
+    "--latency",
+    default=None,
+    callback=_parsed(parse_latency, "--latency"),
+    metavar="MS[-MS]",
+    help="Added delay per request.",
+)
+@click.option(
+    "--error-rate", type=float, default=None, metavar="R", help="Fraction of valid requests answered 500/503."
+)
+@click.option(
+    "--rate-limit",
+    default=None,
+    callback=_parsed(parse_rate_limit, "--rate-limit"),
+    metavar="N/min",
+    help="Per-account limit answering 429 (the platform: 60/min).",
+)
+@click.option(
+    "--cors-origin", "cors_origins", multiple=True, help="Allowed browser origin (repeatable).  [default: *]"
+)
+@click.option(
+    "--freeze-time",
+    default=None,
+    callback=_parsed(parse_instant, "--freeze-time"),
+    metavar="ISO",
+    help="Fix the clock of created tasks.",
+)
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Contract to serve.  [default: the bundled spec]",
+)
+@click.option(
+    "--journal-size", type=int, default=None, help="Requests kept by GET /__admin/requests.  [default: 1000]"
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="[default: info]",
+)
+@click.option("--dev", is_flag=True, help="Flask's reloader: restart when the spec or the code changes.")
+def serve(dev: bool, cors_origins: tuple[str, ...], **options: Any) -> None:
+    """Serve the mock (gunicorn) on http://127.0.0.1:4010 until interrupted.
+
+    \b
+    Examples:
+      python -m mockserver serve
+      python -m mockserver serve --port 8080 --workers 4 --cors-origin http://localhost:3000
+      python -m mockserver serve --jwt-secret "$CLIENT_SECRET" --rate-limit 60/min
+      python -m mockserver serve --latency 100-400 --error-rate 0.05
+      python -m mockserver serve --seed 42 --freeze-time 2025-06-04T10:18:00.725Z --state-file mock.sqlite3
+      KORE_MOCK_PORT=8080 python -m mockserver serve --dev
+
+    \b
+    Then:
+      curl -s http://127.0.0.1:4010/__admin/health
+      curl -s http://127.0.0.1:4010/caseManagement/api/public/analytics/st-1/createTask \\
+        -H "auth: $(python -m mockserver token)" -H 'Content-Type: application/json' \\
+        -H 'Prefer: example=seed-sample' -d @request.json
+    """
+    from mockserver._app import create_app
+    from mockserver._serve import configure_logging
+    from mockserver._serve import serve as run
+
+    if cors_origins:
+        options["cors_origins"] = cors_origins
+    try:
+        config = MockConfig.from_env(**options)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    configure_logging(config.log_level)
+    run(config, dev=dev, create=create_app, banner=_banner)
+
+
+@cli.command()
+@click.option(
+    "--app-id", default=_SAMPLE_APP_ID, show_default=True, help="The `appId` claim (the app's client id)."
+)
+@click.option(
+    "--secret",
+    envvar="KORE_MOCK_JWT_SECRET",
+    default="kore-mock-development-secret-0000",
+    show_default=True,
+    help="HS256 secret (the app's client secret; env KORE_MOCK_JWT_SECRET).",
+)
+@click.option("--expires-in", type=int, default=None, help="Seconds until `exp`; none by default.")
+@click.option("--sub", default="mock-user", show_default=True, help="The `sub` claim.")
+def token(app_id: str, secret: str, expires_in: int | None, sub: str) -> None:
+    """Print a JWT for the `auth` header.
+
+    \b
+    Example:
+      curl -H "auth: $(python -m mockserver token)" ...
+    """
+    click.echo(mint_token(app_id, secret, sub=sub, expires_in=expires_in))
+
+
+def mint_token(app_id: str, secret: str, *, sub: str = "mock-user", expires_in: int | None = None) -> str:
+    """An HS256 JWT as the platform expects in `auth`."""
+    now = int(time.time())
+    claims: dict[str, Any] = {"appId": app_id, "sub": sub, "iat": now}
+    if expires_in is not None:
+        claims["exp"] = now + expires_in
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def _banner(config: MockConfig) -> None:
+    """What to do next: the URL, the docs, a curl that works."""
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    base = f"http://{host}:{config.port}"
+    secret = config.jwt_secret or "kore-mock-development-secret-0000"
+    sample = mint_token(_SAMPLE_APP_ID, secret)
+    examples = load_spec(config.spec_path).request_examples
+    body = orjson.dumps(next(iter(examples.values()))).decode().replace("'", "'\\''")
+    click.echo(
+        f"Kore Create a task mock on {base}\n"
+        f"  docs:     {base}/docs/\n"
+        f"  spec:     {base}/openapi.json\n"
+        f"  journal:  {base}/__admin/requests\n"
+        f"  state:    {config.state_file}\n"
+        f"  seed:     {config.seed if config.seed is not None else 'random'}"
+        f"{', time frozen at ' + config.freeze_time.isoformat() if config.freeze_time else ''}\n"
+        f"Try:\n"
+        f"  curl -s {base}/caseManagement/api/public/analytics/{_SAMPLE_STREAM}/createTask \\\n"
+        f"    -H 'auth: {sample}' \\\n"
+        f"    -H 'Content-Type: application/json' \\\n"
+        f"    -d '{body}'",
+        err=True,
+    )
+
+
+if __name__ == "__main__":
+    cli()

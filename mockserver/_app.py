@@ -1,0 +1,550 @@
+"""`create_app(config)`: the Flask app, and the pipeline every request to the operation goes through.
+
+Order of checks, as the platform orders them:
+
+1. transport - header section over --header-limit (431), body over --body-limit (413): the request
+   cannot be read, so nothing else is looked at;
+2. route - unknown path (404), known path with another method (405, `Allow: POST, OPTIONS`);
+3. content type - not `application/json` (415);
+4. control - `Prefer` / `__*` query parameters; a bad one is 400, and an error code or error
+   example asked for is answered here, verbatim from the spec, without auth or validation;
+5. authenticate - the platform authenticates first, so a bad token AND a bad body answer 401;
+6. rate limit (429), then validation of parameters and body by openapi-core (400, every violation);
+7. injected faults (500/503), then the answer: a documented example, or the task `build_task` makes;
+8. self-check of the answer against the spec's schema for its status, journal, one log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from flask import Flask, Response, g, redirect, request
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
+
+from generators import Caller, FrozenClock, SeededIds, build_task, system_clock
+from mockserver._auth import AUTH_HEADER, Authenticator, Identity, derived_account_id
+from mockserver._config import MockConfig
+from mockserver._control import Canned, Control, Controls
+from mockserver._errors import Envelopes, Kind, Violation
+from mockserver._faults import Faults
+from mockserver._state import JournalEntry, StateStore
+from mockserver._validation import ContractValidator
+from spec import ContractSpec, load_spec
+
+log = logging.getLogger("mockserver")
+
+JSON = "application/json; charset=utf-8"
+ALLOW = "POST, OPTIONS"
+ADMIN_PREFIX = "/__admin/"
+SELF_CHECK_MARK = "SELF-CHECK FAILED"
+MOCK_BUG_MARK = "MOCK BUG"
+_JOURNAL_BODY_MAX = 64 * 1024
+_DRAIN_MAX = 64 * 1024 * 1024
+_REDACTED = frozenset({"auth", "authorization", "cookie"})
+_UTF8 = frozenset({"utf-8", "utf8"})
+_STATUS_KINDS = {
+    404: Kind.NOT_FOUND,
+    405: Kind.METHOD_NOT_ALLOWED,
+    413: Kind.BODY_TOO_LARGE,
+    415: Kind.UNSUPPORTED_MEDIA_TYPE,
+    431: Kind.HEADERS_TOO_LARGE,
+}
+
+
+@dataclass
+class Answer:
+    """What the mock sends: status, JSON body (None for no body), headers, and why."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    violations: tuple[Violation, ...] = ()
+    note: str = ""
+
+
+class StoredIds:
+    """The `IdSource` of the mock: `refId` numbers from the shared SQLite counters, ids from the seed."""
+
+    def __init__(self, store: StateStore, seed: int) -> None:
+        self._store = store
+        self._ids = SeededIds(seed)
+
+    def next_ref_number(self, account_id: str) -> int:
+        """The next `refId` number of an account, shared by all workers and kept across restarts."""
+        return self._store.next_ref_number(account_id)
+
+    def new_id(self, prefix: str, *, key: str) -> str:
+        """A deterministic id for (seed, prefix, key)."""
+        return self._ids.new_id(prefix, key=key)
+
+
+class MockService:
+    """The mock's behaviour, independent of Flask's routing; one per app."""
+
+    def __init__(self, config: MockConfig, contract: ContractSpec, store: StateStore) -> None:
+        self.config = config
+        self.contract = contract
+        self.store = store
+        self.seed = config.seed if config.seed is not None else secrets.randbits(31)
+        self.validator = ContractValidator(contract)
+        self.auth = Authenticator(config.jwt_secret)
+        self.controls = Controls(contract)
+        self.envelopes = Envelopes.from_examples(
+            {
+                int(s): contract.error_examples(s)
+                for s in contract.operation["responses"]
+                if not s.startswith("2")
+            }
+        )
+        self.faults = Faults(config, store, self.seed)
+        self.clock = FrozenClock(config.freeze_time) if config.freeze_time else system_clock()
+        self.ids = StoredIds(store, self.seed)
+        self.path_regex = contract.path_regex
+        self.bundle_json = contract.bundle_json().encode()
+        self.bundle_yaml = contract.bundle_yaml().encode()
+        self.self_check_failures = 0
+        self.mock_bugs = 0
+        self._docs: dict[str, bytes] | None = None
+        self._docs_error = ""
+        self._docs_lock = threading.Lock()
+
+    # -- the operation -------------------------------------------------------------------------
+
+    def handle(self) -> Answer:
+        """Answer the current request (any path, any method) through the pipeline."""
+        limit = self.config.header_limit
+        size = _header_bytes(request.environ)
+        if size > limit:
+            return self._fail(
+                Violation(
+                    Kind.HEADERS_TOO_LARGE,
+                    f"the request's headers total {size} bytes, over the limit of {limit} bytes",
+                    "/header",
+                    "Received: an oversized header section. Documented: ordinary header sizes (the platform's "
+                    "gateway limits them too). Fix: send smaller headers (--header-limit raises the mock's limit).",
+                ),
+                drain=True,
+            )
+        length = request.content_length
+        if length is not None and length > self.config.body_limit:
+            return self._too_large(f"{length} bytes (Content-Length)", drain=True)
+        match = self.path_regex.match(request.path)
+        if match is None:
+            return self._fail(self._not_found(), drain=True)
+        if request.method == "OPTIONS":
+            return Answer(204, None, {"Allow": ALLOW})
+        if request.method != "POST":
+            return self._fail(
+                Violation(
+                    Kind.METHOD_NOT_ALLOWED,
+                    f"Method {request.method} is not allowed on this path; use POST",
+                    "",
+                    f"Received: {request.method}. Documented: POST {self.contract.path_template}. Fix: send a POST.",
+                ),
+                headers={"Allow": ALLOW},
+                drain=True,
+            )
+        delay = self.faults.delay_seconds()
+        if delay:
+            time.sleep(delay)
+        raw = request.stream.read(self.config.body_limit + 1)
+        g.raw_body = raw
+        if len(raw) > self.config.body_limit:
+            return self._too_large(f"more than {self.config.body_limit} bytes", drain=True)
+        unsupported = self._content_type_violation(raw)
+        if unsupported is not None:
+            return self._fail(unsupported)
+
+        headers = request.headers
+        control = self.controls.parse(headers, request.args)
+        if isinstance(control, Violation):
+            return self._fail(control)
+        canned = self.controls.canned(control)
+        if canned is not None and canned.status != 200:
+            return self._canned(canned, control)
+
+        identity = self.auth.authenticate(headers)
+        if isinstance(identity, Violation):
+            return self._fail(identity)
+        account_id: str | None = headers.get("accountId")
+        if account_id is None:
+            account_id = derived_account_id(identity.app_id, self.seed)
+        throttled = self.faults.throttle(account_id)
+        if throttled is not None:
+            return self._fail(throttled.violation, headers={"Retry-After": str(throttled.retry_after)})
+
+        parsed = self.validator.parse_body(raw) if raw else None
+        if parsed is not None and parsed.violation is not None:
+            return self._fail(parsed.violation)
+        stream_id = match.group("streamId")
+        violations = self.validator.request_violations(
+            stream_id=stream_id,
+            headers=headers,
+            query=request.args,
+            cookies=request.cookies,
+            content_type=request.content_type or "",
+            body=raw,
+        )
+        if violations:
+            return self._fail(*violations)
+
+        injected = self.faults.injected()
+        if injected is not None:
+            return self._fail(injected)
+        if canned is not None:
+            return self._canned(canned, control)
+        assert parsed is not None  # validation requires a body
+        return Answer(200, self._build(parsed.value, stream_id, account_id, identity, control))
+
+    def _build(self, body: Any, stream_id: str, account_id: str, identity: Identity, control: Control) -> Any:
+        seed = self.seed if control.seed is None else control.seed
+        ids = self.ids if control.seed is None else StoredIds(self.store, control.seed)
+        return build_task(
+            body,
+            stream_id=stream_id,
+            account_id=account_id,
+            caller=Caller.for_app(identity.app_id, seed=seed),
+            clock=self.clock,
+            ids=ids,
+        )
+
+    def _canned(self, canned: Canned, control: Control) -> Answer:
+        asked = (
+            f"example={canned.name}"
+            if control.example
+            else f"code={control.code}"
+            if control.code
+            else "dynamic=false"
+        )
+        return Answer(canned.status, canned.body, dict(canned.headers), note=f"Prefer {asked}")
+
+    def _content_type_violation(self, raw: bytes) -> Violation | None:
+        content_type = request.headers.get("Content-Type")
+        if content_type is None:
+            if not raw:
+                return None  # no body at all: validation says the body is required
+            return Violation(
+                Kind.UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type is missing; send application/json",
+                "/header/content-type",
+                f"Received: a {len(raw)}-byte body without Content-Type. Documented: application/json. "
+                "Fix: add `Content-Type: application/json`.",
+            )
+        charset = request.mimetype_params.get("charset", "utf-8").lower()
+        if request.mimetype != "application/json" or charset not in _UTF8:
+            return Violation(
+                Kind.UNSUPPORTED_MEDIA_TYPE,
+                f"Content-Type {content_type!r} is not supported; send application/json",
+                "/header/content-type",
+                f"Received: {content_type!r}. Documented: application/json (UTF-8; `charset=UTF-8` may be "
+                "given). Fix: send the task as JSON with `Content-Type: application/json`.",
+            )
+        return None
+
+    def _too_large(self, size: str, *, drain: bool) -> Answer:
+        limit = self.config.body_limit
+        return self._fail(
+            Violation(
+                Kind.BODY_TOO_LARGE,
+                f"Request body of {size} exceeds the limit of {limit} bytes",
+                "/body",
+                f"Received: {size}. Documented: a task is a small JSON object; the mock accepts up to "
+                f"{limit} bytes (--body-limit). Fix: send a smaller body.",
+            ),
+            drain=drain,
+        )
+
+    def _not_found(self) -> Violation:
+        return Violation(
+            Kind.NOT_FOUND,
+            f"No operation at path {request.path}",
+            "",
+            f"Received: {request.method} {request.path}. Documented: POST {self.contract.path_template}; "
+            "the mock also serves /openapi.json, /openapi.yaml, /docs/ and /__admin/. Fix: check the path.",
+        )
+
+    def _fail(
+        self, *violations: Violation, headers: Mapping[str, str] | None = None, drain: bool = False
+    ) -> Answer:
+        if drain:
+            _drain(request.stream, request.content_length)
+        status = self.envelopes.status_of(violations)
+        return Answer(status, self.envelopes.envelope(violations), dict(headers or {}), tuple(violations))
+
+    # -- answering -----------------------------------------------------------------------------
+
+    def respond(self, answer: Answer, started: float, *, journal: bool = True) -> Response:
+        """Self-check, serialise, journal and log an answer."""
+        headers = dict(answer.headers)
+        payload = b""
+        if answer.body is not None:
+            payload = orjson.dumps(answer.body)
+            problems = self.validator.answer_problems(answer.status, answer.body)
+            if problems:
+                self.self_check_failures += 1
+                headers["X-Mock-Self-Check"] = "failed"
+                log.error(
+                    "%s: %s %s answered %d, which breaks the spec: %s",
+                    SELF_CHECK_MARK,
+                    request.method,
+                    _printable(request.path),
+                    answer.status,
+                    "; ".join(problems),
+                )
+        response = Response(
+            payload, answer.status, headers, content_type=JSON if answer.body is not None else None
+        )
+        ms = (time.perf_counter() - started) * 1000
+        if journal:
+            self._journal(answer, payload, ms)
+        first = str(answer.violations[0]) if answer.violations else answer.note
+        line = f"{request.method} {_printable(request.path)} {answer.status} {ms:.1f}ms"
+        log.info("%s%s", line, f" {_printable(first)}" if first else "")
+        return response
+
+    def _journal(self, answer: Answer, payload: bytes, ms: float) -> None:
+        raw: bytes = g.get("raw_body", b"")
+        body = raw[:_JOURNAL_BODY_MAX].decode("utf-8", "replace")
+        if len(raw) > _JOURNAL_BODY_MAX:
+            body += f"... [{len(raw)} bytes, truncated]"
+        self.store.record(
+            JournalEntry(
+                at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                method=request.method,
+                path=request.path,
+                query=request.query_string.decode("latin-1"),
+                headers={
+                    k: ("<redacted>" if k.lower() in _REDACTED else v) for k, v in request.headers.items()
+                },
+                body=body,
+                status=answer.status,
+                violations=[self.envelopes.entry(v) for v in answer.violations],
+                answer=payload,
+                ms=round(ms, 3),
+            )
+        )
+
+    # -- documentation -------------------------------------------------------------------------
+
+    def docs(self) -> dict[str, bytes] | None:
+        """The documentation files, built on first use; None when the spec's docs builder is missing."""
+        with self._docs_lock:
+            if self._docs is None and not self._docs_error:
+                try:
+                    from spec.docs import build_docs
+                except ImportError as exc:
+                    self._docs_error = f"spec.docs is not available ({exc})"
+                else:
+                    try:
+                        self._docs = build_docs(self.contract)
+                    except Exception as exc:  # a docs failure must not take the API down
+                        log.exception("building the documentation failed")
+                        self._docs_error = f"building the documentation failed: {exc}"
+            return self._docs
+
+    def docs_unavailable(self) -> Violation:
+        """The 503 when documentation cannot be served."""
+        return Violation(
+            Kind.DOCS_NOT_BUILT,
+            "documentation is not built",
+            "",
+            f"{self._docs_error}. The API itself works; /openapi.json and /openapi.yaml serve the spec.",
+        )
+
+
+def create_app(config: MockConfig | None = None) -> Flask:
+    """Build the mock's Flask app: the contract, validators and state are made here, once.
+
+    Example:
+        >>> app = create_app(MockConfig(seed=7))
+        >>> app.test_client().get("/__admin/health").status_code
+        200
+    """
+    config = config or MockConfig.from_env()
+    logging.getLogger("mockserver").setLevel(config.log_level.upper())
+    contract = load_spec(config.spec_path)
+    state_file = config.state_file or Path(tempfile.mkdtemp(prefix="kore-mock-")) / "state.sqlite3"
+    store = StateStore(state_file, journal_size=config.journal_size)
+    service = MockService(config, contract, store)
+
+    app = Flask("mockserver")
+    app.config["MOCK_SERVICE"] = service
+    # The operation's streamId may be anything but '/', and `//` must stay a 404, not a redirect.
+    app.url_map.merge_slashes = False
+    _cors(app, config, contract)
+    _admin_routes(app, service)
+    _document_routes(app, service)
+
+    def operation() -> Response:
+        started = time.perf_counter()
+        return service.respond(service.handle(), started)
+
+    # methods=None: every method, including ones Flask does not know, reaches the pipeline, so that
+    # the 404/405 decision and its envelope are made in one place.
+    app.url_map.add(Rule("/", endpoint="operation", defaults={"_path": ""}, methods=None))
+    app.url_map.add(Rule("/<path:_path>", endpoint="operation", methods=None))
+    app.view_functions["operation"] = lambda _path: operation()
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        started = time.perf_counter()
+        kind = _STATUS_KINDS.get(exc.code or 400, Kind.INVALID_REQUEST)
+        violation = Violation(
+            kind, exc.description or exc.name, "", f"Received: {request.method} {request.path}."
+        )
+        if kind is Kind.NOT_FOUND:
+            violation = service._not_found()
+        headers = {"Allow": ALLOW} if kind is Kind.METHOD_NOT_ALLOWED else {}
+        return service.respond(service._fail(violation, headers=headers), started)
+
+    @app.errorhandler(Exception)
+    def mock_bug(exc: Exception) -> Response:
+        started = time.perf_counter()
+        service.mock_bugs += 1
+        log.exception(
+            "%s: %s %s raised %s", MOCK_BUG_MARK, request.method, _printable(request.path), type(exc).__name__
+        )
+        violation = Violation(
+            Kind.MOCK_BUG,
+            f"the mock failed ({type(exc).__name__}); this is a bug in the mock, not in your request",
+            "",
+            "Please report it with the request (GET /__admin/requests shows it).",
+        )
+        return service.respond(
+            Answer(500, service.envelopes.envelope([violation]), violations=(violation,)), started
+        )
+
+    return app
+
+
+def _cors(app: Flask, config: MockConfig, contract: ContractSpec) -> None:
+    """CORS for browser apps: every header the platform's web client sends may cross origins."""
+    parameters = [
+        *contract.resolved["paths"][contract.path_template].get("parameters", []),
+        *contract.operation.get("parameters", []),
+    ]
+    spec_headers = [p["name"] for p in parameters if p.get("in") == "header"]
+    schemes = contract.resolved.get("components", {}).get("securitySchemes", {}).values()
+    auth_headers = [s["name"] for s in schemes if s.get("in") == "header"] or [AUTH_HEADER]
+    CORS(
+        app,
+        resources={r"/*": {"origins": list(config.cors_origins)}},
+        allow_headers=[*auth_headers, *spec_headers, "Content-Type", "Accept", "Prefer"],
+        expose_headers=["Retry-After", "Allow", "X-Mock-Self-Check"],
+        methods=["GET", "POST", "DELETE", "OPTIONS"],
+        max_age=600,
+    )
+
+
+def _admin_routes(app: Flask, service: MockService) -> None:
+    started_at = time.time()
+
+    def json_response(payload: Any, status: int = 200) -> Response:
+        return Response(orjson.dumps(payload), status, content_type=JSON)
+
+    @app.get("/__admin/health")
+    def health() -> Response:
+        info = service.contract.resolved.get("info", {})
+        return json_response(
+            {
+                "status": "ok",
+                "spec": {"title": info.get("title"), "version": info.get("version")},
+                "seed": service.seed,
+                "uptimeSeconds": round(time.time() - started_at, 3),
+                "selfCheckFailures": service.self_check_failures,
+                "mockBugs": service.mock_bugs,
+            }
+        )
+
+    @app.get("/__admin/requests")
+    def journal() -> Response:
+        limit = request.args.get("limit", type=int)
+        entries = service.store.journal(limit=limit)
+        return json_response({"requests": entries, "count": len(entries)})
+
+    @app.delete("/__admin/requests")
+    def clear_journal() -> Response:
+        return json_response({"cleared": service.store.clear_journal()})
+
+    @app.get("/__admin/counters")
+    def counters() -> Response:
+        return json_response({"refCounters": service.store.counters()})
+
+    @app.post("/__admin/reset")
+    def reset() -> Response:
+        service.store.reset()
+        return json_response({"reset": ["journal", "refCounters", "rateWindows"]})
+
+
+def _document_routes(app: Flask, service: MockService) -> None:
+    def raw(payload: bytes, content_type: str) -> Callable[[], Response]:
+        return lambda: Response(payload, 200, content_type=content_type)
+
+    app.add_url_rule("/openapi.json", "openapi_json", raw(service.bundle_json, JSON), methods=["GET"])
+    app.add_url_rule(
+        "/openapi.yaml",
+        "openapi_yaml",
+        raw(service.bundle_yaml, "application/yaml; charset=utf-8"),
+        methods=["GET"],
+    )
+
+    @app.get("/docs")
+    def docs_root() -> Response:
+        return redirect("/docs/", code=308)  # type: ignore[return-value]
+
+    @app.get("/docs/")
+    @app.get("/docs/<path:name>")
+    def docs(name: str = "index.html") -> Response:
+        files = service.docs()
+        if files is None:
+            started = time.perf_counter()
+            return service.respond(service._fail(service.docs_unavailable()), started, journal=False)
+        content = files.get(name)
+        if content is None:
+            started = time.perf_counter()
+            return service.respond(service._fail(service._not_found()), started, journal=False)
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
+            content_type += "; charset=utf-8"
+        return Response(content, 200, content_type=content_type)
+
+
+def _header_bytes(environ: Mapping[str, Any]) -> int:
+    """The size of the request's header section, as sent (name: value CRLF)."""
+    total = 0
+    for key, value in environ.items():
+        if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            total += len(key) + len(value) + 4
+    return total
+
+
+def _drain(stream: Any, length: int | None) -> None:
+    """Read and drop an unread body, so the client sees our answer instead of a reset connection."""
+    remaining = min(length if length is not None else _DRAIN_MAX, _DRAIN_MAX)
+    try:
+        while remaining > 0:
+            chunk = stream.read(min(65536, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+    except (OSError, ValueError):
+        pass  # the client went away; nothing left to protect
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """Text safe for one log line: control characters escaped, long values cut."""
+    cleaned = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."

@@ -1,0 +1,165 @@
+"""Per-request control with Prism's grammar: `Prefer: code=401, example=name, dynamic=false, seed=7`.
+
+The same preferences can be given as `__code`, `__example`, `__dynamic` and `__seed` query parameters
+(a query parameter wins over the header). Unknown preferences are ignored, as RFC 7240 asks, so a
+client sending `Prefer: return=representation` is unaffected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.datastructures import Headers
+
+from mockserver._errors import Kind, Violation
+from spec import ContractSpec
+
+PREFER_KEYS = ("code", "example", "dynamic", "seed")
+_SPLIT = re.compile(r"[,;]")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Control:
+    """What the client asked the mock for, beyond the request itself."""
+
+    code: int | None = None
+    example: str | None = None
+    dynamic: bool = True
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Canned:
+    """A documented answer returned verbatim: a named example of a status, with its documented headers."""
+
+    status: int
+    name: str
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Controls:
+    """Parses preferences and finds the documented answers they name; built once from the contract."""
+
+    def __init__(self, contract: ContractSpec) -> None:
+        responses = contract.operation["responses"]
+        self.statuses = tuple(sorted(int(s) for s in responses))
+        self._by_status: dict[int, list[Canned]] = {}
+        for status_text, response in responses.items():
+            status = int(status_text)
+            headers = _documented_headers(response)
+            examples = response.get("content", {}).get("application/json", {}).get("examples", {})
+            self._by_status[status] = [
+                Canned(status, name, ex["value"], headers) for name, ex in examples.items()
+            ]
+        self._by_name: dict[str, Canned] = {}
+        # 200 first, so that a name shared by a success and an error example means the success.
+        for status in self.statuses:
+            for canned in self._by_status[status]:
+                self._by_name.setdefault(canned.name, canned)
+
+    @property
+    def example_names(self) -> tuple[str, ...]:
+        """Every named example, success and error."""
+        return tuple(self._by_name)
+
+    def documented(self, status: int) -> Canned | None:
+        """The first named example of a status."""
+        examples = self._by_status.get(status, [])
+        return examples[0] if examples else None
+
+    def parse(self, headers: Headers, query: Mapping[str, str]) -> Control | Violation:
+        """The request's preferences, or a 400 violation naming what is not documented."""
+        raw: dict[str, tuple[str, str]] = {}
+        for item in _SPLIT.split(headers.get("prefer", "") or ""):
+            key, sep, value = item.partition("=")
+            key = key.strip().lower()
+            if sep and key in PREFER_KEYS:
+                raw[key] = (value.strip().strip('"'), "/header/prefer")
+        for key in PREFER_KEYS:
+            value = query.get(f"__{key}")
+            if value is not None:
+                raw[key] = (value.strip(), f"/query/__{key}")
+        if not raw:
+            return Control()
+        code = example = seed = None
+        dynamic = True
+        if "code" in raw:
+            text, where = raw["code"]
+            if not text.isdigit() or int(text) not in self.statuses:
+                return self._bad(
+                    where,
+                    f"code={text} is not a status the createTask operation documents",
+                    f"Received: code={text!r}. Documented: {', '.join(map(str, self.statuses))}. "
+                    "Fix: ask for one of those, for example `Prefer: code=401`.",
+                )
+            code = int(text)
+        if "example" in raw:
+            example, where = raw["example"]
+            canned = self._by_name.get(example)
+            candidates = self._by_status.get(code, []) if code is not None else list(self._by_name.values())
+            names = [c.name for c in candidates]
+            if example not in names:
+                scope = f" for code {code}" if code is not None else ""
+                return self._bad(
+                    where,
+                    f"example={example} is not a named example{scope}",
+                    f"Received: example={example!r}. Documented{scope}: {', '.join(names) or 'none'}. "
+                    "Fix: use one of those names.",
+                )
+            if code is None and canned is not None:
+                code = canned.status
+        if "dynamic" in raw:
+            text, where = raw["dynamic"]
+            if text.lower() not in _TRUE | _FALSE:
+                return self._bad(
+                    where,
+                    f"dynamic={text} is not a boolean",
+                    f"Received: dynamic={text!r}. Documented: true or false. Fix: `Prefer: dynamic=false`.",
+                )
+            dynamic = text.lower() in _TRUE
+        if "seed" in raw:
+            text, where = raw["seed"]
+            try:
+                seed = int(text)
+            except ValueError:
+                return self._bad(
+                    where,
+                    f"seed={text} is not an integer",
+                    f"Received: seed={text!r}. Documented: an integer. Fix: `Prefer: seed=7`.",
+                )
+        return Control(code=code, example=example, dynamic=dynamic, seed=seed)
+
+    def canned(self, control: Control) -> Canned | None:
+        """The documented answer a control asks for, or None when the task is to be built."""
+        if control.example is not None:
+            for canned in self._by_status.get(control.code or 200, []):
+                if canned.name == control.example:
+                    return canned
+        if control.code is not None and control.code != 200:
+            return self.documented(control.code) or Canned(
+                control.code, "", {"errors": [{"msg": f"HTTP {control.code}", "code": control.code}]}
+            )
+        if not control.dynamic:
+            return self.documented(200)
+        return None
+
+    @staticmethod
+    def _bad(where: str, msg: str, detail: str) -> Violation:
+        return Violation(Kind.INVALID_CONTROL, f"{where}: {msg}", where, detail)
+
+
+def _documented_headers(response: Mapping[str, Any]) -> dict[str, str]:
+    """A response's documented headers, each with the first example of its schema (429 Retry-After: 30)."""
+    headers = {}
+    for name, spec in response.get("headers", {}).items():
+        schema = spec.get("schema", {})
+        examples = schema.get("examples") or ([spec["example"]] if "example" in spec else [])
+        if examples:
+            headers[name] = str(examples[0])
+    return headers

@@ -1,0 +1,130 @@
+"""Serving: gunicorn (production WSGI server, preloaded app, gthread workers), or Flask's reloader in --dev."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from mockserver._config import MockConfig
+
+log = logging.getLogger("mockserver")
+
+# gunicorn answers an over-long header field itself, with a plain-text 400. The app's own limit
+# (--header-limit, 64 KiB by default) answers 431 in the envelope instead, so gunicorn's limit is
+# raised well above it; only a single field over 1 MiB still gets gunicorn's plain answer.
+GUNICORN_FIELD_LIMIT = 1024 * 1024
+GUNICORN_FIELD_COUNT = 1000
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(message)s"
+
+
+class MockApplication(BaseApplication):  # type: ignore[misc]
+    """gunicorn running the already-built app: `preload_app`, so the spec is loaded once, before forking."""
+
+    def __init__(self, app: Flask, config: MockConfig) -> None:
+        self.application = app
+        self.options: dict[str, Any] = {
+            "bind": f"{_bind_host(config.host)}:{config.port}",
+            "workers": config.workers,
+            "worker_class": "gthread",
+            "threads": config.threads,
+            "preload_app": True,
+            "accesslog": None,  # the app logs one line per request itself
+            "errorlog": "-",
+            "loglevel": "warning" if config.log_level in ("info", "debug") else config.log_level,
+            "limit_request_field_size": GUNICORN_FIELD_LIMIT,
+            "limit_request_fields": GUNICORN_FIELD_COUNT,
+            "timeout": 60,
+            "graceful_timeout": 5,
+            "keepalive": 5,
+            "proc_name": "kore-mock",
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Hand our options to gunicorn's config."""
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        """The WSGI app."""
+        return self.application
+
+
+def _bind_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def configure_logging(level: str) -> None:
+    """One stream of lines on stderr for the app's per-request log."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logger = logging.getLogger("mockserver")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
+def spec_files(config: MockConfig) -> list[str]:
+    """Every YAML file of the contract, watched by --dev."""
+    from spec import SPEC_PATH
+
+    root = (config.spec_path or SPEC_PATH).resolve()
+    return sorted(str(p) for p in {root, *root.parent.rglob("*.yaml")})
+
+
+def serve(
+    config: MockConfig,
+    *,
+    dev: bool,
+    create: Callable[[MockConfig], Flask],
+    banner: Callable[[MockConfig], None],
+) -> None:
+    """Run until interrupted; the default state file lives in a temporary directory removed at exit."""
+    owner = os.getpid()
+    temp_dir: str | None = None
+    if config.state_file is None:
+        inherited = os.environ.get("KORE_MOCK_STATE_FILE")
+        if inherited:
+            config = config.replace(state_file=Path(inherited))
+        else:
+            temp_dir = tempfile.mkdtemp(prefix="kore-mock-")
+            config = config.replace(state_file=Path(temp_dir) / "state.sqlite3")
+            # Flask's reloader restarts this command in a child process: it must find the same file.
+            os.environ["KORE_MOCK_STATE_FILE"] = str(config.state_file)
+    try:
+        if dev:
+            _serve_dev(config, create, banner)
+        else:
+            app = create(config)
+            banner(config)
+            MockApplication(app, config).run()
+    finally:
+        # gunicorn's workers are forks of this process and unwind through this frame on exit; only
+        # the process that made the directory may remove it.
+        if temp_dir is not None and os.getpid() == owner:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _serve_dev(
+    config: MockConfig, create: Callable[[MockConfig], Flask], banner: Callable[[MockConfig], None]
+) -> None:
+    app = create(config)
+    if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        banner(config)
+    app.run(
+        host=config.host,
+        port=config.port,
+        debug=False,
+        use_reloader=True,
+        extra_files=spec_files(config),
+        threaded=True,
+    )
