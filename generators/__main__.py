@@ -1,0 +1,145 @@
+"""`python -m generators`: print generated requests or tasks as JSON lines (fixtures, bug reports)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import click
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from generators._builder import Caller, FrozenClock, build_task
+from generators._ids import SeededIds, hashed_nibbles
+from generators._invalid import InvalidRequest, invalid_requests
+from generators._valid import valid_requests
+
+T = TypeVar("T")
+# Tasks of `tasks` are created this far apart, from the seed page's sample instant on.
+_FIRST_INSTANT = datetime(2025, 6, 4, 10, 18, 0, 725000, tzinfo=UTC)
+_STEP = timedelta(minutes=7, seconds=13, milliseconds=421)
+
+
+def draw(strategy: st.SearchStrategy[T], *, count: int, seed_value: int) -> list[T]:
+    """`count` values of `strategy`, the same ones for the same seed (Hypothesis, seeded, no database)."""
+    drawn: list[T] = []
+    for attempt in range(100):
+        # Hypothesis may stop early on a small search space; a further run continues from a new seed.
+        _run(strategy, count - len(drawn), seed_value if attempt == 0 else hash((seed_value, attempt)), drawn)
+        if len(drawn) >= count:
+            break
+    return drawn[:count]
+
+
+def _run(strategy: st.SearchStrategy[T], count: int, seed_value: int, into: list[T]) -> None:
+    @seed(seed_value)
+    @settings(
+        max_examples=count,
+        phases=[Phase.generate],
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def collect(value: T) -> None:
+        into.append(value)
+
+    collect()
+
+
+def _line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _invalid_line(bad: InvalidRequest) -> str:
+    return _line(
+        {
+            "rule": bad.rule,
+            "kind": bad.kind,
+            "pointer": bad.pointer,
+            "basis": bad.basis,
+            "description": bad.description,
+            "content_type": bad.content_type,
+            "body": bad.body.decode("utf-8") if bad.body is not None else None,
+            "expected_statuses": sorted(bad.expected_statuses),
+        }
+    )
+
+
+def _account_id(seed_value: int) -> str:
+    return "".join("0123456789abcdef"[n] for n in hashed_nibbles(seed_value, "account")[:24])
+
+
+_count = click.option(
+    "--count", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many lines."
+)
+_seed = click.option("--seed", "-s", type=int, default=0, show_default=True, help="Same seed, same output.")
+
+
+@click.group(
+    epilog="""\b
+Examples:
+  python -m generators requests --count 5 --seed 1
+  python -m generators requests --count 20 --seed 1 --invalid
+  python -m generators tasks --count 3 --seed 42 > fixtures/tasks.jsonl
+"""
+)
+def cli() -> None:
+    """Generate Create a task requests and tasks as JSON lines, derived from the spec."""
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  python -m generators requests --count 5 --seed 1
+  python -m generators requests --count 20 --seed 1 --invalid
+"""
+)
+@_count
+@_seed
+@click.option("--invalid", is_flag=True, help="Requests that each break one documented rule, with the rule.")
+def requests(count: int, seed: int, invalid: bool) -> None:
+    """Print request bodies (or, with --invalid, labelled invalid requests), one JSON object a line."""
+    if invalid:
+        lines = [_invalid_line(bad) for bad in draw(invalid_requests(), count=count, seed_value=seed)]
+    else:
+        lines = [_line(body) for body in draw(valid_requests(), count=count, seed_value=seed)]
+    _echo_lines(lines)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  python -m generators tasks --count 3 --seed 42
+  python -m generators tasks -n 50 -s 7 --account-id 6639f7bd58c97ffac03b1a2c > tasks.jsonl
+"""
+)
+@_count
+@_seed
+@click.option("--stream-id", default=None, help="The bot (stream) id; derived from the seed by default.")
+@click.option("--account-id", default=None, help="The account id; derived from the seed by default.")
+def tasks(count: int, seed: int, stream_id: str | None, account_id: str | None) -> None:
+    """Print the tasks the platform would answer to generated requests, one JSON object a line."""
+    ids = SeededIds(seed)
+    stream = stream_id or ids.new_id("st", key="cli-stream")
+    account = account_id or _account_id(seed)
+    caller = Caller.for_app(ids.new_id("cs", key="cli-app"), seed=seed)
+    bodies = draw(valid_requests(), count=count, seed_value=seed)
+    clocks: list[Callable[[], datetime]] = [
+        FrozenClock(_FIRST_INSTANT + i * _STEP) for i in range(len(bodies))
+    ]
+    _echo_lines(
+        _line(build_task(body, stream_id=stream, account_id=account, caller=caller, clock=clock, ids=ids))
+        for body, clock in zip(bodies, clocks, strict=True)
+    )
+
+
+def _echo_lines(lines: Any) -> None:
+    for line in lines:
+        click.echo(line)
+
+
+if __name__ == "__main__":
+    cli()

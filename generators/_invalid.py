@@ -1,0 +1,381 @@
+"""Invalid requests: each draw starts from a valid body and breaks exactly one rule derived from the spec."""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+from openapi_schema_validator import OAS31Validator, oas31_format_checker
+
+from generators import _values as values
+from generators._people import DEFAULT_LOCALES
+from generators._schema import (
+    PER_SPEC,
+    Leaf,
+    ObjectNode,
+    Rule,
+    accepts_media_type,
+    ancestors,
+    find,
+    request_tree,
+    rules,
+    tokens,
+)
+from generators._valid import Options, request_bodies
+from spec import ContractSpec, load_spec
+
+BASES = ("seed", "decision")
+JSON_CONTENT_TYPE = "application/json"
+# Content types a client sends by mistake; those the spec documents are dropped when the rule is made.
+_OTHER_CONTENT_TYPES = (
+    "text/plain",
+    "text/plain;charset=UTF-8",
+    "application/x-www-form-urlencoded",
+    "application/xml",
+    "multipart/form-data; boundary=----kore",
+    "application/octet-stream",
+)
+TRANSPORT_KINDS = frozenset({"malformed-json", "wrong-content-type", "no-body", "non-object-body"})
+_MALFORMATIONS = ("truncated", "single-quoted", "trailing-comma", "commented")
+# The order a wrong type shrinks through: the most telling first.
+_WRONG_TYPE_ORDER = ("integer", "boolean", "array", "object", "number", "null", "string")
+
+
+@dataclass(frozen=True)
+class InvalidRequest:
+    """A request that breaks exactly one documented rule, and what the spec says about it."""
+
+    rule: str
+    kind: str
+    pointer: str
+    basis: str
+    description: str
+    body: bytes | None
+    content_type: str | None
+    expected_statuses: frozenset[int]
+
+    @property
+    def json_body(self) -> Any:
+        """The body parsed as JSON, or None when there is no body or it is not JSON."""
+        if self.body is None:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.description}"
+
+
+def encode(body: Any) -> bytes:
+    """The exact bytes a client sends for `body` (UTF-8 JSON)."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a Python value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _decided(rule: Rule) -> str:
+    return f" (decision `{rule.decision}`)" if rule.decision else ""
+
+
+def _documented_types(types: tuple[str, ...]) -> str:
+    return " or ".join(_article(t) if t != "null" else "null" for t in types)
+
+
+def _edit(
+    body: dict[str, Any], pointer: str, change: Callable[[dict[str, Any], str], None]
+) -> dict[str, Any]:
+    """A deep copy of `body` with `change(parent, key)` applied at `pointer`."""
+    copied: dict[str, Any] = json.loads(json.dumps(body))
+    *parents, last = tokens(pointer)
+    node = copied
+    for key in parents:
+        node = node[key]
+    change(node, last)
+    return copied
+
+
+def _request(rule: Rule, description: str, body: bytes | None, content_type: str | None) -> InvalidRequest:
+    return InvalidRequest(
+        rule=rule.id,
+        kind=rule.kind,
+        pointer=rule.pointer,
+        basis=rule.basis,
+        description=description,
+        body=body,
+        content_type=content_type,
+        expected_statuses=rule.expected_statuses,
+    )
+
+
+def _wrong_types(types: tuple[str, ...]) -> st.SearchStrategy[Any]:
+    excluded = set(types) | ({"integer"} if "number" in types else set())
+    return st.one_of(
+        [values.values_of_type(t, realistic=True) for t in _WRONG_TYPE_ORDER if t not in excluded]
+    )
+
+
+def _leaf(spec: ContractSpec, rule: Rule) -> Leaf:
+    node = find(request_tree(spec), rule.pointer)
+    assert isinstance(node, Leaf), rule
+    return node
+
+
+def _without_keyword(leaf: Leaf, keyword: str) -> OAS31Validator:
+    schema = {k: v for k, v in leaf.schema.items() if k != keyword}
+    return OAS31Validator(schema, format_checker=oas31_format_checker)
+
+
+def _breaking_values(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[Any]:
+    """Values that break `rule` at its pointer and nothing else there."""
+    if rule.kind == "wrong-type":
+        return _wrong_types(rule.documented)
+    leaf = _leaf(spec, rule)
+    keyword = {
+        "empty-string": "minLength",
+        "too-short": "minLength",
+        "too-long": "maxLength",
+        "bad-format": "format",
+    }[rule.kind]
+    others = _without_keyword(leaf, keyword)
+    letters = st.sampled_from(string.ascii_letters + " ")
+    candidates: st.SearchStrategy[str]
+    if rule.kind == "empty-string":
+        candidates = st.just("")
+    elif rule.kind == "too-short":
+        candidates = st.text(letters, min_size=1, max_size=rule.documented - 1)
+    elif rule.kind == "too-long":
+        candidates = st.text(letters, min_size=rule.documented + 1, max_size=rule.documented + 20)
+    elif rule.documented == "email":
+        candidates = values.bad_emails(DEFAULT_LOCALES)
+    else:
+        candidates = st.text(values.WILD_CHARACTERS, min_size=1, max_size=30)
+    return candidates.filter(lambda v: not leaf.is_valid(v) and others.is_valid(v))
+
+
+def _body_rule(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[InvalidRequest]:
+    force = set(ancestors(rule.pointer))
+    if rule.kind != "missing-required":
+        force.add(rule.pointer)
+    bases = request_bodies(spec, Options(realistic=True, force=frozenset(force)))
+    where = f"`{rule.pointer}`"
+
+    if rule.kind == "missing-required":
+
+        def drop(body: dict[str, Any]) -> InvalidRequest:
+            broken = _edit(body, rule.pointer, lambda parent, key: parent.pop(key))
+            return _request(
+                rule,
+                f"{where} is missing; the spec documents it as required.",
+                encode(broken),
+                JSON_CONTENT_TYPE,
+            )
+
+        return st.builds(drop, bases)
+
+    if rule.kind == "no-contact":
+        node = find(request_tree(spec), rule.pointer)
+        assert isinstance(node, ObjectNode), rule
+        names = node.contact_names
+
+        def strip(body: dict[str, Any]) -> InvalidRequest:
+            def remove_contacts(parent: dict[str, Any], key: str) -> None:
+                for name in names:
+                    parent[key].pop(name, None)
+
+            broken = _edit(body, rule.pointer, remove_contacts)
+            listed = ", ".join(f"`{n}`" for n in names)
+            return _request(
+                rule,
+                f"{where} has none of {listed}; the spec requires at least one of them.",
+                encode(broken),
+                JSON_CONTENT_TYPE,
+            )
+
+        return st.builds(strip, bases)
+
+    def replace(body: dict[str, Any], value: Any) -> InvalidRequest:
+        broken = _edit(body, rule.pointer, lambda parent, key: parent.__setitem__(key, value))
+        if rule.kind == "wrong-type":
+            what = _article(json_type(value)) if value is not None else "null"
+            text = f"{where} is {what} ({_shown(value)}); the spec documents {_documented_types(rule.documented)}."
+        elif rule.kind == "empty-string":
+            text = f"{where} is an empty string; the spec requires at least 1 character{_decided(rule)}."
+        elif rule.kind == "too-short":
+            text = f"{where} has {len(value)} characters; the spec requires at least {rule.documented}{_decided(rule)}."
+        elif rule.kind == "too-long":
+            text = f"{where} has {len(value)} characters; the spec allows at most {rule.documented}{_decided(rule)}."
+        else:
+            text = (
+                f"{where} is {_shown(value)}, not a valid {rule.documented}; "
+                f"the spec documents `format: {rule.documented}`{_decided(rule)}."
+            )
+        return _request(rule, text, encode(broken), JSON_CONTENT_TYPE)
+
+    return st.builds(replace, bases, _breaking_values(spec, rule))
+
+
+def _malformed(text: str, how: str, cut: int) -> str:
+    if how == "truncated":
+        return text[: max(1, min(cut, len(text) - 1))]
+    if how == "single-quoted":
+        return text.replace('"', "'")
+    if how == "trailing-comma":
+        return text[:-1] + ",}"
+    return "// created by the support console\n" + text
+
+
+def _transport_rule(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[InvalidRequest]:
+    bases = request_bodies(spec, Options(realistic=True))
+    documented = ", ".join(f"`{m}`" for m in rule.documented)
+
+    if rule.kind == "malformed-json":
+
+        def malform(body: dict[str, Any], how: str, cut: int) -> InvalidRequest:
+            text = json.dumps(body, ensure_ascii=False)
+            return _request(
+                rule,
+                f"The body is not valid JSON ({how.replace('-', ' ')}); the spec documents a body of type {documented}.",
+                _malformed(text, how, cut).encode("utf-8"),
+                JSON_CONTENT_TYPE,
+            )
+
+        return st.builds(malform, bases, st.sampled_from(_MALFORMATIONS), st.integers(1, 10_000))
+
+    if rule.kind == "wrong-content-type":
+        others = [c for c in _OTHER_CONTENT_TYPES if not accepts_media_type(spec, c)]
+
+        def relabel(body: dict[str, Any], content_type: str) -> InvalidRequest:
+            return _request(
+                rule,
+                f"The JSON body is sent as `{content_type}`; the spec documents only {documented}.",
+                encode(body),
+                content_type,
+            )
+
+        return st.builds(relabel, bases, st.sampled_from(others))
+
+    if rule.kind == "no-body":
+        return st.just(
+            _request(
+                rule,
+                f"The request has no body; the spec documents a required body of type {documented}.",
+                None,
+                JSON_CONTENT_TYPE,
+            )
+        )
+
+    types = tuple(rule.documented)
+    wrong = st.one_of(st.lists(bases, max_size=2), _wrong_types((*types, "array")))
+
+    def replace_body(value: Any) -> InvalidRequest:
+        what = _article(f"JSON {json_type(value)}") if value is not None else "JSON null"
+        return _request(
+            rule,
+            f"The body is {what}; the spec documents {_documented_types(types)}.",
+            encode(value),
+            JSON_CONTENT_TYPE,
+        )
+
+    return st.builds(replace_body, wrong)
+
+
+def _rule_strategy(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[InvalidRequest]:
+    def make() -> st.SearchStrategy[InvalidRequest]:
+        if rule.kind in TRANSPORT_KINDS:
+            return _transport_rule(spec, rule)
+        return _body_rule(spec, rule)
+
+    return PER_SPEC.get(spec, ("invalid-rule", rule.id), make)  # type: ignore[no-any-return]
+
+
+def _check_names(what: str, given: Collection[str] | None, known: tuple[str, ...]) -> frozenset[str] | None:
+    if given is None:
+        return None
+    if isinstance(given, str):
+        raise ValueError(
+            f"{what} must be a collection of names such as {{{known[0]!r}}}, not the string {given!r}"
+        )
+    chosen = frozenset(given)
+    unknown = sorted(chosen - set(known))
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; the spec's {what} are {', '.join(known)}")
+    if not chosen:
+        raise ValueError(f"{what} must name at least one of {', '.join(known)}")
+    return chosen
+
+
+def select_rules(
+    spec: ContractSpec, *, kinds: Collection[str] | None = None, basis: Collection[str] | None = None
+) -> tuple[Rule, ...]:
+    """The spec's rules of `kinds` and `basis` (None = all); a ValueError names what is known."""
+    every = rules(spec)
+    chosen_kinds = _check_names("kinds", kinds, tuple(dict.fromkeys(r.kind for r in every)))
+    chosen_bases = _check_names("basis", basis, BASES)
+    selected = tuple(
+        r
+        for r in every
+        if (chosen_kinds is None or r.kind in chosen_kinds)
+        and (chosen_bases is None or r.basis in chosen_bases)
+    )
+    if not selected:
+        raise ValueError(
+            f"the spec has no rule of kinds {sorted(chosen_kinds or [])} with basis {sorted(chosen_bases or [])}"
+        )
+    return selected
+
+
+def invalid_requests(
+    *,
+    spec: ContractSpec | None = None,
+    kinds: Collection[str] | None = None,
+    basis: Collection[str] | None = None,
+) -> st.SearchStrategy[InvalidRequest]:
+    """Requests that each break exactly one rule derived from the spec, labelled with that rule.
+
+    `kinds` keeps rules of those kinds (`missing-required`, `wrong-type`, `empty-string`, `no-contact`,
+    `bad-format`, `malformed-json`, `wrong-content-type`, `no-body`, `non-object-body`); `basis` keeps
+    rules the seed page documents (`seed`) or the spec decides (`decision`).
+
+    Example:
+        >>> from hypothesis import given
+        >>> @given(invalid_requests(kinds={"missing-required"}))
+        ... def test_rejected(bad):
+        ...     assert 400 in bad.expected_statuses
+    """
+    contract = spec if spec is not None else load_spec()
+    selected = select_rules(contract, kinds=kinds, basis=basis)
+
+    def make() -> st.SearchStrategy[InvalidRequest]:
+        return st.one_of([_rule_strategy(contract, rule) for rule in selected])
+
+    return PER_SPEC.get(contract, ("invalid", tuple(r.id for r in selected)), make)  # type: ignore[no-any-return]

@@ -1,0 +1,314 @@
+"""The resolved request schema as a tree, and the rules a request can break, derived from it.
+
+Everything here is read from `spec.request_schema` and the operation's `requestBody`, so an edit of
+the spec changes what the strategies generate and which rules the invalid strategy breaks.
+
+Basis of a rule: the seed page's request table documents which fields are required, their JSON types
+and the contact rule, and the page's header table documents the JSON body; those rules are `seed`.
+Any other constraint (minLength, maxLength, format) is a tightening and is `decision` when its schema
+node carries `x-decision`. `x-decision` marks a node, not a keyword, so a node with both a documented
+`type` and a decided `minLength` attributes the decision to the `minLength`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from openapi_schema_validator import OAS31Validator, oas31_format_checker
+
+from spec import ContractSpec
+
+T = TypeVar("T")
+
+JSON_TYPES: tuple[str, ...] = ("null", "boolean", "integer", "number", "string", "array", "object")
+JSON_MEDIA_TYPES = ("application/json",)
+# Keywords whose rules the seed page documents; anything else is a tightening (see the module doc).
+_SEED_KEYWORDS = frozenset({"required", "type", "anyOf"})
+_CONTACT_BRANCH_KEYS = frozenset({"required", "title", "description"})
+
+
+def escape(token: str) -> str:
+    """A JSON pointer token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def unescape(token: str) -> str:
+    """The key a JSON pointer token names."""
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def tokens(pointer: str) -> list[str]:
+    """The keys of a JSON pointer, unescaped."""
+    return [unescape(t) for t in pointer.split("/")[1:]] if pointer else []
+
+
+def ancestors(pointer: str) -> list[str]:
+    """The pointers of the objects that hold `pointer`, outermost first, without the root."""
+    parts = pointer.split("/")[1:]
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def schema_types(schema: Mapping[str, Any]) -> tuple[str, ...]:
+    """The JSON types a schema names with `type` (empty when it names none)."""
+    declared = schema.get("type")
+    if declared is None:
+        return ()
+    return (declared,) if isinstance(declared, str) else tuple(declared)
+
+
+@dataclass(frozen=True, eq=False)
+class Leaf:
+    """A property that is not an object: its schema and a validator for one value."""
+
+    pointer: str
+    schema: Mapping[str, Any]
+    required: bool
+    validator: Any = field(repr=False)
+
+    def is_valid(self, value: Any) -> bool:
+        """Whether `value` satisfies this property's schema (with the spec's format checks)."""
+        return bool(self.validator.is_valid(value))
+
+
+@dataclass(frozen=True, eq=False)
+class ObjectNode:
+    """An object of the request: its properties, required names, contact groups and extras policy."""
+
+    pointer: str
+    schema: Mapping[str, Any]
+    required: bool
+    children: tuple[tuple[str, Node], ...]
+    required_names: tuple[str, ...]
+    # `anyOf` whose branches only require names: at least one group must be fully present.
+    contact_groups: tuple[tuple[str, ...], ...]
+    # additionalProperties: True (anything), False (closed) or the schema of extra values.
+    additional: bool | Mapping[str, Any]
+
+    @property
+    def contact_names(self) -> tuple[str, ...]:
+        """Every name that appears in a contact group, in group order."""
+        return tuple(dict.fromkeys(name for group in self.contact_groups for name in group))
+
+    @property
+    def property_names(self) -> frozenset[str]:
+        """The documented property names."""
+        return frozenset(name for name, _ in self.children) | frozenset(self.required_names)
+
+
+Node = Leaf | ObjectNode
+
+
+class UnsupportedSchema(ValueError):
+    """The request schema uses a construct the generators cannot derive strategies from."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One documented way for a request to be invalid, derived from the spec."""
+
+    id: str
+    kind: str
+    pointer: str
+    basis: str
+    decision: str | None
+    expected_statuses: frozenset[int]
+    # The constraint as documented: the JSON types, the length bound, the format or the contact groups.
+    documented: Any = None
+
+
+def _is_object(schema: Mapping[str, Any]) -> bool:
+    return schema_types(schema) == ("object",) or ("properties" in schema and not schema_types(schema))
+
+
+def _contact_groups(pointer: str, schema: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+    branches = schema.get("anyOf")
+    if branches is None:
+        return ()
+    groups = []
+    for branch in branches:
+        if not set(branch) <= _CONTACT_BRANCH_KEYS or not branch.get("required"):
+            raise UnsupportedSchema(
+                f"{pointer or '/'}: an `anyOf` branch other than `required: [...]` ({dict(branch)!r}); "
+                "the generators derive the contact rule only from branches that require names"
+            )
+        groups.append(tuple(branch["required"]))
+    return tuple(groups)
+
+
+def _walk(schema: Mapping[str, Any], pointer: str, required: bool) -> Node:
+    for keyword in ("oneOf", "allOf", "not", "if"):
+        if keyword in schema:
+            raise UnsupportedSchema(f"{pointer or '/'}: `{keyword}` is not supported by the generators")
+    if not _is_object(schema):
+        validator = OAS31Validator(dict(schema), format_checker=oas31_format_checker)
+        return Leaf(pointer, schema, required, validator)
+    required_names = tuple(schema.get("required", ()))
+    children = tuple(
+        (name, _walk(sub, f"{pointer}/{escape(name)}", name in required_names))
+        for name, sub in schema.get("properties", {}).items()
+    )
+    additional = schema.get("additionalProperties", True)
+    return ObjectNode(
+        pointer=pointer,
+        schema=schema,
+        required=required,
+        children=children,
+        required_names=required_names,
+        contact_groups=_contact_groups(pointer, schema),
+        additional=additional if isinstance(additional, bool) else dict(additional),
+    )
+
+
+class _PerSpec:
+    """A cache keyed by spec identity that keeps the spec alive (ContractSpec is not hashable)."""
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[Any, ...], tuple[ContractSpec, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, spec: ContractSpec, key: tuple[Any, ...], make: Any) -> Any:
+        full = (id(spec), *key)
+        with self._lock:
+            hit = self._values.get(full)
+            if hit is not None and hit[0] is spec:
+                return hit[1]
+        value = make()
+        with self._lock:
+            self._values[full] = (spec, value)
+        return value
+
+
+PER_SPEC = _PerSpec()
+
+
+def request_tree(spec: ContractSpec) -> ObjectNode:
+    """The request schema as a tree of ObjectNode and Leaf (cached per spec)."""
+
+    def make() -> ObjectNode:
+        root = _walk(spec.request_schema, "", True)
+        if not isinstance(root, ObjectNode):
+            raise UnsupportedSchema("the request body schema is not an object schema")
+        return root
+
+    return PER_SPEC.get(spec, ("tree",), make)  # type: ignore[no-any-return]
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """`node` and every node below it, depth first, in property order."""
+    yield node
+    if isinstance(node, ObjectNode):
+        for _, child in node.children:
+            yield from walk(child)
+
+
+def find(node: ObjectNode, pointer: str) -> Node | None:
+    """The node at `pointer`, or None."""
+    for candidate in walk(node):
+        if candidate.pointer == pointer:
+            return candidate
+    return None
+
+
+def _basis(keyword: str, schema: Mapping[str, Any]) -> tuple[str, str | None]:
+    if keyword in _SEED_KEYWORDS or "x-decision" not in schema:
+        return "seed", None
+    return "decision", str(schema["x-decision"])
+
+
+def _body_rules(node: Node, statuses: frozenset[int]) -> Iterator[Rule]:
+    schema = node.schema
+    pointer = node.pointer
+
+    def rule(kind: str, keyword: str, documented: Any = None, at: str = pointer) -> Rule:
+        basis, decision = _basis(keyword, schema)
+        return Rule(f"{kind}:{at}", kind, at, basis, decision, statuses, documented)
+
+    if pointer:
+        if node.required:
+            yield rule("missing-required", "required", True)
+        if schema_types(schema):
+            yield rule("wrong-type", "type", schema_types(schema))
+    if isinstance(node, Leaf):
+        min_length = schema.get("minLength")
+        if isinstance(min_length, int) and min_length >= 1:
+            yield rule("empty-string" if min_length == 1 else "too-short", "minLength", min_length)
+        max_length = schema.get("maxLength")
+        if isinstance(max_length, int):
+            yield rule("too-long", "maxLength", max_length)
+        fmt = schema.get("format")
+        # A format the spec's validator does not check cannot make a request invalid.
+        if isinstance(fmt, str) and fmt in oas31_format_checker.checkers:
+            yield rule("bad-format", "format", fmt)
+        return
+    for _, child in node.children:
+        yield from _body_rules(child, statuses)
+    declared = {name for name, _ in node.children}
+    for name in node.required_names:
+        if name not in declared:
+            yield Rule(
+                f"missing-required:{pointer}/{escape(name)}",
+                "missing-required",
+                f"{pointer}/{escape(name)}",
+                "seed",
+                None,
+                statuses,
+                True,
+            )
+    if node.contact_groups:
+        yield rule("no-contact", "anyOf", node.contact_groups)
+
+
+def _media_matches(offered: str, documented: str) -> bool:
+    offered_type = offered.split(";")[0].strip().lower()
+    documented_type = documented.split(";")[0].strip().lower()
+    if documented_type in ("*/*", offered_type):
+        return True
+    major, _, minor = documented_type.partition("/")
+    return minor == "*" and offered_type.startswith(major + "/")
+
+
+def documented_media_types(spec: ContractSpec) -> tuple[str, ...]:
+    """The request body media types the operation documents."""
+    return tuple(spec.operation.get("requestBody", {}).get("content", {}))
+
+
+def accepts_media_type(spec: ContractSpec, content_type: str) -> bool:
+    """Whether `content_type` matches a documented request media type."""
+    return any(_media_matches(content_type, documented) for documented in documented_media_types(spec))
+
+
+def rules(spec: ContractSpec) -> tuple[Rule, ...]:
+    """Every rule derived from the spec: body rules in schema order, then transport rules (cached)."""
+
+    def make() -> tuple[Rule, ...]:
+        documented = spec.documented_statuses
+        bad_request = frozenset({400} & documented) or frozenset({400})
+        tree = request_tree(spec)
+        found = list(_body_rules(tree, bad_request))
+        body = spec.operation.get("requestBody", {})
+        media = documented_media_types(spec)
+        if any(_media_matches(m, j) or _media_matches(j, m) for m in media for j in JSON_MEDIA_TYPES):
+            found.append(Rule("malformed-json", "malformed-json", "", "seed", None, bad_request, media))
+        if media:
+            statuses = bad_request | (frozenset({415}) & documented)
+            found.append(Rule("wrong-content-type", "wrong-content-type", "", "seed", None, statuses, media))
+        if body.get("required"):
+            found.append(Rule("no-body", "no-body", "", "seed", None, bad_request, media))
+        if schema_types(tree.schema):
+            found.append(
+                Rule(
+                    "non-object-body",
+                    "non-object-body",
+                    "",
+                    "seed",
+                    None,
+                    bad_request,
+                    schema_types(tree.schema),
+                )
+            )
+        return tuple(found)
+
+    return PER_SPEC.get(spec, ("rules",), make)  # type: ignore[no-any-return]

@@ -1,0 +1,201 @@
+"""Valid request bodies, derived from the resolved request schema and overlaid with realistic values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+
+from generators import _values as values
+from generators._people import DEFAULT_LOCALES, Person
+from generators._schema import PER_SPEC, Leaf, Node, ObjectNode, request_tree, schema_types, walk
+from spec import ContractSpec, load_spec
+
+# Realistic values by request pointer. The schema stays the law: a value the schema refuses is
+# replaced by one drawn from the schema itself, and a property missing here is drawn from its schema.
+LeafPlan = Callable[[Leaf, Person | None], st.SearchStrategy[Any]]
+PERSON_OBJECTS = frozenset({"/userInfo"})
+
+
+def _user_names(leaf: Leaf, person: Person | None) -> st.SearchStrategy[Any]:
+    samples = st.just(person.name) if person else values.people(DEFAULT_LOCALES).map(lambda p: p.name)
+    return values.free_text(leaf.schema, samples, required=leaf.required)
+
+
+def _emails(leaf: Leaf, person: Person | None) -> st.SearchStrategy[Any]:
+    return values.emails_of(person) if person else values.people(DEFAULT_LOCALES).flatmap(values.emails_of)
+
+
+def _phones(leaf: Leaf, person: Person | None) -> st.SearchStrategy[Any]:
+    return values.phone_numbers_of(person.locale if person else DEFAULT_LOCALES[0])
+
+
+OVERLAYS: Mapping[str, LeafPlan] = {
+    "/caseId": lambda leaf, person: values.kore_ids("ci"),
+    "/caseRefId": lambda leaf, person: values.case_ref_ids(),
+    "/taskTmp": lambda leaf, person: values.kore_ids("ttm"),
+    "/source": lambda leaf, person: values.sources(),
+    "/name": lambda leaf, person: values.free_text(leaf.schema, values.task_names(), required=leaf.required),
+    "/desc": lambda leaf, person: values.free_text(
+        leaf.schema, values.task_descriptions(), required=leaf.required
+    ),
+    "/userInfo/_id": lambda leaf, person: values.kore_ids("u"),
+    "/userInfo/name": _user_names,
+    "/userInfo/emailId": _emails,
+    "/userInfo/phoneNumber": _phones,
+}
+FREE_TEXT_POINTERS = frozenset({"/name", "/desc", "/userInfo/name"})
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to draw: realistic or schema-only, which contacts may appear, which pointers must."""
+
+    realistic: bool = True
+    contacts: frozenset[str] | None = None
+    force: frozenset[str] = frozenset()
+
+
+def _schema_values(leaf: Leaf, options: Options) -> st.SearchStrategy[Any]:
+    strategy = from_schema(dict(leaf.schema))
+    if options.realistic and leaf.required and schema_types(leaf.schema) == ("string",):
+        return strategy.filter(lambda s: not isinstance(s, str) or not values.is_blank(s))
+    return strategy
+
+
+def _extras(node: ObjectNode, options: Options) -> st.SearchStrategy[dict[str, Any]] | None:
+    if node.additional is False:
+        return None
+    documented = node.property_names
+    names = values.extra_names(realistic=options.realistic).filter(lambda name: name not in documented)
+    if isinstance(node.additional, Mapping):
+        extra_values = from_schema(dict(node.additional))
+    else:
+        extra_values = values.realistic_json() if options.realistic else values.any_json()
+    return st.dictionaries(names, extra_values, max_size=2)
+
+
+def _leaf_strategy(leaf: Leaf, options: Options) -> Callable[[Any, Person | None], Any]:
+    schema_values = _schema_values(leaf, options)
+    overlay = OVERLAYS.get(leaf.pointer) if options.realistic else None
+
+    def draw_leaf(draw: Any, person: Person | None) -> Any:
+        if overlay is None:
+            return draw(schema_values)
+        value = draw(overlay(leaf, person))
+        return value if leaf.is_valid(value) else draw(schema_values)
+
+    return draw_leaf
+
+
+def _object_strategy(node: ObjectNode, options: Options) -> Callable[[Any, Person | None], dict[str, Any]]:
+    children: list[tuple[str, Node, Callable[[Any, Person | None], Any]]] = [
+        (name, child, _node_strategy(child, options)) for name, child in node.children
+    ]
+    contact_names = set(node.contact_names)
+    groups = [g for g in node.contact_groups if options.contacts is None or set(g) <= options.contacts]
+    if node.contact_groups and not groups:
+        raise ValueError(
+            f"no contact group of {node.pointer or '/'} fits contacts={sorted(options.contacts or ())}; "
+            f"the spec's groups are {[list(g) for g in node.contact_groups]}"
+        )
+    forced_contacts = {name for name in contact_names if f"{node.pointer}/{name}" in options.force}
+    group_choice = (
+        st.lists(st.sampled_from(groups), min_size=1, max_size=len(groups), unique=True) if groups else None
+    )
+    extras = _extras(node, options)
+    people = values.people(DEFAULT_LOCALES) if options.realistic and node.pointer in PERSON_OBJECTS else None
+
+    def draw_object(draw: Any, _: Person | None) -> dict[str, Any]:
+        person = draw(people) if people is not None else None
+        chosen = set(forced_contacts)
+        if group_choice is not None:
+            for group in draw(group_choice):
+                chosen.update(group)
+        body: dict[str, Any] = {}
+        for name, child, draw_child in children:
+            if name in contact_names:
+                present = name in chosen or child.required
+            else:
+                present = child.required or child.pointer in options.force or draw(st.booleans())
+            if present:
+                body[name] = draw_child(draw, person)
+        if extras is not None:
+            body.update(draw(extras))
+        return body
+
+    return draw_object
+
+
+def _node_strategy(node: Node, options: Options) -> Callable[[Any, Person | None], Any]:
+    if isinstance(node, ObjectNode):
+        return _object_strategy(node, options)
+    return _leaf_strategy(node, options)
+
+
+def request_bodies(spec: ContractSpec, options: Options) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid bodies of `spec` drawn as `options` say (cached per spec and options)."""
+
+    def make() -> st.SearchStrategy[dict[str, Any]]:
+        draw_root = _object_strategy(request_tree(spec), options)
+
+        @st.composite
+        def bodies(draw: Any) -> dict[str, Any]:
+            return draw_root(draw, None)
+
+        return bodies()
+
+    return PER_SPEC.get(spec, ("valid", options), make)  # type: ignore[no-any-return]
+
+
+def spec_contacts(spec: ContractSpec) -> tuple[str, ...]:
+    """Every contact name of the request schema (names of `anyOf: [{required: [...]}]` groups)."""
+    names: dict[str, None] = {}
+    for node in walk(request_tree(spec)):
+        if isinstance(node, ObjectNode):
+            names.update(dict.fromkeys(node.contact_names))
+    return tuple(names)
+
+
+def check_contacts(spec: ContractSpec, contacts: Collection[str] | None) -> frozenset[str] | None:
+    """`contacts` as a frozenset; a ValueError names the spec's contacts when one is unknown."""
+    if contacts is None:
+        return None
+    known = spec_contacts(spec)
+    if isinstance(contacts, str):
+        raise ValueError(
+            f"contacts must be a collection of names such as {{{known[0]!r}}}, not the string {contacts!r}"
+        )
+    chosen = frozenset(contacts)
+    unknown = sorted(chosen - set(known))
+    if unknown:
+        raise ValueError(f"unknown contacts {unknown}; the spec's contacts are {', '.join(known)}")
+    if not chosen:
+        raise ValueError(f"contacts must name at least one of {', '.join(known)}: a user needs a contact")
+    return chosen
+
+
+def valid_requests(
+    *,
+    spec: ContractSpec | None = None,
+    contacts: Collection[str] | None = None,
+    realistic: bool = True,
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Request bodies valid against the spec's request schema.
+
+    `contacts` limits which of the user's contacts (`_id`, `emailId`, `phoneNumber`) may appear;
+    `realistic=False` draws anything the schema allows.
+
+    Example:
+        >>> from hypothesis import given
+        >>> @given(valid_requests(contacts={"emailId"}))
+        ... def test_email_only(body):
+        ...     assert "emailId" in body["userInfo"] and "_id" not in body["userInfo"]
+    """
+    contract = spec if spec is not None else load_spec()
+    return request_bodies(
+        contract, Options(realistic=bool(realistic), contacts=check_contacts(contract, contacts))
+    )

@@ -1,0 +1,186 @@
+"""Hypothesis strategies of realistic values, built from the provider's tables (never from Faker calls)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hypothesis import strategies as st
+
+from generators._casework import SOURCES, TASK_NAMES, TASK_NEXT_STEPS, TASK_SITUATIONS, task_description
+from generators._ids import id_regex
+from generators._people import (
+    BAD_EMAIL_SEPARATORS,
+    EMAIL_DOMAINS,
+    EMAIL_FORMS,
+    LOCALES,
+    Person,
+    e164,
+    phone_regex,
+)
+
+# Free text reaches these lengths when the schema sets no maxLength ("a few hundred characters").
+FREE_TEXT_MAX = 300
+LONG_TEXT_MIN = 120
+
+# Whitespace a person or a copy-paste leaves around or inside text.
+SPACES: tuple[str, ...] = ("", " ", "  ", "\t", "\n", "\u00a0", "\u2003", "\u3000")
+# Any printable character of any script, plus the whitespace above; no surrogates, no C0/C1 controls.
+WILD_CHARACTERS = st.one_of(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+    st.sampled_from([c for c in SPACES if len(c) == 1]),
+)
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` shows nothing: empty, or only whitespace and invisible format characters."""
+    return all(c.isspace() or unicodedata.category(c) in ("Cf", "Zs", "Zl", "Zp") for c in text)
+
+
+def kore_ids(prefix: str) -> st.SearchStrategy[str]:
+    """Ids of `prefix`'s form (`ci-73acd32-0123-4114-9891-00a950aa1b2c`)."""
+    return st.from_regex(id_regex(prefix), fullmatch=True)
+
+
+def case_ref_ids() -> st.SearchStrategy[str]:
+    """Case references, `CS` + six digits from 000001 (a sequence starts at 1)."""
+    return st.integers(1, 999_999).map(lambda n: f"CS{n:06d}")
+
+
+def sources() -> st.SearchStrategy[str]:
+    """Case sources; shrinks to the seed page's `rtm`."""
+    return st.sampled_from(SOURCES)
+
+
+def people(locales: Sequence[str]) -> st.SearchStrategy[Person]:
+    """People of `locales` (given and family name of the same locale)."""
+    return st.one_of(
+        [
+            st.builds(
+                Person,
+                st.just(locale),
+                st.sampled_from(LOCALES[locale].given_names),
+                st.sampled_from(LOCALES[locale].family_names),
+            )
+            for locale in locales
+        ]
+    )
+
+
+def emails_of(person: Person) -> st.SearchStrategy[str]:
+    """Addresses `person` plausibly has, at reserved domains."""
+    return st.builds(
+        person.email, st.sampled_from(EMAIL_FORMS), st.sampled_from(EMAIL_DOMAINS), st.integers(1, 99)
+    )
+
+
+def phone_numbers_of(locale: str) -> st.SearchStrategy[str]:
+    """Mobile numbers of `locale` in E.164."""
+    table = LOCALES[locale]
+    return st.one_of([st.from_regex(phone_regex(form), fullmatch=True) for form in table.mobile_forms]).map(
+        lambda national: e164(table.calling_code, national)
+    )
+
+
+def task_names() -> st.SearchStrategy[str]:
+    """Case-management task names."""
+    return st.sampled_from(TASK_NAMES)
+
+
+def task_descriptions() -> st.SearchStrategy[str]:
+    """Task descriptions: a situation and the next step."""
+    return st.builds(task_description, st.sampled_from(TASK_SITUATIONS), st.sampled_from(TASK_NEXT_STEPS))
+
+
+def free_text(
+    schema: Mapping[str, Any], samples: st.SearchStrategy[str], *, required: bool
+) -> st.SearchStrategy[str]:
+    """Realistic samples first, then wild Unicode, padded, boundary-length and long text the schema allows."""
+    low = int(schema.get("minLength", 0))
+    high = schema.get("maxLength")
+    cap = int(high) if high is not None else FREE_TEXT_MAX
+    choices = [
+        samples,
+        st.text(WILD_CHARACTERS, min_size=low, max_size=max(low, min(cap, 40))),
+        st.builds(
+            lambda before, text, after: before + text + after,
+            st.sampled_from(SPACES),
+            samples,
+            st.sampled_from(SPACES),
+        ),
+        st.text(WILD_CHARACTERS, min_size=low, max_size=low),
+    ]
+    if cap >= LONG_TEXT_MIN:
+        choices.append(st.text(WILD_CHARACTERS, min_size=max(low, LONG_TEXT_MIN), max_size=cap))
+    if high is not None:
+        choices.append(st.text(WILD_CHARACTERS, min_size=cap, max_size=cap))
+    text = st.one_of(choices).filter(lambda s: low <= len(s) <= cap)
+    return text.filter(lambda s: not is_blank(s)) if required else text
+
+
+_WORDS = ("priority", "vip", "callback", "refund", "retention", "web", "mobile", "ivr", "eu-west", "batch-7")
+_EXTRA_NAMES = ("x-client-ref", "x-trace-id", "x-channel", "x-campaign", "x-locale", "x-agent-note")
+
+
+def realistic_json() -> st.SearchStrategy[Any]:
+    """Small JSON values a client tucks into an extra field."""
+    scalars = st.one_of(
+        st.sampled_from(_WORDS), st.integers(0, 10**6), st.booleans(), st.none(), st.sampled_from(TASK_NAMES)
+    )
+    return st.one_of(scalars, st.lists(st.sampled_from(_WORDS), max_size=3))
+
+
+def any_json(*, max_leaves: int = 6) -> st.SearchStrategy[Any]:
+    """Any JSON value (finite numbers, any text)."""
+    return st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda children: (
+            st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+def extra_names(*, realistic: bool) -> st.SearchStrategy[str]:
+    """Names of undocumented properties: `x-` names when realistic (no platform field starts so)."""
+    if realistic:
+        return st.one_of(
+            st.sampled_from(_EXTRA_NAMES), st.from_regex(r"\Ax-[a-z]{2,10}(-[a-z]{2,10})?\Z", fullmatch=True)
+        )
+    return st.text(max_size=12)
+
+
+def values_of_type(json_type: str, *, realistic: bool) -> st.SearchStrategy[Any]:
+    """JSON values of exactly `json_type` (numbers are never integral, so they are not integers)."""
+    words = st.sampled_from(_WORDS) if realistic else st.text()
+    strategies: dict[str, st.SearchStrategy[Any]] = {
+        "null": st.none(),
+        "boolean": st.booleans(),
+        "integer": st.integers(-1000, 10**6) if realistic else st.integers(),
+        "number": st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False).filter(
+            lambda x: not x.is_integer()
+        ),
+        "string": words,
+        "array": st.lists(st.one_of(words, st.integers(0, 99)), max_size=3),
+        "object": st.dictionaries(st.sampled_from(_WORDS), st.one_of(words, st.integers(0, 99)), max_size=3),
+    }
+    return strategies[json_type]
+
+
+def bad_emails(locales: Sequence[str]) -> st.SearchStrategy[str]:
+    """Mistyped addresses of people of `locales`: the `@` is missing or replaced."""
+    return st.builds(
+        lambda person, form, number, separator, domain: (
+            person.email_local_part(form, number) + separator + domain
+        ),
+        people(locales),
+        st.sampled_from(EMAIL_FORMS),
+        st.integers(1, 99),
+        st.sampled_from(BAD_EMAIL_SEPARATORS),
+        st.sampled_from(EMAIL_DOMAINS),
+    )
