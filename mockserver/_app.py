@@ -16,6 +16,7 @@ Order of checks, as the platform orders them:
 
 from __future__ import annotations
 
+import functools
 import logging
 import mimetypes
 import secrets
@@ -113,13 +114,21 @@ class MockService:
         self.clock = FrozenClock(config.freeze_time) if config.freeze_time else system_clock()
         self.ids = StoredIds(store, self.seed)
         self.path_regex = contract.path_regex
-        self.bundle_json = contract.bundle_json().encode()
-        self.bundle_yaml = contract.bundle_yaml().encode()
         self.self_check_failures = 0
         self.mock_bugs = 0
         self._docs: dict[str, bytes] | None = None
         self._docs_error = ""
         self._docs_lock = threading.Lock()
+
+    @functools.cached_property
+    def bundle_json(self) -> bytes:
+        """The spec as one JSON document (made on first use, then kept)."""
+        return self.contract.bundle_json().encode()
+
+    @functools.cached_property
+    def bundle_yaml(self) -> bytes:
+        """The spec as one YAML document (made on first use, then kept)."""
+        return self.contract.bundle_yaml().encode()
 
     # -- the operation -------------------------------------------------------------------------
 
@@ -490,14 +499,14 @@ def _admin_routes(app: Flask, service: MockService) -> None:
 
 
 def _document_routes(app: Flask, service: MockService) -> None:
-    def raw(payload: bytes, content_type: str) -> Callable[[], Response]:
-        return lambda: Response(payload, 200, content_type=content_type)
+    def raw(payload: Callable[[], bytes], content_type: str) -> Callable[[], Response]:
+        return lambda: Response(payload(), 200, content_type=content_type)
 
-    app.add_url_rule("/openapi.json", "openapi_json", raw(service.bundle_json, JSON), methods=["GET"])
+    app.add_url_rule("/openapi.json", "openapi_json", raw(lambda: service.bundle_json, JSON), methods=["GET"])
     app.add_url_rule(
         "/openapi.yaml",
         "openapi_yaml",
-        raw(service.bundle_yaml, "application/yaml; charset=utf-8"),
+        raw(lambda: service.bundle_yaml, "application/yaml; charset=utf-8"),
         methods=["GET"],
     )
 

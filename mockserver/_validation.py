@@ -53,6 +53,11 @@ def _json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), "unknown")
 
 
+def _json_loads(value: bytes, **parameters: str) -> Any:
+    """openapi-core's deserializer signature (media type parameters such as charset are passed along)."""
+    return orjson.loads(value)
+
+
 def _summary(schema: Mapping[str, Any]) -> str:
     """The first sentence of a schema's description, for 'Documented:' lines."""
     description = " ".join(str(schema.get("description", "")).split())
@@ -98,7 +103,7 @@ class ContractValidator:
         self._requests = V31RequestValidator(
             spec,
             # orjson, not json: it refuses nesting deeper than 1024 instead of recursing without bound.
-            extra_media_type_deserializers={"application/json": orjson.loads},
+            extra_media_type_deserializers={"application/json": _json_loads},
         )
         operation = spec / "paths" / contract.path_template / "post"
         self._answers = {
@@ -207,13 +212,16 @@ class ContractValidator:
                 "caseRefId, taskTmp, userInfo and source. Fix: send the task as JSON.",
             )
             return
-        elif "MediaType" in type(cause).__name__:
+        elif type(cause).__name__ == "MediaTypeNotFound":
             yield Violation(
                 Kind.UNSUPPORTED_MEDIA_TYPE,
                 str(cause),
                 "/header/content-type",
                 "Documented: application/json.",
             )
+            return
+        elif type(cause).__name__ == "MediaTypeDeserializeError":
+            yield Violation(Kind.MALFORMED_BODY, "Malformed JSON body", "/body", "Documented: a JSON object.")
             return
         elif "Security" in name:
             yield Violation(Kind.UNAUTHORIZED, f"openapi-core: {error}", "/header/auth")

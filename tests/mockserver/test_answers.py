@@ -1,0 +1,246 @@
+"""Successful answers: the task echoes its request, refIds count per account, Prefer picks documented answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mockserver._config import parse_instant
+from mockserver._validation import ContractValidator
+from spec import ContractSpec, RequestFacts, check_relations
+from tests.mockserver.support import ACCOUNT, FROZEN, STREAM, headers, mint, operation_path
+
+
+def create(client: FlaskClient, body: Any, **extra: str) -> Any:
+    query = extra.pop("query", "")
+    return client.post(operation_path() + query, data=orjson.dumps(body), headers=headers(**extra))
+
+
+def assert_valid_task(
+    contract: ContractSpec, body: dict[str, Any], answer: Any, account: str = ACCOUNT
+) -> None:
+    problems = ContractValidator(contract).answer_problems(200, answer)
+    assert problems == []
+    facts = RequestFacts(body=body, path={"streamId": STREAM}, headers={"accountId": account})
+    assert check_relations(contract.relations, facts, answer) == []
+
+
+@pytest.mark.parametrize("name", ["seed-sample", "email-only-user", "phone-only-user", "no-task-name"])
+def test_every_request_example_gets_a_task_keeping_every_relation(
+    client: FlaskClient, contract: ContractSpec, name: str
+) -> None:
+    body = contract.request_examples[name]
+    response = create(client, body)
+    assert response.status_code == 200, response.data
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert "X-Mock-Self-Check" not in response.headers
+    assert_valid_task(contract, body, response.json)
+
+
+def test_refid_counts_per_account_and_ids_are_new(client: FlaskClient, seed_body: dict[str, Any]) -> None:
+    first = [create(client, seed_body).json for _ in range(3)]
+    other = create(client, seed_body, accountId="6639f7bd58c97ffac03b9999").json
+    assert [t["refId"] for t in first] == ["TS000001", "TS000002", "TS000003"]
+    assert other["refId"] == "TS000001"
+    assert len({t["_id"] for t in [*first, other]}) == 4
+
+
+def test_without_account_header_the_account_is_derived_from_the_app(
+    client: FlaskClient, seed_body: dict[str, Any]
+) -> None:
+    hdrs = headers()
+    del hdrs["accountId"]
+    one = client.post(operation_path(), data=orjson.dumps(seed_body), headers=hdrs).json
+    two = client.post(operation_path(), data=orjson.dumps(seed_body), headers=hdrs).json
+    assert one["accountId"] == two["accountId"]
+    assert len(one["accountId"]) == 24 and int(one["accountId"], 16) >= 0
+    other_app = {**hdrs, "auth": mint({"appId": "cs-another-app"})}
+    three = client.post(operation_path(), data=orjson.dumps(seed_body), headers=other_app).json
+    assert three["accountId"] != one["accountId"]
+
+
+def test_account_header_is_case_insensitive(client: FlaskClient, seed_body: dict[str, Any]) -> None:
+    hdrs = headers()
+    del hdrs["accountId"]
+    hdrs["ACCOUNTID"] = ACCOUNT
+    assert (
+        client.post(operation_path(), data=orjson.dumps(seed_body), headers=hdrs).json["accountId"] == ACCOUNT
+    )
+
+
+def test_frozen_time_stamps_every_task_at_that_instant(
+    client: FlaskClient, seed_body: dict[str, Any]
+) -> None:
+    task = create(client, seed_body).json
+    assert task["createdAt"] == task["updatedAt"] == FROZEN
+    assert task["timestampValue"] == int(parse_instant(FROZEN).timestamp() * 1000)
+
+
+def test_same_seed_same_bytes_across_apps(make_app: Callable[..., Flask], seed_body: dict[str, Any]) -> None:
+    def run() -> list[bytes]:
+        client = make_app(seed=11, freeze_time=parse_instant(FROZEN)).test_client()
+        return [create(client, seed_body).data for _ in range(3)]
+
+    assert run() == run()
+
+
+def test_without_frozen_time_a_seed_fixes_everything_but_the_clock(
+    make_app: Callable[..., Flask], seed_body: dict[str, Any]
+) -> None:
+    clock_fields = ("createdAt", "updatedAt", "timestampValue")
+
+    def run() -> list[dict[str, Any]]:
+        client = make_app(seed=11).test_client()
+        tasks = [create(client, seed_body).json for _ in range(2)]
+        return [{k: v for k, v in t.items() if k not in clock_fields} for t in tasks]
+
+    assert run() == run()
+
+
+def test_different_seeds_mint_different_ids(
+    make_app: Callable[..., Flask], seed_body: dict[str, Any]
+) -> None:
+    one = create(make_app(seed=1).test_client(), seed_body).json
+    two = create(make_app(seed=2).test_client(), seed_body).json
+    assert one["_id"] != two["_id"]
+
+
+# -- Prefer and __ query parameters ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["header", "query"])
+@pytest.mark.parametrize("code", ["400", "401", "405", "413", "415", "429", "500", "503"])
+def test_prefer_code_answers_the_first_documented_example(
+    client: FlaskClient, contract: ContractSpec, seed_body: dict[str, Any], how: str, code: str
+) -> None:
+    extra = {"Prefer": f"code={code}"} if how == "header" else {"query": f"?__code={code}"}
+    response = create(client, seed_body, **extra)
+    assert response.status_code == int(code)
+    assert response.json == next(iter(contract.error_examples(code).values()))
+    if code == "429":
+        assert response.headers["Retry-After"] == "30"
+
+
+def test_prefer_error_code_needs_no_valid_token(client: FlaskClient) -> None:
+    response = client.post(
+        operation_path(), data=b"{", headers={"Prefer": "code=503", "Content-Type": "application/json"}
+    )
+    assert response.status_code == 503
+
+
+def test_prefer_code_200_builds_the_task(
+    client: FlaskClient, contract: ContractSpec, seed_body: dict[str, Any]
+) -> None:
+    response = create(client, seed_body, Prefer="code=200")
+    assert response.status_code == 200
+    assert_valid_task(contract, seed_body, response.json)
+
+
+@pytest.mark.parametrize("name", ["seed-sample", "email-only-user", "no-task-name"])
+def test_prefer_example_answers_it_verbatim(
+    client: FlaskClient, contract: ContractSpec, seed_body: dict[str, Any], name: str
+) -> None:
+    response = create(client, seed_body, Prefer=f"example={name}")
+    assert response.status_code == 200
+    assert response.json == contract.response_examples[name]
+
+
+def test_prefer_error_example_by_name(
+    client: FlaskClient, contract: ContractSpec, seed_body: dict[str, Any]
+) -> None:
+    response = create(client, seed_body, Prefer="example=no-contact")
+    assert response.status_code == 400
+    assert response.json == contract.error_examples("400")["no-contact"]
+    response = create(client, seed_body, query="?__code=400&__example=malformed-json")
+    assert response.json == contract.error_examples("400")["malformed-json"]
+
+
+def test_dynamic_false_answers_the_seed_sample(
+    client: FlaskClient, contract: ContractSpec, seed_body: dict[str, Any]
+) -> None:
+    for extra in ({"Prefer": "dynamic=false"}, {"query": "?__dynamic=false"}):
+        response = create(client, seed_body, **extra)
+        assert response.status_code == 200
+        assert response.json == contract.response_examples["seed-sample"]
+
+
+def test_a_200_example_still_needs_auth_and_a_valid_body(
+    client: FlaskClient, seed_body: dict[str, Any]
+) -> None:
+    assert create(client, seed_body, Prefer="example=seed-sample", auth="nope").status_code == 401
+    del seed_body["caseId"]
+    assert create(client, seed_body, Prefer="dynamic=false").status_code == 400
+
+
+def test_prefer_seed_derives_ids_from_that_seed(
+    client: FlaskClient, make_app: Callable[..., Flask], seed_body: dict[str, Any]
+) -> None:
+    one = create(client, seed_body, Prefer="seed=99").json
+    other_app = make_app(seed=1234).test_client()
+    two = create(other_app, seed_body, Prefer="seed=99").json
+    three = create(other_app, seed_body).json
+    assert one["_id"] == two["_id"] and one["createdBy"] == two["createdBy"]
+    assert three["_id"] != two["_id"] or three["createdBy"] != two["createdBy"]
+
+
+def test_prism_style_separators_and_unknown_preferences(
+    client: FlaskClient, contract: ContractSpec, seed_body: dict[str, Any]
+) -> None:
+    response = create(client, seed_body, Prefer='return=representation; code="401", respond-async')
+    assert response.status_code == 401
+    assert response.json == contract.error_examples("401")["invalid-credentials"]
+    assert create(client, seed_body, Prefer="return=minimal").status_code == 200
+
+
+def test_query_parameter_wins_over_the_header(client: FlaskClient, seed_body: dict[str, Any]) -> None:
+    response = create(client, seed_body, Prefer="code=500", query="?__code=503")
+    assert response.status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("extra", "pointer", "mentions"),
+    [
+        ({"Prefer": "code=404"}, "/header/prefer", "200, 400, 401"),
+        ({"Prefer": "code=abc"}, "/header/prefer", "200, 400, 401"),
+        ({"Prefer": "example=nope"}, "/header/prefer", "seed-sample"),
+        ({"Prefer": "code=401, example=seed-sample"}, "/header/prefer", "invalid-credentials"),
+        ({"Prefer": "dynamic=maybe"}, "/header/prefer", "true or false"),
+        ({"query": "?__seed=x"}, "/query/__seed", "integer"),
+    ],
+)
+def test_undocumented_preferences_are_400_naming_what_exists(
+    client: FlaskClient, seed_body: dict[str, Any], extra: dict[str, str], pointer: str, mentions: str
+) -> None:
+    response = create(client, seed_body, **extra)
+    assert response.status_code == 400
+    (error,) = response.json["errors"]
+    assert error["pointer"] == pointer and error["code"] == 400
+    assert mentions in error["detail"]
+
+
+# -- the spec and its documentation ------------------------------------------------------------
+
+
+def test_openapi_json_and_yaml_are_the_bundled_spec(client: FlaskClient, contract: ContractSpec) -> None:
+    import yaml
+
+    as_json = client.get("/openapi.json")
+    assert as_json.status_code == 200 and as_json.json == orjson.loads(contract.bundle_json())
+    as_yaml = client.get("/openapi.yaml")
+    assert as_yaml.status_code == 200 and yaml.safe_load(as_yaml.data) == as_json.json
+
+
+def test_docs_redirect_and_serve_local_assets(client: FlaskClient) -> None:
+    redirect = client.get("/docs")
+    assert redirect.status_code == 308 and redirect.headers["Location"].endswith("/docs/")
+    page = client.get("/docs/")
+    assert page.status_code == 200 and page.content_type.startswith("text/html")
+    text = page.get_data(as_text=True)
+    assert "cdn" not in text.lower() and "https://unpkg" not in text
+    assert client.get("/docs/openapi.json").status_code == 200
+    assert client.get("/docs/no-such-file.js").status_code == 404

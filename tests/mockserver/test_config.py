@@ -1,0 +1,125 @@
+"""MockConfig: defaults, `KORE_MOCK_*` variables, parsers, and the errors of bad values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mockserver import ConfigError, Latency, MockConfig, RateLimit
+from mockserver.__main__ import cli
+from mockserver._config import SETTINGS, parse_instant, parse_latency, parse_rate_limit, parse_size
+
+
+def test_defaults_bind_loopback_on_4010() -> None:
+    config = MockConfig()
+    assert (config.host, config.port, config.body_limit) == ("127.0.0.1", 4010, 1024 * 1024)
+    assert config.rate_limit is None and config.error_rate == 0 and config.latency == Latency(0, 0)
+    assert config.cors_origins == ("*",)
+
+
+def test_environment_variables_then_overrides() -> None:
+    environ = {
+        "KORE_MOCK_PORT": "8080",
+        "KORE_MOCK_SEED": "42",
+        "KORE_MOCK_LATENCY": "100-300",
+        "KORE_MOCK_RATE_LIMIT": "60/min",
+        "KORE_MOCK_CORS_ORIGINS": "http://localhost:3000, http://127.0.0.1:5173",
+        "KORE_MOCK_FREEZE_TIME": "2025-06-04T10:18:00.725Z",
+        "KORE_MOCK_BODY_LIMIT": "2MiB",
+        "KORE_MOCK_STATE_FILE": "/tmp/x.sqlite3",
+        "KORE_MOCK_JWT_SECRET": "",  # empty means unset
+    }
+    config = MockConfig.from_env(environ, port=9090)
+    assert config.port == 9090
+    assert config.seed == 42
+    assert config.latency == Latency(100, 300)
+    assert config.rate_limit == RateLimit(60, 60)
+    assert config.cors_origins == ("http://localhost:3000", "http://127.0.0.1:5173")
+    assert config.freeze_time == datetime(2025, 6, 4, 10, 18, 0, 725000, tzinfo=UTC)
+    assert config.body_limit == 2 * 1024 * 1024
+    assert config.state_file == Path("/tmp/x.sqlite3")
+    assert config.jwt_secret is None
+
+
+def test_every_field_has_exactly_one_setting() -> None:
+    fields = set(MockConfig.__dataclass_fields__)
+    assert {s.field for s in SETTINGS} == fields
+    assert all(s.env.startswith("KORE_MOCK_") for s in SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw", "expected"),
+    [
+        (parse_size, "1048576", 1048576),
+        (parse_size, "512KiB", 512 * 1024),
+        (parse_size, "1mb", 1024 * 1024),
+        (parse_latency, "250", Latency(250, 250)),
+        (parse_latency, "100-300", Latency(100, 300)),
+        (parse_rate_limit, "60/min", RateLimit(60, 60)),
+        (parse_rate_limit, "5/s", RateLimit(5, 1)),
+        (parse_rate_limit, "100", RateLimit(100, 60)),
+        (parse_rate_limit, "off", None),
+        (parse_instant, "2025-06-04T10:18:00", datetime(2025, 6, 4, 10, 18, tzinfo=UTC)),
+    ],
+)
+def test_parsers(parse: object, raw: str, expected: object) -> None:
+    assert parse(raw) == expected  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw"),
+    [
+        (parse_size, "lots"),
+        (parse_latency, "300-100"),
+        (parse_latency, "fast"),
+        (parse_rate_limit, "60/fortnight"),
+        (parse_rate_limit, "0/min"),
+        (parse_instant, "yesterday"),
+    ],
+)
+def test_bad_values_name_what_is_expected(parse: object, raw: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(raw)  # type: ignore[operator]
+    assert raw in str(caught.value) and "expected" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"port": 70000}, {"workers": 0}, {"error_rate": 1.5}, {"journal_size": 0}, {"log_level": "loud"}],
+)
+def test_config_rejects_impossible_values(changes: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        MockConfig(**changes)  # type: ignore[arg-type]
+
+
+def test_environment_errors_name_the_variable() -> None:
+    with pytest.raises(ConfigError, match="KORE_MOCK_PORT"):
+        MockConfig.from_env({"KORE_MOCK_PORT": "eighty"})
+
+
+def test_help_shows_examples_and_every_environment_variable() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "python -m mockserver serve --seed 42" in result.output
+    for setting in SETTINGS:
+        assert setting.env in result.output
+
+
+def test_bad_option_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--latency", "slow"])
+    assert result.exit_code == 2
+    assert "--latency" in result.output and "MIN-MAX" in result.output
+
+
+def test_token_command_mints_a_platform_jwt() -> None:
+    import jwt
+
+    result = CliRunner().invoke(
+        cli, ["token", "--app-id", "cs-abc", "--secret", "s" * 40, "--expires-in", "60"]
+    )
+    assert result.exit_code == 0, result.output
+    claims = jwt.decode(result.output.strip(), "s" * 40, algorithms=["HS256"])
+    assert claims["appId"] == "cs-abc" and claims["exp"] > claims["iat"]

@@ -1,0 +1,87 @@
+"""Hostile inputs: each answered 4xx in the platform's envelope, never a 5xx or a traceback."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from mockserver._validation import ContractValidator
+from spec import ContractSpec
+from tests.mockserver.support import Hostile, headers, hostile_battery, operation_path
+
+BATTERY = hostile_battery()
+
+
+def assert_envelope(contract: ContractSpec, status: int, payload: Any) -> None:
+    """An error answer is the spec's envelope: the schema of its status, or the envelope schema."""
+    assert ContractValidator(contract).answer_problems(status, payload) == []
+    assert payload["errors"] and all(isinstance(e["msg"], str) and e["msg"] for e in payload["errors"])
+
+
+@pytest.mark.parametrize("case", BATTERY, ids=[c.name for c in BATTERY])
+def test_hostile_input_is_answered_in_the_envelope(client: FlaskClient, contract: ContractSpec, case: Hostile) -> None:
+    response = client.open(case.target(), method=case.method, data=case.body, headers=case.request_headers())
+    assert response.status_code == case.status, response.data[:500]
+    if case.status != 200:
+        assert response.content_type == "application/json; charset=utf-8"
+        assert_envelope(contract, case.status, response.json)
+    if case.status == 405:
+        assert response.headers["Allow"] == "POST, OPTIONS"
+    assert "X-Mock-Self-Check" not in response.headers
+    health = client.get("/__admin/health").json
+    assert (health["selfCheckFailures"], health["mockBugs"]) == (0, 0)
+
+
+def test_every_violation_is_listed_with_a_pointer(client: FlaskClient, seed_body: dict[str, Any]) -> None:
+    body = {**seed_body, "caseId": "", "source": 7, "userInfo": {"name": ""}}
+    del body["taskTmp"]
+    response = client.post(operation_path(), json=body, headers=headers())
+    assert response.status_code == 400
+    pointers = {e["pointer"] for e in response.json["errors"]}
+    assert pointers == {"/body/taskTmp", "/body/caseId", "/body/source", "/body/userInfo/name", "/body/userInfo"}
+    for error in response.json["errors"]:
+        assert error["code"] == 400
+        assert error["msg"].startswith(error["pointer"])
+        assert "Received:" in error["detail"] and "Documented:" in error["detail"] and "Fix:" in error["detail"]
+
+
+def test_no_contact_names_the_three_alternatives(client: FlaskClient, seed_body: dict[str, Any]) -> None:
+    seed_body["userInfo"] = {"name": "dummy"}
+    (error,) = client.post(operation_path(), json=seed_body, headers=headers()).json["errors"]
+    assert error["pointer"] == "/body/userInfo"
+    assert "_id, emailId, phoneNumber" in error["msg"]
+
+
+def test_malformed_json_says_where(client: FlaskClient) -> None:
+    (error,) = client.post(operation_path(), data=b'{"caseId": ', headers=headers()).json["errors"]
+    assert error["pointer"] == "/body" and error["msg"].startswith("Malformed JSON body")
+    assert "line 1" in error["msg"]
+
+
+def test_content_type_with_charset_is_accepted(client: FlaskClient, seed_body: dict[str, Any]) -> None:
+    hdrs = headers(**{"Content-Type": "application/json;charset=UTF-8"})
+    assert client.post(operation_path(), json=seed_body, headers=hdrs).status_code == 200
+
+
+def test_chunked_body_over_the_limit_is_413(client: FlaskClient) -> None:
+    def chunks() -> Any:
+        yield b'{"caseId": "'
+        for _ in range(40):
+            yield b"a" * 65536
+        yield b'"}'
+
+    # No Content-Length, as with `Transfer-Encoding: chunked`; gunicorn marks such input terminated.
+    body = io.BytesIO(b"".join(chunks()))
+    response = client.post(
+        operation_path(), input_stream=body, headers=headers(), environ_base={"wsgi.input_terminated": True}
+    )
+    assert response.status_code == 413
+    assert response.json["errors"][0]["code"] == 413
+
+
+def test_body_limit_is_configurable(make_app: Any, seed_body: dict[str, Any]) -> None:
+    client = make_app(body_limit=100).test_client()
+    assert client.post(operation_path(), json=seed_body, headers=headers()).status_code == 413
