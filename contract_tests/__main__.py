@@ -1,0 +1,109 @@
+"""`python -m contract_tests` (or `kore-contract`): test a Create a task implementation against the contract."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from contract_tests._config import (
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_MAX_RESPONSE_TIME_MS,
+    DEFAULT_MAX_TIME_S,
+    ContractConfig,
+)
+from contract_tests._errors import ContractTestError
+from contract_tests._pacing import parse_rate_limit
+from contract_tests._report import Progress
+from contract_tests._runner import run_contract
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--base-url", required=True, help="Scheme and host of the implementation, e.g. http://127.0.0.1:4010.")
+@click.option("--stream-id", required=True, help="The bot's stream id, the {streamId} of the path.")
+@click.option("--jwt", "jwt_token", envvar="KORE_JWT", help="The app's JWT, sent in the `auth` header [env: KORE_JWT].")
+@click.option("--client-id", envvar="KORE_CLIENT_ID", help="Mint tokens (HS256, appId claim) instead of --jwt [env: KORE_CLIENT_ID].")
+@click.option("--client-secret", envvar="KORE_CLIENT_SECRET", help="The app's client secret [env: KORE_CLIENT_SECRET].")
+@click.option("--account-id", help="Send this `accountId` header; the created tasks must belong to it.")
+@click.option("--seed", type=int, help="Seed of the generated requests; the same seed sends the same requests.")
+@click.option("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, show_default=True, help="Generated requests per scenario (valid, invalid).")
+@click.option("--max-time", type=float, default=DEFAULT_MAX_TIME_S, show_default=True, help="Budget of the whole run, in seconds.")
+@click.option("--max-response-time", type=float, default=DEFAULT_MAX_RESPONSE_TIME_MS, show_default=True, help="Slower answers fail max_response_time (ms).")
+@click.option("--rate-limit", help="Pace requests, e.g. 1/s or 60/m; `none` for no limit. Default: none on loopback, 1/s elsewhere.")
+@click.option("--allow-writes", is_flag=True, help="Allow a target that is not this machine (every check creates tasks).")
+@click.option("--strict", is_flag=True, help="Fail, not warn, on rules the spec decided beyond the seed page.")
+@click.option("--show-secrets", is_flag=True, help="Show tokens in the reproduction commands instead of $KORE_JWT.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Also write the report as JUnit XML here.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    base_url: str,
+    stream_id: str,
+    jwt_token: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    account_id: str | None,
+    seed: int | None,
+    max_examples: int,
+    max_time: float,
+    max_response_time: float,
+    rate_limit: str | None,
+    allow_writes: bool,
+    strict: bool,
+    show_secrets: bool,
+    junit_xml: Path | None,
+) -> None:
+    """Check that an implementation of Create a task keeps the documented contract.
+
+    Sends valid requests of every documented shape, requests that each break one documented rule,
+    and bad tokens; judges every answer by the spec's statuses, schemas and x-contract-relations.
+    Exit status: 0 the contract holds, 1 violations found, 2 usage error or target unreachable.
+
+    \b
+    Example (the project's mock on loopback):
+      python -m mockserver serve --port 4010 --jwt-secret s3cret &
+      python -m contract_tests --base-url http://127.0.0.1:4010 \\
+          --stream-id st-084d3c5e-376a-559f-9987-a012bb2b0001 \\
+          --client-id cs-5f2c9a1e-0000-4000-8000-000000000001 --client-secret s3cret --seed 1
+    \b
+    Against staging (paced to 1 request a second; tasks are created there):
+      KORE_JWT=eyJ... python -m contract_tests --base-url https://staging.example.com \\
+          --stream-id st-... --allow-writes --junit-xml build/contract.xml
+    """
+    if jwt_token is not None and (client_id or client_secret):
+        if ctx.get_parameter_source("jwt_token") == ParameterSource.ENVIRONMENT:
+            jwt_token = None  # Explicit client credentials win over a KORE_JWT left in the environment.
+    try:
+        rate = parse_rate_limit(rate_limit) if rate_limit is not None else None
+        config = ContractConfig(
+            base_url=base_url,
+            stream_id=stream_id,
+            jwt=jwt_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            account_id=account_id,
+            seed=seed,
+            max_examples=max_examples,
+            max_time_s=max_time,
+            max_response_time_ms=max_response_time,
+            rate_limit=rate,
+            unlimited_rate=rate_limit is not None and rate is None,
+            allow_writes=allow_writes,
+            strict=strict,
+            show_secrets=show_secrets,
+        )
+        report = run_contract(config, progress=Progress(sys.stderr))
+    except ContractTestError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(report.render(), nl=False)
+    if junit_xml is not None:
+        report.write_junit(junit_xml)
+        click.echo(f"wrote {junit_xml}", err=True)
+    sys.exit(report.exit_code)
+
+
+if __name__ == "__main__":
+    cli()

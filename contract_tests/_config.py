@@ -1,0 +1,86 @@
+"""The options of a run, checked before any connection is made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from contract_tests._errors import ConfigError
+from contract_tests._pacing import DEFAULT_REMOTE_RATE, is_loopback
+
+DEFAULT_MAX_EXAMPLES = 100
+DEFAULT_MAX_TIME_S = 300.0
+DEFAULT_MAX_RESPONSE_TIME_MS = 5000.0
+
+
+@dataclass(frozen=True)
+class ContractConfig:
+    """What to test and how hard: the target, its credentials, the seed and the budgets.
+
+    Example:
+        >>> ContractConfig(base_url="http://127.0.0.1:4010", stream_id="st-1", jwt="ey...").rate
+        >>> ContractConfig(base_url="https://staging.example", stream_id="st-1", jwt="ey...", allow_writes=True).rate
+        1.0
+    """
+
+    base_url: str
+    stream_id: str
+    jwt: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    account_id: str | None = None
+    seed: int | None = None
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    max_time_s: float = DEFAULT_MAX_TIME_S
+    max_response_time_ms: float = DEFAULT_MAX_RESPONSE_TIME_MS
+    # Requests per second; None: unlimited on loopback, one a second elsewhere. `unlimited` forces no limit.
+    rate_limit: float | None = None
+    unlimited_rate: bool = False
+    allow_writes: bool = False
+    strict: bool = False
+    show_secrets: bool = False
+    request_timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError("--base-url", repr(self.base_url), "an http:// or https:// URL with a host")
+        if not self.stream_id:
+            raise ConfigError("--stream-id", "nothing", "the bot's stream id (st-...), as it appears in the path")
+        has_client = self.client_id is not None or self.client_secret is not None
+        if self.jwt is None and not (self.client_id and self.client_secret):
+            raise ConfigError(
+                "--jwt",
+                "no token" + (" and only half of the client credentials" if has_client else ""),
+                "--jwt TOKEN, or both --client-id and --client-secret to mint tokens",
+            )
+        if self.jwt is not None and has_client:
+            raise ConfigError("--jwt", "a token and client credentials", "one of --jwt or --client-id/--client-secret")
+        if self.max_examples < 1:
+            raise ConfigError("--max-examples", str(self.max_examples), "a positive number of examples per check")
+        if self.max_time_s <= 0:
+            raise ConfigError("--max-time", str(self.max_time_s), "a positive number of seconds")
+        if self.max_response_time_ms <= 0:
+            raise ConfigError("--max-response-time", str(self.max_response_time_ms), "a positive number of milliseconds")
+        if self.rate_limit is not None and self.rate_limit <= 0:
+            raise ConfigError("--rate-limit", str(self.rate_limit), "a positive rate such as 1/s")
+        if not self.loopback and not self.allow_writes:
+            raise ConfigError(
+                "--base-url",
+                f"{self.base_url}, which is not this machine",
+                "--allow-writes as well: every check creates tasks on the target",
+            )
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the target is this machine (no pacing, no --allow-writes needed)."""
+        return is_loopback(self.base_url)
+
+    @property
+    def rate(self) -> float | None:
+        """Requests per second to pace to; None for no limit."""
+        if self.unlimited_rate:
+            return None
+        if self.rate_limit is not None:
+            return self.rate_limit
+        return None if self.loopback else DEFAULT_REMOTE_RATE

@@ -1,0 +1,213 @@
+"""What a run found: failures with their reproduction, a summary table, JUnit XML, and live progress."""
+
+from __future__ import annotations
+
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+FAILURE = "failure"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One check that an answer broke: what was received, what the spec documents, and how to replay it."""
+
+    check: str
+    subject: str
+    severity: str
+    basis: str
+    received: str
+    documented: str
+    curl: str
+    seed: int
+    occurrences: int
+    shrunk: bool
+    note: str = ""
+
+    @property
+    def key(self) -> str:
+        """The check and its subject, as the summary names it."""
+        return f"{self.check}[{self.subject}]" if self.subject else self.check
+
+    def __str__(self) -> str:
+        times = "once" if self.occurrences == 1 else f"{self.occurrences} times"
+        how = "minimal request after shrinking" if self.shrunk else "the request as first sent"
+        lines = [
+            f"{self.severity.upper()}: {self.key} (basis: {self.basis}; seen {times})",
+            f"  Received:   {self.received}",
+            f"  Documented: {self.documented}",
+        ]
+        if self.note:
+            lines.append(f"  Note:       {self.note}")
+        lines.append(f"  Reproduce ({how}):")
+        lines.extend("    " + line for line in self.curl.splitlines())
+        lines.append(f"  Replay the run: --seed {self.seed}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    """One row of the summary: how many answers a check judged, and how they fared."""
+
+    check: str
+    judged: int = 0
+    passed: int = 0
+    warnings: int = 0
+    failures: int = 0
+    skipped: str = ""
+
+
+@dataclass(frozen=True)
+class ContractReport:
+    """The outcome of a run; `exit_code` is 0 when the contract holds and 1 when it is broken."""
+
+    base_url: str
+    seed: int
+    checks: tuple[CheckSummary, ...]
+    failures: tuple[Failure, ...]
+    warnings: tuple[Failure, ...]
+    requests_sent: int
+    rate_limited: int
+    duration_s: float
+    stopped: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """Whether no check failed (warnings allowed)."""
+        return not self.failures
+
+    @property
+    def exit_code(self) -> int:
+        """0: the contract holds; 1: violations found."""
+        return 0 if self.ok else 1
+
+    @property
+    def requests_per_second(self) -> float:
+        """Requests sent per second of the run."""
+        return self.requests_sent / self.duration_s if self.duration_s > 0 else 0.0
+
+    def render(self) -> str:
+        """The failures, the warnings and the summary table as plain text."""
+        parts = [str(f) for f in self.failures] + [str(w) for w in self.warnings]
+        parts.append(self.summary_table())
+        return "\n\n".join(parts) + "\n"
+
+    def summary_table(self) -> str:
+        """The summary: one row per check, then the totals."""
+        header = ("check", "judged", "passed", "warnings", "failures")
+        rows = [
+            (c.check, str(c.judged), str(c.passed), str(c.warnings), str(c.failures) if not c.skipped else f"skipped: {c.skipped}")
+            for c in self.checks
+        ]
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+        lines = []
+        for row in [header, *rows]:
+            cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, len(row) - 1)]
+            lines.append("  ".join([*cells, row[-1]]).rstrip())
+        lines.insert(1, "-" * max(len(line) for line in lines))
+        failing_checks = len({f.check for f in self.failures})
+        verdict = (
+            "the contract holds"
+            if self.ok
+            else f"the contract is broken: {len(self.failures)} failure(s) in {failing_checks} check(s)"
+        )
+        lines.append("")
+        lines.append(
+            f"{verdict}; {len(self.warnings)} warning(s); {self.requests_sent} requests in {self.duration_s:.1f} s "
+            f"({self.requests_per_second:.1f}/s, {self.rate_limited} answered 429 and waited out); seed {self.seed}"
+        )
+        if self.stopped:
+            lines.append(f"stopped early: {self.stopped}")
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+    def junit_xml(self) -> str:
+        """The report as JUnit XML: one testcase per check, a <failure> per failing key."""
+        suite = ET.Element(
+            "testsuite",
+            name="contract_tests",
+            tests=str(len(self.checks)),
+            failures=str(sum(1 for c in self.checks if c.failures)),
+            skipped=str(sum(1 for c in self.checks if c.skipped)),
+            errors="0",
+            time=f"{self.duration_s:.3f}",
+        )
+        properties = ET.SubElement(suite, "properties")
+        for name, value in (("base_url", self.base_url), ("seed", str(self.seed)), ("requests", str(self.requests_sent))):
+            ET.SubElement(properties, "property", name=name, value=value)
+        for summary in self.checks:
+            case = ET.SubElement(suite, "testcase", classname="contract_tests", name=summary.check, time="0")
+            if summary.skipped:
+                ET.SubElement(case, "skipped", message=summary.skipped)
+                continue
+            for failure in self.failures:
+                if failure.check == summary.check:
+                    node = ET.SubElement(case, "failure", message=f"{failure.key}: {failure.received}"[:500], type=failure.basis)
+                    node.text = str(failure)
+            warnings = [str(w) for w in self.warnings if w.check == summary.check]
+            if warnings:
+                ET.SubElement(case, "system-out").text = "\n\n".join(warnings)
+        return ET.tostring(suite, encoding="unicode", xml_declaration=True)
+
+    def write_junit(self, path: Path) -> None:
+        """Write the JUnit XML to `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.junit_xml() + "\n", encoding="utf-8")
+
+
+class Progress:
+    """Live progress: a line rewritten in place on a terminal, plain lines otherwise (CI logs)."""
+
+    def __init__(self, stream: TextIO | None = None, *, live: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty() if live is None else live
+        self._last = 0.0
+        self._width = 0
+
+    def phase(self, text: str) -> None:
+        """A scenario starts or ends: always its own line."""
+        self._clear()
+        self.stream.write(f"[contract] {text}\n")
+        self.stream.flush()
+
+    def update(self, sent: int, failures: int, remaining_s: float) -> None:
+        """Requests sent, failures so far, time left; shown at most ten times a second, on a terminal only."""
+        if not self.live:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1:
+            return
+        self._last = now
+        text = f"[contract] {sent} requests sent, {failures} failing check(s), {remaining_s:.0f} s left in the budget"
+        self.stream.write("\r" + text.ljust(self._width))
+        self._width = len(text)
+        self.stream.flush()
+
+    def done(self) -> None:
+        """End the live line."""
+        self._clear()
+
+    def _clear(self) -> None:
+        if self.live and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+            self.stream.flush()
+
+
+class SilentProgress(Progress):
+    """No progress at all (the pytest mode and the library's default)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr, live=False)
+
+    def phase(self, text: str) -> None:
+        """Say nothing."""
+
+    def update(self, sent: int, failures: int, remaining_s: float) -> None:
+        """Say nothing."""

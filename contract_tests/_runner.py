@@ -1,0 +1,479 @@
+"""A run: send the generators' requests to the target, judge every answer, shrink what fails, report.
+
+The engine is Hypothesis itself: each scenario is a `@given` run seeded with `@seed(N)` (no example
+database), so the same seed sends the same requests, and a failing check is shrunk to the smallest
+request that still breaks it. Each check raises its own exception type, because Hypothesis tells
+distinct bugs apart by the type they raise and then shrinks each one on its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import secrets
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+
+from generators import InvalidRequest, invalid_requests, valid_requests
+from spec import ContractSpec, load_spec
+
+from contract_tests._auth import AuthCase, Tokens
+from contract_tests._checks import Judge, Verdict, check_names, relied_on_decisions
+from contract_tests._client import ContractClient, Exchange, PreparedRequest, TargetGone, operation_path
+from contract_tests._config import ContractConfig
+from contract_tests._curl import to_curl
+from contract_tests._errors import NothingJudged, TargetUnreachable
+from contract_tests._pacing import Budget, BudgetExhausted, TokenBucket
+from contract_tests._report import FAILURE, WARNING, CheckSummary, ContractReport, Failure, Progress, SilentProgress
+
+T = TypeVar("T")
+
+# The generators' kinds of invalid request (their `invalid_requests(kinds=...)` names). One
+# Hypothesis run per kind, so that even a small budget sends every kind at least once.
+INVALID_KINDS = (
+    "missing-required",
+    "wrong-type",
+    "empty-string",
+    "no-contact",
+    "bad-format",
+    "malformed-json",
+    "wrong-content-type",
+    "no-body",
+    "non-object-body",
+)
+# The decision that makes unknown request properties acceptable (spec: info.x-seed-decisions).
+UNKNOWN_PROPERTIES_DECISION = "unknown-properties"
+# Once a scenario has found a failure, at most this many further requests go to shrinking it.
+SHRINK_REQUESTS = 300
+# Shares of the time budget, so that a slow (paced) target still reaches every scenario.
+SHARES = {"examples": 0.05, "valid": 0.4, "invalid": 0.4, "auth": 0.15}
+
+
+class CheckFailed(Exception):
+    """Raised inside a Hypothesis run when an answer fails a check, so that Hypothesis shrinks it."""
+
+    def __init__(self, verdict: Verdict, exchange: Exchange) -> None:
+        super().__init__(str(verdict))
+        self.verdict = verdict
+        self.exchange = exchange
+
+
+_FAILURE_TYPES: dict[str, type[CheckFailed]] = {}
+
+
+def _failure_type(key: str) -> type[CheckFailed]:
+    """One exception type per check key: Hypothesis shrinks each distinct type as a distinct bug."""
+    if key not in _FAILURE_TYPES:
+        _FAILURE_TYPES[key] = type(f"CheckFailed[{key}]", (CheckFailed,), {})
+    return _FAILURE_TYPES[key]
+
+
+@dataclass
+class _Group:
+    """All failing answers of one check key: counts and the request that reproduces it."""
+
+    verdict: Verdict
+    severity: str
+    first: Exchange
+    latest: Exchange
+    count: int = 1
+    shrinking: bool = False
+    shrunk: Exchange | None = None
+    shrunk_verdict: Verdict | None = None
+
+
+@dataclass
+class _Tally:
+    judged: int = 0
+    passed: int = 0
+    warnings: int = 0
+    failures: int = 0
+
+
+@dataclass
+class _Recorder:
+    """Counts verdicts per check and keeps, per failing key, the request to show."""
+
+    checks: list[str]
+    strict: bool
+    tallies: dict[str, _Tally] = field(default_factory=dict)
+    groups: dict[str, _Group] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tallies = {name: _Tally() for name in self.checks}
+
+    def severity(self, verdict: Verdict) -> str:
+        """Failure, or a warning for a rule the spec decided beyond the seed page (unless --strict)."""
+        return WARNING if verdict.basis == "decision" and not self.strict else FAILURE
+
+    def record(self, exchange: Exchange, verdicts: list[Verdict]) -> list[Verdict]:
+        """Count the verdicts; the failures (not warnings) among them."""
+        failing = []
+        for verdict in verdicts:
+            tally = self.tallies.setdefault(verdict.check, _Tally())
+            tally.judged += 1
+            if verdict.passed:
+                tally.passed += 1
+                continue
+            severity = self.severity(verdict)
+            if severity == WARNING:
+                tally.warnings += 1
+            else:
+                tally.failures += 1
+                failing.append(verdict)
+            group = self.groups.get(verdict.key)
+            if group is None:
+                self.groups[verdict.key] = _Group(verdict, severity, exchange, exchange)
+            else:
+                group.count += 1
+                if group.shrinking:
+                    # While Hypothesis shrinks, each failing request is smaller than the one before.
+                    group.latest, group.verdict = exchange, verdict
+        return failing
+
+    @property
+    def failure_count(self) -> int:
+        """Failing keys so far."""
+        return sum(1 for g in self.groups.values() if g.severity == FAILURE)
+
+
+class _Run:
+    """One run against one target."""
+
+    def __init__(self, config: ContractConfig, contract: ContractSpec, progress: Progress, seed: int) -> None:
+        self.config = config
+        self.contract = contract
+        self.progress = progress
+        self.seed = seed
+        self.budget = Budget(config.max_time_s)
+        self.tokens = Tokens(
+            jwt_token=config.jwt,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            seed=seed,
+            lifetime_s=config.max_time_s + 600,
+        )
+        self.client = ContractClient(
+            config.base_url,
+            operation_path(contract.path_template, config.stream_id),
+            bucket=TokenBucket(config.rate),
+            budget=self.budget,
+            timeout=max(config.request_timeout_s, config.max_response_time_ms / 1000.0 * 2),
+        )
+        self.judge = Judge(contract, stream_id=config.stream_id, max_response_time_ms=config.max_response_time_ms)
+        self.recorder = _Recorder(check_names(contract), config.strict)
+        self.stopped = ""
+        self.scenario_deadline = math.inf
+        self.notes: list[str] = []
+
+    # -- requests ------------------------------------------------------------------------
+
+    def headers(self, token: str | None, content_type: str | None) -> list[tuple[str, str]]:
+        """The headers of a request: the token, the content type, and the account when one was given."""
+        headers = [("Accept", "application/json")]
+        if token is not None:
+            headers.append(("auth", token))
+        if content_type is not None:
+            headers.append(("Content-Type", content_type))
+        if self.config.account_id is not None:
+            headers.append(("accountId", self.config.account_id))
+        return headers
+
+    def send(self, request: PreparedRequest) -> Exchange:
+        """Send within the scenario's share of the budget."""
+        if time.monotonic() > self.scenario_deadline:
+            raise BudgetExhausted
+        exchange = self.client.send(request)
+        self.progress.update(self.client.stats.sent, self.recorder.failure_count, self.budget.remaining)
+        return exchange
+
+    def valid_request(self, body: dict[str, Any]) -> PreparedRequest:
+        """A request valid by the spec, with the run's token."""
+        return self.client.prepare(
+            _encode(body), self.headers(self.tokens.token, "application/json"), secrets=self.tokens.secrets()
+        )
+
+    # -- the examiners: one request, judged --------------------------------------------------
+
+    def examine_valid(self, body: dict[str, Any]) -> tuple[Exchange, list[Verdict]]:
+        """A valid body must be accepted as documented."""
+        exchange = self.send(self.valid_request(body))
+        return exchange, self.judge.valid(exchange, body, self.relied_on(body))
+
+    def examine_invalid(self, invalid: InvalidRequest) -> tuple[Exchange, list[Verdict]]:
+        """A request that breaks one rule must be rejected with a documented 4xx."""
+        request = self.client.prepare(
+            invalid.body, self.headers(self.tokens.token, invalid.content_type), secrets=self.tokens.secrets()
+        )
+        exchange = self.send(request)
+        verdicts = self.judge.invalid(
+            exchange, invalid.rule, invalid.basis, invalid.expected_statuses, invalid.description
+        )
+        return exchange, verdicts
+
+    def examine_auth(self, case: AuthCase, body: dict[str, Any]) -> tuple[Exchange, list[Verdict]]:
+        """A valid body with a bad token must be refused with 401."""
+        secrets_ = self.tokens.secrets() + (((case.token, case.placeholder),) if case.token and case.placeholder else ())
+        request = self.client.prepare(
+            _encode(body), self.headers(case.token, "application/json"), secrets=secrets_
+        )
+        exchange = self.send(request)
+        return exchange, self.judge.auth(exchange, case)
+
+    def relied_on(self, body: Any) -> frozenset[str]:
+        """Decisions that make `body` valid: omitted optional-by-decision fields, unknown properties."""
+        decided = set(relied_on_decisions(self.contract.request_schema, body))
+        if _has_unknown_properties(self.contract.request_schema, body) and any(
+            d.id == UNKNOWN_PROPERTIES_DECISION for d in self.contract.decisions
+        ):
+            decided.add(UNKNOWN_PROPERTIES_DECISION)
+        return frozenset(decided)
+
+    # -- scenarios ---------------------------------------------------------------------------
+
+    @contextmanager
+    def scenario(self, name: str, description: str) -> Iterator[None]:
+        """Give a scenario its share of what is left of the budget, and say when it starts and ends."""
+        remaining_shares = sum(SHARES[n] for n in SHARES if list(SHARES).index(n) >= list(SHARES).index(name))
+        self.scenario_deadline = time.monotonic() + self.budget.remaining * SHARES[name] / remaining_shares
+        sent, failing = self.client.stats.sent, self.recorder.failure_count
+        self.progress.phase(f"{description}...")
+        started = time.monotonic()
+        yield
+        self.progress.phase(
+            f"{description}: {self.client.stats.sent - sent} requests, "
+            f"{self.recorder.failure_count - failing} new failing check(s), {time.monotonic() - started:.1f} s"
+        )
+
+    def run(self) -> None:
+        """Every scenario in turn, as far as the budget goes."""
+        with self.scenario("examples", "the spec's named request examples"):
+            for body in self.contract.request_examples.values():
+                if not self.once(functools.partial(self.examine_valid, body)):
+                    break
+        n = self.config.max_examples
+        if not self.stopped:
+            with self.scenario("valid", f"valid requests (up to {n})"):
+                self.explore("valid", valid_requests(spec=self.contract, realistic=True), self.examine_valid, n)
+        if not self.stopped:
+            per_kind = max(1, math.ceil(n / len(INVALID_KINDS)))
+            with self.scenario("invalid", f"invalid requests ({per_kind} per kind, {len(INVALID_KINDS)} kinds)"):
+                for kind in INVALID_KINDS:
+                    try:
+                        strategy = invalid_requests(spec=self.contract, kinds={kind})
+                    except ValueError:
+                        continue  # The spec has no rule of this kind.
+                    self.explore(f"invalid:{kind}", strategy, self.examine_invalid, per_kind)
+                    if self.stopped:
+                        break
+        if not self.stopped:
+            cases = self.tokens.cases()
+            per_case = max(1, n // 20)
+            with self.scenario("auth", f"bad tokens ({per_case} per case, {len(cases)} cases)"):
+                bodies = valid_requests(spec=self.contract, realistic=True)
+                for case in cases:
+                    examine = functools.partial(self.examine_auth, case)
+                    self.explore(f"auth:{case.name}", bodies, examine, per_case)
+                    if self.stopped:
+                        break
+            if not self.tokens.can_mint:
+                self.notes.append(
+                    "not run: expired and claim-less tokens (ignored_auth[expired-token], "
+                    "ignored_auth[no-appId-claim]) need --client-id/--client-secret"
+                )
+
+    def once(self, examine: Callable[[], tuple[Exchange, list[Verdict]]]) -> bool:
+        """One request outside Hypothesis; False when the run must stop."""
+        try:
+            exchange, verdicts = examine()
+        except BudgetExhausted:
+            self._stop_for_budget("examples")
+            return not self.stopped
+        except TargetGone as exc:
+            self.stopped = f"the target stopped answering ({exc})"
+            return False
+        self.recorder.record(exchange, verdicts)
+        return True
+
+    def explore(
+        self,
+        name: str,
+        strategy: st.SearchStrategy[T],
+        examine: Callable[[T], tuple[Exchange, list[Verdict]]],
+        max_examples: int,
+    ) -> None:
+        """A seeded Hypothesis run of `examine` over `strategy`; failures are shrunk, then recorded."""
+        state = {"shrink_requests": 0, "failed": False, "out": False}
+
+        def test(value: T) -> None:
+            if state["out"] or self.stopped:
+                return
+            if state["failed"]:
+                state["shrink_requests"] += 1
+                if state["shrink_requests"] > SHRINK_REQUESTS:
+                    return
+            try:
+                exchange, verdicts = examine(value)
+            except BudgetExhausted:
+                # Not a failure: later calls return at once, and what was found so far is kept.
+                state["out"] = True
+                self._stop_for_budget(name)
+                return
+            except TargetGone as exc:
+                self.stopped = f"the target stopped answering ({exc})"
+                return
+            failing = [v for v in self.recorder.record(exchange, verdicts) if v.replayable]
+            if failing:
+                state["failed"] = True
+                order = self.recorder.checks
+                first = min(failing, key=lambda v: order.index(v.check) if v.check in order else len(order))
+                self.recorder.groups[first.key].shrinking = True
+                raise _failure_type(first.key)(first, exchange)
+
+        runner = settings(
+            max_examples=max_examples,
+            database=None,
+            derandomize=False,
+            deadline=None,
+            phases=(Phase.generate, Phase.shrink),
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=True,
+            print_blob=False,
+            verbosity=Verbosity.quiet,
+        )(hypothesis_seed(_scenario_seed(self.seed, name))(given(value=strategy)(test)))
+        try:
+            runner()
+        except Flaky:
+            pass  # A check that did not fail again on replay keeps the last request that failed it.
+        except (CheckFailed, ExceptionGroup) as exc:
+            for leaf in _leaves(exc):
+                if isinstance(leaf, CheckFailed) and leaf.verdict.key in self.recorder.groups:
+                    group = self.recorder.groups[leaf.verdict.key]
+                    group.shrunk, group.shrunk_verdict = leaf.exchange, leaf.verdict
+                elif not isinstance(leaf, CheckFailed):
+                    raise leaf from exc
+
+    def _stop_for_budget(self, name: str) -> None:
+        if self.budget.exhausted:
+            self.stopped = f"the --max-time budget of {self.config.max_time_s:.0f} s ran out"
+        else:
+            note = f"cut short: {name.split(':')[0]} requests used up their share of --max-time"
+            if note not in self.notes:
+                self.notes.append(note)
+
+    # -- the report -------------------------------------------------------------------------
+
+    def report(self, duration_s: float) -> ContractReport:
+        """The run's findings as a ContractReport."""
+        failures: list[Failure] = []
+        warnings: list[Failure] = []
+        for group in self.recorder.groups.values():
+            exchange = group.shrunk or (group.latest if group.shrinking else group.first)
+            verdict = group.shrunk_verdict or group.verdict
+            note = ""
+            if group.shrinking and group.shrunk is None:
+                note = "shrinking stopped before Hypothesis replayed the minimal request (budget, or a flaky answer)"
+            if not verdict.replayable:
+                note = "this check depends on timing or on earlier answers: the request alone may not show it"
+            found = Failure(
+                check=verdict.check,
+                subject=verdict.subject,
+                severity=group.severity,
+                basis=verdict.basis,
+                received=verdict.received,
+                documented=verdict.documented,
+                curl=to_curl(exchange.request, show_secrets=self.config.show_secrets),
+                seed=self.seed,
+                occurrences=group.count,
+                shrunk=group.shrunk is not None or (group.shrinking and exchange is not group.first),
+                note=note,
+            )
+            (failures if group.severity == FAILURE else warnings).append(found)
+        order = self.recorder.checks
+        failures.sort(key=lambda f: (order.index(f.check) if f.check in order else len(order), f.subject))
+        warnings.sort(key=lambda f: (order.index(f.check) if f.check in order else len(order), f.subject))
+        summaries = []
+        for name in order:
+            tally = self.recorder.tallies.get(name)
+            assert tally is not None
+            skipped = "" if tally.judged else "no answer called for it"
+            summaries.append(CheckSummary(name, tally.judged, tally.passed, tally.warnings, tally.failures, skipped))
+        notes = tuple(self.notes)
+        return ContractReport(
+            base_url=self.config.base_url,
+            seed=self.seed,
+            checks=tuple(summaries),
+            failures=tuple(failures),
+            warnings=tuple(warnings),
+            requests_sent=self.client.stats.sent,
+            rate_limited=self.client.stats.rate_limited,
+            duration_s=duration_s,
+            stopped=self.stopped,
+            notes=notes,
+        )
+
+
+def run_contract(config: ContractConfig, *, progress: Progress | None = None) -> ContractReport:
+    """Test the target in `config` against the contract; raises ContractTestError when it cannot be judged.
+
+    Example:
+        >>> report = run_contract(ContractConfig(base_url="http://127.0.0.1:4010", stream_id="st-1", jwt=token))  # doctest: +SKIP
+        >>> report.exit_code, print(report.render())  # doctest: +SKIP
+    """
+    contract = load_spec()
+    seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
+    shown = progress if progress is not None else SilentProgress()
+    started = time.monotonic()
+    run = _Run(config, contract, shown, seed)
+    try:
+        try:
+            run.client.probe()
+        except httpx.TransportError as exc:
+            raise TargetUnreachable(config.base_url, f"{exc.__class__.__name__}: {exc}") from None
+        run.run()
+    finally:
+        shown.done()
+        run.client.close()
+    report = run.report(time.monotonic() - started)
+    if not any(c.judged for c in report.checks):
+        raise NothingJudged(report.stopped or "every request was answered 429 until the budget ran out")
+    return report
+
+
+def _encode(body: Any) -> bytes:
+    """A JSON body as UTF-8 bytes, non-ASCII kept as is (the bytes a typical client sends)."""
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _scenario_seed(seed: int, name: str) -> int:
+    """A seed per scenario, stable across processes (no `hash()`, which is salted per process)."""
+    return (seed + zlib.crc32(name.encode())) % 2**32
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
+
+
+def _has_unknown_properties(schema: Any, body: Any) -> bool:
+    """Whether the body has a property its schema does not list, at any depth."""
+    if not isinstance(schema, Mapping) or not isinstance(body, Mapping):
+        return False
+    properties = schema.get("properties", {})
+    if any(name not in properties for name in body):
+        return True
+    return any(_has_unknown_properties(properties[name], value) for name, value in body.items() if name in properties)
