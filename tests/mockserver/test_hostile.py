@@ -22,7 +22,9 @@ def assert_envelope(contract: ContractSpec, status: int, payload: Any) -> None:
 
 
 @pytest.mark.parametrize("case", BATTERY, ids=[c.name for c in BATTERY])
-def test_hostile_input_is_answered_in_the_envelope(client: FlaskClient, contract: ContractSpec, case: Hostile) -> None:
+def test_hostile_input_is_answered_in_the_envelope(
+    client: FlaskClient, contract: ContractSpec, case: Hostile
+) -> None:
     response = client.open(case.target(), method=case.method, data=case.body, headers=case.request_headers())
     assert response.status_code == case.status, response.data[:500]
     if case.status != 200:
@@ -41,11 +43,19 @@ def test_every_violation_is_listed_with_a_pointer(client: FlaskClient, seed_body
     response = client.post(operation_path(), json=body, headers=headers())
     assert response.status_code == 400
     pointers = {e["pointer"] for e in response.json["errors"]}
-    assert pointers == {"/body/taskTmp", "/body/caseId", "/body/source", "/body/userInfo/name", "/body/userInfo"}
+    assert pointers == {
+        "/body/taskTmp",
+        "/body/caseId",
+        "/body/source",
+        "/body/userInfo/name",
+        "/body/userInfo",
+    }
     for error in response.json["errors"]:
         assert error["code"] == 400
         assert error["msg"].startswith(error["pointer"])
-        assert "Received:" in error["detail"] and "Documented:" in error["detail"] and "Fix:" in error["detail"]
+        assert (
+            "Received:" in error["detail"] and "Documented:" in error["detail"] and "Fix:" in error["detail"]
+        )
 
 
 def test_no_contact_names_the_three_alternatives(client: FlaskClient, seed_body: dict[str, Any]) -> None:

@@ -1,0 +1,292 @@
+"""Over real HTTP: `python -m mockserver serve` (gunicorn) on a free loopback port."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shlex
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from mockserver._app import MOCK_BUG_MARK, SELF_CHECK_MARK
+from mockserver._validation import ContractValidator
+from spec import SPEC_PATH, ContractSpec, RequestFacts, check_relations
+from tests.mockserver.support import (
+    ACCOUNT,
+    FROZEN,
+    SECRET,
+    STREAM,
+    Server,
+    headers,
+    hostile_battery,
+    mint,
+    operation_path,
+)
+
+pytestmark = pytest.mark.http
+
+SEED_PAGE = SPEC_PATH.parent / "seed-page.md"
+Serve = Callable[..., Server]
+
+
+def seed_curl() -> list[str]:
+    """The seed page's curl command as argv, exactly as printed."""
+    text = SEED_PAGE.read_text(encoding="utf-8")
+    command = re.search(r"```\n(curl .*?)\n```", text, re.S)
+    assert command is not None
+    return shlex.split(command.group(1).replace("\\\n", " "))
+
+
+def fill(argv: list[str], server: Server, token: str) -> list[str]:
+    """The seed's placeholders filled in for this server: host, stream, account, JWT."""
+    values = {
+        "https://{{host}}": server.base,
+        "{{streamId}}": STREAM,
+        "{{accountId}}": ACCOUNT,
+        "{{jwt-code}}": token,
+    }
+    filled = []
+    for arg in argv:
+        for placeholder, value in values.items():
+            arg = arg.replace(placeholder, value)
+        filled.append(arg)
+    return filled
+
+
+def curl_headers(argv: list[str]) -> list[tuple[str, str]]:
+    """The `--header` arguments of a curl argv, in order."""
+    pairs = []
+    for flag, value in itertools.pairwise(argv):
+        if flag in ("--header", "-H"):
+            name, _, content = value.partition(":")
+            pairs.append((name.strip(), content.strip()))
+    return pairs
+
+
+def assert_task(contract: ContractSpec, body: Any, answer: Any) -> None:
+    assert ContractValidator(contract).answer_problems(200, answer) == []
+    facts = RequestFacts(body=body, path={"streamId": STREAM}, headers={"accountId": ACCOUNT})
+    assert check_relations(contract.relations, facts, answer) == []
+
+
+def assert_clean_log(server: Server) -> None:
+    log = server.log_text()
+    assert SELF_CHECK_MARK not in log
+    assert MOCK_BUG_MARK not in log
+    assert "Traceback" not in log
+
+
+def test_the_seed_curl_verbatim_gets_a_task_echoing_it(serve: Serve, contract: ContractSpec) -> None:
+    server = serve("--jwt-secret", SECRET)
+    argv = fill(seed_curl(), server, mint())
+    body = orjson.loads(argv[argv.index("--data-raw") + 1])
+    # httpx, with every browser header of the seed, in its order.
+    response = httpx.post(
+        argv[argv.index("--location") + 1], headers=curl_headers(argv), content=argv[-1].encode()
+    )
+    assert response.status_code == 200, response.text
+    assert_task(contract, body, response.json())
+    # And the real curl binary, when there is one: the command as printed, placeholders filled.
+    if shutil.which("curl"):
+        done = subprocess.run(
+            [*argv, "--silent", "--show-error"], capture_output=True, timeout=30, check=True
+        )
+        answer = orjson.loads(done.stdout)
+        assert_task(contract, body, answer)
+        assert answer["refId"] == "TS000002"
+    assert_clean_log(server)
+
+
+def test_hostile_battery_over_http_keeps_the_server_healthy(serve: Serve, contract: ContractSpec) -> None:
+    server = serve()
+    validator = ContractValidator(contract)
+    with httpx.Client(timeout=30) as client:
+        for case in hostile_battery():
+            response = client.request(
+                case.method, server.url(case.target()), content=case.body, headers=case.request_headers()
+            )
+            assert response.status_code == case.status, (case.name, response.text[:300])
+            if case.status != 200:
+                assert response.headers["content-type"] == "application/json; charset=utf-8", case.name
+                assert validator.answer_problems(case.status, response.json()) == [], case.name
+            assert server.healthy(), case.name
+        # Every documented Prefer code, through the real server too.
+        for code in sorted(contract.documented_statuses - {200}):
+            prefer = client.post(server.url(operation_path()), headers={"Prefer": f"code={code}"})
+            assert prefer.status_code == code
+    health = httpx.get(server.url("/__admin/health")).json()
+    assert (health["selfCheckFailures"], health["mockBugs"]) == (0, 0)
+    assert_clean_log(server)
+    # One log line per request: method, path, status, milliseconds, first violation.
+    assert re.search(
+        r"POST /caseManagement/api/public/analytics/\S+/createTask 400 [\d.]+ms /body", server.log_text()
+    )
+
+
+def test_chunked_oversized_body_and_a_header_over_gunicorn_limits(serve: Serve) -> None:
+    server = serve()
+
+    def chunks() -> Any:
+        for _ in range(40):
+            yield b"a" * 65536
+
+    response = httpx.post(server.url(operation_path()), content=chunks(), headers=headers())
+    assert response.status_code == 413 and response.json()["errors"][0]["code"] == 413
+    assert server.healthy()
+
+
+def test_two_workers_share_the_journal_and_the_refid_counter(
+    serve: Serve, contract: ContractSpec, seed_body: dict[str, Any]
+) -> None:
+    server = serve("--workers", "2", "--threads", "2")
+    answers: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def send(count: int) -> None:
+        # A new connection per request, so the kernel spreads them over both workers.
+        for _ in range(count):
+            response = httpx.post(server.url(operation_path()), json=seed_body, headers=headers())
+            assert response.status_code == 200
+            with lock:
+                answers.append(response.json())
+
+    threads = [threading.Thread(target=send, args=(10,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = len(answers)
+    assert total == 40
+    assert sorted(a["refId"] for a in answers) == [f"TS{n:06d}" for n in range(1, total + 1)]
+    assert len({a["_id"] for a in answers}) == total
+    journal = httpx.get(server.url("/__admin/requests")).json()
+    assert journal["count"] == total
+    assert {e["answer"]["refId"] for e in journal["requests"]} == {a["refId"] for a in answers}
+    assert len({e["pid"] for e in journal["requests"]}) == 2, "both workers should have answered"
+    assert_clean_log(server)
+
+
+def test_same_seed_same_bytes_across_restarts(serve: Serve, contract: ContractSpec) -> None:
+    bodies = list(contract.request_examples.values())
+
+    def run() -> list[bytes]:
+        server = serve("--seed", "42", "--freeze-time", FROZEN, "--workers", "1")
+        with httpx.Client() as client:
+            answers = [
+                client.post(server.url(operation_path()), json=b, headers=headers()).content for b in bodies
+            ]
+            hdrs = headers()
+            del hdrs["accountId"]  # the derived account must be stable too
+            answers.append(client.post(server.url(operation_path()), json=bodies[0], headers=hdrs).content)
+            answers.append(client.post(server.url(operation_path()), json={}, headers=hdrs).content)
+        server.stop()
+        return answers
+
+    first, second = run(), run()
+    assert first == second
+    assert all(orjson.loads(a).get("createdAt") == FROZEN for a in first[:-1])
+
+
+def test_state_file_keeps_counters_and_journal_across_restarts(
+    serve: Serve, tmp_path: Path, seed_body: dict[str, Any]
+) -> None:
+    state = tmp_path / "mock.sqlite3"
+    server = serve("--state-file", str(state))
+    assert (
+        httpx.post(server.url(operation_path()), json=seed_body, headers=headers()).json()["refId"]
+        == "TS000001"
+    )
+    server.stop()
+    server = serve("--state-file", str(state))
+    assert (
+        httpx.post(server.url(operation_path()), json=seed_body, headers=headers()).json()["refId"]
+        == "TS000002"
+    )
+    assert httpx.get(server.url("/__admin/requests")).json()["count"] == 2
+
+
+def test_cors_preflight_from_a_browser_origin(serve: Serve) -> None:
+    server = serve("--cors-origin", "http://localhost:3000")
+    requested = "auth,accountid,client-app,x-timezone-offset,iid,state,bot-language,app-language,content-type"
+    preflight = httpx.options(
+        server.url(operation_path()),
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": requested,
+        },
+    )
+    assert preflight.status_code in (200, 204)
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    allowed = {h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")}
+    assert set(requested.split(",")) <= allowed
+    other = httpx.options(
+        server.url(operation_path()),
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in other.headers
+    # The actual request from the browser origin carries the CORS headers too, even on errors.
+    answer = httpx.post(server.url(operation_path()), json={}, headers={"Origin": "http://localhost:3000"})
+    assert answer.status_code == 401
+    assert answer.headers["access-control-allow-origin"] == "http://localhost:3000"
+
+
+def test_rate_limit_and_error_rate_over_http(serve: Serve, seed_body: dict[str, Any]) -> None:
+    server = serve("--rate-limit", "2/min", "--workers", "2")
+    statuses = [
+        httpx.post(server.url(operation_path()), json=seed_body, headers=headers()).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [200, 200, 429, 429]
+    limited = httpx.post(server.url(operation_path()), json=seed_body, headers=headers())
+    assert int(limited.headers["retry-after"]) >= 1
+    faulty = serve("--error-rate", "1")
+    response = httpx.post(faulty.url(operation_path()), json=seed_body, headers=headers())
+    assert response.status_code in (500, 503) and response.json()["errors"]
+
+
+def test_environment_variables_configure_the_server(serve: Serve, seed_body: dict[str, Any]) -> None:
+    server = serve(
+        env={"KORE_MOCK_JWT_SECRET": SECRET, "KORE_MOCK_FREEZE_TIME": FROZEN, "KORE_MOCK_WORKERS": "1"}
+    )
+    wrong = mint(secret="another-secret-that-is-long-enough-for-hs256-0000000")
+    assert (
+        httpx.post(server.url(operation_path()), json=seed_body, headers=headers(auth=wrong)).status_code
+        == 401
+    )
+    task = httpx.post(server.url(operation_path()), json=seed_body, headers=headers()).json()
+    assert task["createdAt"] == FROZEN
+
+
+def test_dev_mode_reloads_when_the_spec_changes(serve: Serve, tmp_path: Path) -> None:
+    # Not named `spec`: the server runs in tmp_path, where that directory would shadow the package.
+    spec_copy = tmp_path / "contract"
+    shutil.copytree(
+        SPEC_PATH.parent, spec_copy, ignore=shutil.ignore_patterns("*.py", "__pycache__", "docs_templates")
+    )
+    root = spec_copy / SPEC_PATH.name
+    server = serve("--dev", "--spec", str(root))
+    assert httpx.get(server.url("/__admin/health")).json()["spec"]["version"] == "1.0.0"
+    text = root.read_text(encoding="utf-8")
+    root.write_text(text.replace("version: 1.0.0", "version: 1.0.1-dev", 1), encoding="utf-8")
+    deadline = time.monotonic() + 20
+    version = None
+    while time.monotonic() < deadline:
+        try:
+            version = httpx.get(server.url("/__admin/health"), timeout=2).json()["spec"]["version"]
+        except httpx.HTTPError:
+            version = None
+        if version == "1.0.1-dev":
+            break
+        time.sleep(0.2)
+    assert version == "1.0.1-dev", server.log_text()

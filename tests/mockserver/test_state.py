@@ -1,0 +1,116 @@
+"""The journal, the refId counters and the admin endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mockserver._state import JournalEntry, StateStore
+from tests.mockserver.support import ACCOUNT, headers, operation_path
+
+
+def test_journal_lists_requests_newest_first_with_auth_redacted(
+    client: FlaskClient, seed_body: dict[str, Any]
+) -> None:
+    client.post(operation_path(), json=seed_body, headers=headers())
+    client.post(operation_path(), json={"caseId": 1}, headers=headers(Authorization="Bearer t", Cookie="c=1"))
+    journal = client.get("/__admin/requests").json
+    assert journal["count"] == 2
+    newest, oldest = journal["requests"]
+    assert (newest["status"], oldest["status"]) == (400, 200)
+    assert newest["method"] == "POST" and newest["path"] == operation_path()
+    for entry in (newest, oldest):
+        hdrs = {k.lower(): v for k, v in entry["headers"].items()}
+        assert hdrs["auth"] == "<redacted>"
+        assert hdrs["accountid"] == ACCOUNT
+    assert {k.lower(): v for k, v in newest["headers"].items()}["authorization"] == "<redacted>"
+    assert newest["violations"][0]["pointer"].startswith("/body")
+    assert newest["answer"]["errors"] == newest["violations"]
+    assert oldest["violations"] == [] and oldest["answer"]["refId"] == "TS000001"
+    assert '"caseId"' in oldest["body"]
+    assert oldest["ms"] >= 0
+
+
+def test_journal_is_not_polluted_by_admin_and_docs(client: FlaskClient) -> None:
+    client.get("/__admin/health")
+    client.get("/openapi.json")
+    client.get("/nope")
+    paths = [e["path"] for e in client.get("/__admin/requests").json["requests"]]
+    assert paths == ["/nope"]
+
+
+def test_clear_journal_and_reset(client: FlaskClient, seed_body: dict[str, Any]) -> None:
+    for _ in range(3):
+        client.post(operation_path(), json=seed_body, headers=headers())
+    assert client.get("/__admin/counters").json == {"refCounters": {ACCOUNT: 3}}
+    assert client.delete("/__admin/requests").json == {"cleared": 3}
+    assert client.get("/__admin/requests").json["count"] == 0
+    # Clearing the journal keeps the counters: the platform never reuses a refId.
+    assert client.post(operation_path(), json=seed_body, headers=headers()).json["refId"] == "TS000004"
+    assert client.post("/__admin/reset").status_code == 200
+    assert client.get("/__admin/counters").json == {"refCounters": {}}
+    assert client.post(operation_path(), json=seed_body, headers=headers()).json["refId"] == "TS000001"
+
+
+def test_journal_keeps_only_the_last_entries(make_app: Callable[..., Flask]) -> None:
+    client = make_app(journal_size=5).test_client()
+    for index in range(8):
+        client.get(f"/nope/{index}")
+    paths = [e["path"] for e in client.get("/__admin/requests").json["requests"]]
+    assert paths == [f"/nope/{i}" for i in range(7, 2, -1)]
+    assert [e["path"] for e in client.get("/__admin/requests?limit=2").json["requests"]] == [
+        "/nope/7",
+        "/nope/6",
+    ]
+
+
+def test_big_bodies_are_truncated_in_the_journal(client: FlaskClient, seed_body: dict[str, Any]) -> None:
+    seed_body["desc"] = "d" * 200_000
+    assert client.post(operation_path(), json=seed_body, headers=headers()).status_code == 200
+    (entry,) = client.get("/__admin/requests").json["requests"]
+    assert len(entry["body"]) < 70_000 and entry["body"].endswith("truncated]")
+
+
+def test_counters_and_journal_survive_a_new_app_on_the_same_file(
+    make_app: Callable[..., Flask], tmp_path: Path, seed_body: dict[str, Any]
+) -> None:
+    state = tmp_path / "kept.sqlite3"
+    first = make_app(state_file=state).test_client()
+    first.post(operation_path(), json=seed_body, headers=headers())
+    second = make_app(state_file=state).test_client()
+    assert second.post(operation_path(), json=seed_body, headers=headers()).json["refId"] == "TS000002"
+    assert second.get("/__admin/requests").json["count"] == 2
+
+
+def test_store_counts_from_threads_without_losing_any(tmp_path: Path) -> None:
+    import threading
+
+    store = StateStore(tmp_path / "threads.sqlite3")
+    numbers: list[int] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(25):
+            number = store.next_ref_number("acct")
+            with lock:
+                numbers.append(number)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(numbers) == list(range(1, 101))
+
+
+def test_store_journal_roundtrip(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "j.sqlite3", journal_size=2)
+    entry = JournalEntry("t", "POST", "/p", "", {"a": "b"}, "{}", 200, [], b'{"ok":true}', 1.0)
+    ids = [store.record(entry) for _ in range(3)]
+    assert ids == [1, 2, 3]
+    assert [e["id"] for e in store.journal()] == [3, 2]
+    assert store.journal()[0]["answer"] == {"ok": True}
