@@ -228,6 +228,7 @@ class MockService:
             caller=Caller.for_app(identity.app_id, seed=seed),
             clock=self.clock,
             ids=ids,
+            spec=self.contract,
         )
 
     def _canned(self, canned: Canned, control: Control) -> Answer:
