@@ -148,7 +148,9 @@ def serve(dev: bool, cors_origins: tuple[str, ...], **options: Any) -> None:
       curl -s http://127.0.0.1:4010/__admin/health
       curl -s http://127.0.0.1:4010/caseManagement/api/public/analytics/st-1/createTask \\
         -H "auth: $(python -m mockserver token)" -H 'Content-Type: application/json' \\
-        -H 'Prefer: example=seed-sample' -d @request.json
+        -d '{"caseId":"ci-1","caseRefId":"CS000131","taskTmp":"ttm-1",
+             "userInfo":{"_id":"u-1","name":"dummy"},"source":"rtm"}'
+      curl -s ...same... -H 'Prefer: code=401'          (or ?__code=401, example=, dynamic=false, seed=)
     """
     from mockserver._app import create_app
     from mockserver._serve import configure_logging

@@ -118,6 +118,8 @@ def _serve_dev(
     config: MockConfig, create: Callable[[MockConfig], Flask], banner: Callable[[MockConfig], None]
 ) -> None:
     app = create(config)
+    # The app logs one line per request itself; werkzeug's access log would double every line.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
         banner(config)
     app.run(

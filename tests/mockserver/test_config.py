@@ -123,3 +123,9 @@ def test_token_command_mints_a_platform_jwt() -> None:
     assert result.exit_code == 0, result.output
     claims = jwt.decode(result.output.strip(), "s" * 40, algorithms=["HS256"])
     assert claims["appId"] == "cs-abc" and claims["exp"] > claims["iat"]
+
+
+def test_readme_documents_every_environment_variable() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "mockserver" / "README.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"`{setting.env}`" in readme
