@@ -7,6 +7,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from mockserver._validation import ContractValidator
 from spec import SPEC_PATH, ContractSpec, RequestFacts, check_relations
 from tests.mockserver.support import (
     ACCOUNT,
+    APP_ID,
     FROZEN,
     SECRET,
     STREAM,
@@ -290,3 +292,38 @@ def test_dev_mode_reloads_when_the_spec_changes(serve: Serve, tmp_path: Path) ->
             break
         time.sleep(0.2)
     assert version == "1.0.1-dev", server.log_text()
+
+
+def test_the_contract_tests_pass_against_the_mock(serve: Serve) -> None:
+    """Each side checks the other: the project's contract tests judge the mock over HTTP, strictly."""
+    server = serve("--jwt-secret", SECRET, "--workers", "1")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "contract_tests",
+            "--base-url",
+            server.base,
+            "--stream-id",
+            STREAM,
+            "--client-id",
+            APP_ID,
+            "--client-secret",
+            SECRET,
+            "--account-id",
+            ACCOUNT,
+            "--seed",
+            "1",
+            "--max-examples",
+            "10",
+            "--max-time",
+            "60",
+            "--strict",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert_clean_log(server)
