@@ -6,10 +6,12 @@ import base64
 import hashlib
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from jwt.warnings import InsecureKeyLengthWarning
 
 # How the platform signs an app's JWT (spec: components.securitySchemes.jwtAuth).
 ALGORITHM = "HS256"
@@ -71,7 +73,7 @@ class Tokens:
             AuthCase(
                 "wrong-signature",
                 "the run's claims signed with a key that is not the app's client secret",
-                jwt.encode(claims, wrong_key, algorithm=ALGORITHM),
+                _sign(claims, wrong_key),
             ),
             AuthCase("unsigned-token", "the run's claims with `alg: none` and no signature", _unsigned(claims)),
         ]
@@ -91,7 +93,7 @@ class Tokens:
                 AuthCase(
                     "no-appId-claim",
                     f"a token signed with the client secret without the `{APP_ID_CLAIM}` claim",
-                    jwt.encode(no_app, self._client_secret, algorithm=ALGORITHM),
+                    _sign(no_app, self._client_secret),
                     "$KORE_NO_APPID_JWT",
                 )
             )
@@ -100,7 +102,7 @@ class Tokens:
     def _mint(self, extra: dict[str, Any]) -> str:
         assert self._client_id is not None and self._client_secret is not None
         claims = {APP_ID_CLAIM: self._client_id, "sub": SUBJECT, "iat": int(time.time()), **extra}
-        return jwt.encode(claims, self._client_secret, algorithm=ALGORITHM)
+        return _sign(claims, self._client_secret)
 
     def _claims(self) -> dict[str, Any]:
         """The run's token's claims (unverified: only to copy them), or made-up ones."""
@@ -113,6 +115,13 @@ class Tokens:
         # Keep it unexpired so that only the signature is wrong.
         claims.pop("exp", None)
         return claims
+
+
+def _sign(claims: dict[str, Any], key: str) -> str:
+    """An HS256 JWT; the app's secret is what the platform issued, so PyJWT's key-length advice is noise here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
 def _unsigned(claims: dict[str, Any]) -> str:

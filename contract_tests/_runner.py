@@ -13,11 +13,12 @@ import json
 import math
 import secrets
 import time
+import unittest
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -25,7 +26,6 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
-from generators import InvalidRequest, invalid_requests, valid_requests
 from spec import ContractSpec, load_spec
 
 from contract_tests._auth import AuthCase, Tokens
@@ -36,6 +36,9 @@ from contract_tests._curl import to_curl
 from contract_tests._errors import NothingJudged, TargetUnreachable
 from contract_tests._pacing import Budget, BudgetExhausted, TokenBucket
 from contract_tests._report import FAILURE, WARNING, CheckSummary, ContractReport, Failure, Progress, SilentProgress
+
+if TYPE_CHECKING:
+    from generators import InvalidRequest
 
 T = TypeVar("T")
 
@@ -54,10 +57,27 @@ INVALID_KINDS = (
 )
 # The decision that makes unknown request properties acceptable (spec: info.x-seed-decisions).
 UNKNOWN_PROPERTIES_DECISION = "unknown-properties"
-# Once a scenario has found a failure, at most this many further requests go to shrinking it.
-SHRINK_REQUESTS = 300
+# Once a Hypothesis run has found a failure, it sends at most this many further requests per example
+# it was asked for (at least SHRINK_MIN): shrinking finds most of the reduction early, and every
+# request it sends is one more task created on the target.
+SHRINK_FACTOR = 3
+SHRINK_MIN = 25
+# ...and spends at most this long on it: many candidates the shrinker tries are refused by the
+# generators' own filters before any request, and drawing them costs time all the same.
+SHRINK_SECONDS = 3.0
 # Shares of the time budget, so that a slow (paced) target still reaches every scenario.
 SHARES = {"examples": 0.05, "valid": 0.4, "invalid": 0.4, "auth": 0.15}
+
+
+class _StopRun(unittest.SkipTest):
+    """Ends a Hypothesis run at once (budget spent, shrinking capped, target gone).
+
+    Hypothesis re-raises a test runner's skip exception without trying another example, which is
+    the one way to stop its shrinker early; every other exception would be shrunk as a new bug.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("the contract run stops this Hypothesis run")
 
 
 class CheckFailed(Exception):
@@ -88,7 +108,8 @@ class _Group:
     first: Exchange
     latest: Exchange
     count: int = 1
-    shrinking: bool = False
+    # The Hypothesis run that shrinks this key (None: not shrunk); its failing requests only get smaller.
+    explore: str | None = None
     shrunk: Exchange | None = None
     shrunk_verdict: Verdict | None = None
 
@@ -117,7 +138,7 @@ class _Recorder:
         """Failure, or a warning for a rule the spec decided beyond the seed page (unless --strict)."""
         return WARNING if verdict.basis == "decision" and not self.strict else FAILURE
 
-    def record(self, exchange: Exchange, verdicts: list[Verdict]) -> list[Verdict]:
+    def record(self, exchange: Exchange, verdicts: list[Verdict], *, explore: str | None = None) -> list[Verdict]:
         """Count the verdicts; the failures (not warnings) among them."""
         failing = []
         for verdict in verdicts:
@@ -137,7 +158,7 @@ class _Recorder:
                 self.groups[verdict.key] = _Group(verdict, severity, exchange, exchange)
             else:
                 group.count += 1
-                if group.shrinking:
+                if explore is not None and group.explore == explore:
                     # While Hypothesis shrinks, each failing request is smaller than the one before.
                     group.latest, group.verdict = exchange, verdict
         return failing
@@ -258,6 +279,10 @@ class _Run:
 
     def run(self) -> None:
         """Every scenario in turn, as far as the budget goes."""
+        # Imported here: the generators load Hypothesis's Unicode tables, which a pytest plugin or
+        # conftest must not do at import time (HypothesisSideeffectWarning).
+        from generators import invalid_requests, valid_requests
+
         with self.scenario("examples", "the spec's named request examples"):
             for body in self.contract.request_examples.values():
                 if not self.once(functools.partial(self.examine_valid, body)):
@@ -314,31 +339,37 @@ class _Run:
         max_examples: int,
     ) -> None:
         """A seeded Hypothesis run of `examine` over `strategy`; failures are shrunk, then recorded."""
-        state = {"shrink_requests": 0, "failed": False, "out": False}
+        limit = max(SHRINK_MIN, SHRINK_FACTOR * max_examples)
+        state = {"requests_after_failure": 0, "failed_at": 0.0}
 
         def test(value: T) -> None:
-            if state["out"] or self.stopped:
-                return
-            if state["failed"]:
-                state["shrink_requests"] += 1
-                if state["shrink_requests"] > SHRINK_REQUESTS:
-                    return
+            if self.stopped:
+                raise _StopRun()
+            if state["failed_at"]:
+                state["requests_after_failure"] += 1
+                spent = time.monotonic() - state["failed_at"]
+                if state["requests_after_failure"] > limit or spent > SHRINK_SECONDS:
+                    raise _StopRun()
             try:
                 exchange, verdicts = examine(value)
             except BudgetExhausted:
-                # Not a failure: later calls return at once, and what was found so far is kept.
-                state["out"] = True
                 self._stop_for_budget(name)
-                return
+                raise _StopRun() from None
             except TargetGone as exc:
                 self.stopped = f"the target stopped answering ({exc})"
-                return
-            failing = [v for v in self.recorder.record(exchange, verdicts) if v.replayable]
+                raise _StopRun() from None
+            failing = [
+                v
+                for v in self.recorder.record(exchange, verdicts, explore=name)
+                if v.replayable and self.recorder.groups[v.key].explore in (None, name)
+            ]
             if failing:
-                state["failed"] = True
+                # A key already shrunk by an earlier run is only counted: shrinking it again would
+                # cost requests and find the same thing.
+                state["failed_at"] = state["failed_at"] or time.monotonic()
                 order = self.recorder.checks
                 first = min(failing, key=lambda v: order.index(v.check) if v.check in order else len(order))
-                self.recorder.groups[first.key].shrinking = True
+                self.recorder.groups[first.key].explore = name
                 raise _failure_type(first.key)(first, exchange)
 
         runner = settings(
@@ -354,8 +385,10 @@ class _Run:
         )(hypothesis_seed(_scenario_seed(self.seed, name))(given(value=strategy)(test)))
         try:
             runner()
-        except Flaky:
-            pass  # A check that did not fail again on replay keeps the last request that failed it.
+        except (Flaky, _StopRun):
+            # Shrinking was cut short, or a check did not fail again on replay: each key keeps the
+            # last (smallest so far) request that failed it.
+            pass
         except (CheckFailed, ExceptionGroup) as exc:
             for leaf in _leaves(exc):
                 if isinstance(leaf, CheckFailed) and leaf.verdict.key in self.recorder.groups:
@@ -379,10 +412,10 @@ class _Run:
         failures: list[Failure] = []
         warnings: list[Failure] = []
         for group in self.recorder.groups.values():
-            exchange = group.shrunk or (group.latest if group.shrinking else group.first)
+            exchange = group.shrunk or (group.latest if group.explore else group.first)
             verdict = group.shrunk_verdict or group.verdict
             note = ""
-            if group.shrinking and group.shrunk is None:
+            if group.explore and group.shrunk is None:
                 note = "shrinking stopped before Hypothesis replayed the minimal request (budget, or a flaky answer)"
             if not verdict.replayable:
                 note = "this check depends on timing or on earlier answers: the request alone may not show it"
@@ -396,7 +429,7 @@ class _Run:
                 curl=to_curl(exchange.request, show_secrets=self.config.show_secrets),
                 seed=self.seed,
                 occurrences=group.count,
-                shrunk=group.shrunk is not None or (group.shrinking and exchange is not group.first),
+                shrunk=group.shrunk is not None or (group.explore is not None and exchange is not group.first),
                 note=note,
             )
             (failures if group.severity == FAILURE else warnings).append(found)

@@ -115,7 +115,7 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
                 headers={"Retry-After": "0"},
             )
         if "slow" in faults:
-            time.sleep(0.15)
+            time.sleep(0.08)
         bad_credentials = _error(401, "Invalid SDK credentials", 4002, faults=faults)
         raw_token = request.headers.get("auth")
         if raw_token is None:

@@ -1,0 +1,20 @@
+"""One test per check of the contract run (see conftest.py); a failing test shows what broke and a curl."""
+
+from __future__ import annotations
+
+import pytest
+
+from spec import load_spec
+
+from contract_tests._checks import check_names
+from contract_tests._report import ContractReport
+
+
+@pytest.mark.parametrize("check", check_names(load_spec()))
+def test_check(contract_report: ContractReport, check: str) -> None:
+    """The target keeps this check on every answer it was judged on."""
+    summary = next(c for c in contract_report.checks if c.check == check)
+    if summary.skipped:
+        pytest.skip(f"{check}: {summary.skipped}")
+    failures = [f for f in contract_report.failures if f.check == check]
+    assert not failures, "\n\n".join(str(f) for f in failures)

@@ -1,0 +1,71 @@
+"""Each faulty app is caught by the right check; the correct app passes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from tests.contract_tests.apps import ACCOUNT_ID, token
+from tests.contract_tests.conftest import invoke
+
+pytestmark = pytest.mark.http
+
+# fault -> the checks that must fail (and no other).
+FAULTS = {
+    "accepts-missing-caseId": {"negative_data_rejection"},
+    "wrong-status-invalid": {"status_code_conformance"},
+    "crash-on-desc": {"not_a_server_error"},
+    "schema-missing-refId": {"response_schema_conformance"},
+    "schema-bad-id": {"response_schema_conformance"},
+    "no-echo-caseId": {"relation:echo-caseId"},
+    "wrong-lname": {"relation:lname-is-lowercased-name"},
+    "wrong-iId": {"relation:stream-is-path"},
+    "ignores-account-header": {"relation:account-is-header"},
+    "updated-differs": {"relation:created-equals-updated"},
+    "reuses-_id": {"relation:new-task-id"},
+    "refId-repeats": {"relation:new-ref-id"},
+    "status-not-open": {"relation:default-status-open", "relation:default-status-name"},
+    "accepts-missing-token": {"ignored_auth"},
+    "accepts-malformed-token": {"ignored_auth"},
+    "accepts-wrong-signature": {"ignored_auth"},
+    "error-not-envelope": {"error_schema_conformance"},
+    "slow": {"max_response_time"},
+}
+FAILURE_LINE = re.compile(r"^FAILURE: (?P<check>[^\s\[]+)", re.M)
+
+
+def failing_checks(output: str) -> set[str]:
+    return {m["check"] for m in FAILURE_LINE.finditer(output)}
+
+
+def test_correct_app_passes(serve: Callable[..., str]) -> None:
+    outcome = invoke(serve(), "--account-id", ACCOUNT_ID)
+    assert outcome.exit_code == 0, outcome.output
+    assert "the contract holds; 0 warning(s)" in outcome.output
+
+
+def test_correct_app_passes_with_a_given_token(serve: Callable[..., str]) -> None:
+    outcome = invoke(serve(), "--jwt", token())
+    assert outcome.exit_code == 0, outcome.output
+    assert "need --client-id/--client-secret" in outcome.output
+
+
+def test_rate_limited_app_is_waited_out_not_failed(serve: Callable[..., str]) -> None:
+    outcome = invoke(serve("rate-limited"))
+    assert outcome.exit_code == 0, outcome.output
+    answered = re.search(r"(\d+) answered 429 and waited out", outcome.output)
+    assert answered is not None and int(answered[1]) > 0, outcome.output
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_is_caught_by_its_check(serve: Callable[..., str], fault: str) -> None:
+    extra = ["--account-id", ACCOUNT_ID]
+    if fault == "slow":
+        extra += ["--max-response-time", "40"]
+    outcome = invoke(serve(fault), *extra)
+    assert outcome.exit_code == 1, outcome.output
+    assert failing_checks(outcome.output) == FAULTS[fault], outcome.output
+    assert "Received:" in outcome.output and "Documented:" in outcome.output
+    assert "curl -sS -X POST" in outcome.output and "--seed 1" in outcome.output
