@@ -18,8 +18,18 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 
 
-def system_clock() -> datetime:
-    """The current time, timezone-aware UTC (a Clock)."""
+def system_clock() -> Clock:
+    """A Clock that reads the system time, timezone-aware UTC.
+
+    Example:
+        >>> clock = system_clock()
+        >>> clock().tzinfo is UTC
+        True
+    """
+    return _now_utc
+
+
+def _now_utc() -> datetime:
     return datetime.now(UTC)
 
 
@@ -89,7 +99,7 @@ def _instant(clock: Clock) -> tuple[str, int]:
     if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
         raise TypeError(
             f"clock() must return a timezone-aware datetime, got {now!r}; "
-            "pass a Clock such as system_clock or FrozenClock(...), not its result"
+            "pass a Clock such as system_clock() or FrozenClock(instant)"
         )
     utc = now.astimezone(UTC)
     utc = utc.replace(microsecond=utc.microsecond - utc.microsecond % 1000)

@@ -49,6 +49,17 @@ def format_id(prefix: str, nibbles: Sequence[int]) -> str:
     return f"{bare}-{a}-{b}-{version}{c}-{variant}{d}-{e}"
 
 
+def nibble_count(prefix: str) -> int:
+    """How many random nibbles an id of `prefix` takes."""
+    return ID_FORMS[normalize_prefix(prefix)][0] + 23
+
+
+def id_from_number(prefix: str, number: int) -> str:
+    """The id of `prefix`'s form whose random nibbles are `number` in hex (0 is the all-zero id)."""
+    count = nibble_count(prefix)
+    return format_id(prefix, [(number >> (4 * (count - 1 - i))) & 0xF for i in range(count)])
+
+
 def id_regex(prefix: str) -> str:
     """A full-match regex of the ids this package mints for `prefix`."""
     bare = normalize_prefix(prefix)

@@ -187,11 +187,6 @@ def check_locales(locales: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
-def phone_regex(form: str) -> str:
-    """A full-match regex of the national numbers of `form`."""
-    return r"\A" + form.replace("#", "[0-9]") + r"\Z"
-
-
 def e164(calling_code: str, national: str) -> str:
     """`+` + country calling code + national significant number."""
     return f"+{calling_code}{national}"

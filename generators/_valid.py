@@ -16,36 +16,31 @@ from spec import ContractSpec, load_spec
 
 # Realistic values by request pointer. The schema stays the law: a value the schema refuses is
 # replaced by one drawn from the schema itself, and a property missing here is drawn from its schema.
-LeafPlan = Callable[[Leaf, Person | None], st.SearchStrategy[Any]]
+# Each overlay is built once; values that depend on the user (name, email, phone of the same person)
+# are drawn as `OfPerson` and resolved once the object's person is drawn.
+Overlay = Callable[[Leaf], st.SearchStrategy[Any]]
 PERSON_OBJECTS = frozenset({"/userInfo"})
 
 
-def _user_names(leaf: Leaf, person: Person | None) -> st.SearchStrategy[Any]:
-    samples = st.just(person.name) if person else values.people(DEFAULT_LOCALES).map(lambda p: p.name)
-    return values.free_text(leaf.schema, samples, required=leaf.required)
+def _user_names(leaf: Leaf) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.just(values.OfPerson(lambda person: person.name)),
+        values.padded_person_names(),
+        values.free_text(leaf.schema, values.person_names(DEFAULT_LOCALES), required=leaf.required),
+    )
 
 
-def _emails(leaf: Leaf, person: Person | None) -> st.SearchStrategy[Any]:
-    return values.emails_of(person) if person else values.people(DEFAULT_LOCALES).flatmap(values.emails_of)
-
-
-def _phones(leaf: Leaf, person: Person | None) -> st.SearchStrategy[Any]:
-    return values.phone_numbers_of(person.locale if person else DEFAULT_LOCALES[0])
-
-
-OVERLAYS: Mapping[str, LeafPlan] = {
-    "/caseId": lambda leaf, person: values.kore_ids("ci"),
-    "/caseRefId": lambda leaf, person: values.case_ref_ids(),
-    "/taskTmp": lambda leaf, person: values.kore_ids("ttm"),
-    "/source": lambda leaf, person: values.sources(),
-    "/name": lambda leaf, person: values.free_text(leaf.schema, values.task_names(), required=leaf.required),
-    "/desc": lambda leaf, person: values.free_text(
-        leaf.schema, values.task_descriptions(), required=leaf.required
-    ),
-    "/userInfo/_id": lambda leaf, person: values.kore_ids("u"),
+OVERLAYS: Mapping[str, Overlay] = {
+    "/caseId": lambda leaf: values.kore_ids("ci"),
+    "/caseRefId": lambda leaf: values.case_ref_ids(),
+    "/taskTmp": lambda leaf: values.kore_ids("ttm"),
+    "/source": lambda leaf: values.sources(),
+    "/name": lambda leaf: values.free_text(leaf.schema, values.task_names(), required=leaf.required),
+    "/desc": lambda leaf: values.free_text(leaf.schema, values.task_descriptions(), required=leaf.required),
+    "/userInfo/_id": lambda leaf: values.kore_ids("u"),
     "/userInfo/name": _user_names,
-    "/userInfo/emailId": _emails,
-    "/userInfo/phoneNumber": _phones,
+    "/userInfo/emailId": lambda leaf: values.person_emails(),
+    "/userInfo/phoneNumber": lambda leaf: values.person_phone_numbers(),
 }
 FREE_TEXT_POINTERS = frozenset({"/name", "/desc", "/userInfo/name"})
 
@@ -80,12 +75,15 @@ def _extras(node: ObjectNode, options: Options) -> st.SearchStrategy[dict[str, A
 
 def _leaf_strategy(leaf: Leaf, options: Options) -> Callable[[Any, Person | None], Any]:
     schema_values = _schema_values(leaf, options)
-    overlay = OVERLAYS.get(leaf.pointer) if options.realistic else None
+    make_overlay = OVERLAYS.get(leaf.pointer) if options.realistic else None
+    overlay = make_overlay(leaf) if make_overlay is not None else None
 
     def draw_leaf(draw: Any, person: Person | None) -> Any:
         if overlay is None:
             return draw(schema_values)
-        value = draw(overlay(leaf, person))
+        value = draw(overlay)
+        if isinstance(value, values.OfPerson):
+            value = value.make(person or values.FALLBACK_PERSON)
         return value if leaf.is_valid(value) else draw(schema_values)
 
     return draw_leaf
