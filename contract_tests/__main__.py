@@ -21,21 +21,66 @@ from contract_tests._runner import run_contract
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.option("--base-url", required=True, help="Scheme and host of the implementation, e.g. http://127.0.0.1:4010.")
+@click.option(
+    "--base-url", required=True, help="Scheme and host of the implementation, e.g. http://127.0.0.1:4010."
+)
 @click.option("--stream-id", required=True, help="The bot's stream id, the {streamId} of the path.")
-@click.option("--jwt", "jwt_token", envvar="KORE_JWT", help="The app's JWT, sent in the `auth` header [env: KORE_JWT].")
-@click.option("--client-id", envvar="KORE_CLIENT_ID", help="Mint tokens (HS256, appId claim) instead of --jwt [env: KORE_CLIENT_ID].")
-@click.option("--client-secret", envvar="KORE_CLIENT_SECRET", help="The app's client secret [env: KORE_CLIENT_SECRET].")
+@click.option(
+    "--jwt", "jwt_token", envvar="KORE_JWT", help="The app's JWT, sent in the `auth` header [env: KORE_JWT]."
+)
+@click.option(
+    "--client-id",
+    envvar="KORE_CLIENT_ID",
+    help="Mint tokens (HS256, appId claim) instead of --jwt [env: KORE_CLIENT_ID].",
+)
+@click.option(
+    "--client-secret", envvar="KORE_CLIENT_SECRET", help="The app's client secret [env: KORE_CLIENT_SECRET]."
+)
 @click.option("--account-id", help="Send this `accountId` header; the created tasks must belong to it.")
-@click.option("--seed", type=int, help="Seed of the generated requests; the same seed sends the same requests.")
-@click.option("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, show_default=True, help="Generated requests per scenario (valid, invalid).")
-@click.option("--max-time", type=float, default=DEFAULT_MAX_TIME_S, show_default=True, help="Budget of the whole run, in seconds.")
-@click.option("--max-response-time", type=float, default=DEFAULT_MAX_RESPONSE_TIME_MS, show_default=True, help="Slower answers fail max_response_time (ms).")
-@click.option("--rate-limit", help="Pace requests, e.g. 1/s or 60/m; `none` for no limit. Default: none on loopback, 1/s elsewhere.")
-@click.option("--allow-writes", is_flag=True, help="Allow a target that is not this machine (every check creates tasks).")
-@click.option("--strict", is_flag=True, help="Fail, not warn, on rules the spec decided beyond the seed page.")
-@click.option("--show-secrets", is_flag=True, help="Show tokens in the reproduction commands instead of $KORE_JWT.")
-@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Also write the report as JUnit XML here.")
+@click.option(
+    "--seed", type=int, help="Seed of the generated requests; the same seed sends the same requests."
+)
+@click.option(
+    "--max-examples",
+    type=int,
+    default=DEFAULT_MAX_EXAMPLES,
+    show_default=True,
+    help="Generated requests per scenario (valid, invalid).",
+)
+@click.option(
+    "--max-time",
+    type=float,
+    default=DEFAULT_MAX_TIME_S,
+    show_default=True,
+    help="Budget of the whole run, in seconds.",
+)
+@click.option(
+    "--max-response-time",
+    type=float,
+    default=DEFAULT_MAX_RESPONSE_TIME_MS,
+    show_default=True,
+    help="Slower answers fail max_response_time (ms).",
+)
+@click.option(
+    "--rate-limit",
+    help="Pace requests, e.g. 1/s or 60/m; `none` for no limit. Default: none on loopback, 1/s elsewhere.",
+)
+@click.option(
+    "--allow-writes",
+    is_flag=True,
+    help="Allow a target that is not this machine (every check creates tasks).",
+)
+@click.option(
+    "--strict", is_flag=True, help="Fail, not warn, on rules the spec decided beyond the seed page."
+)
+@click.option(
+    "--show-secrets", is_flag=True, help="Show tokens in the reproduction commands instead of $KORE_JWT."
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the report as JUnit XML here.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -72,9 +117,9 @@ def cli(
       KORE_JWT=eyJ... python -m contract_tests --base-url https://staging.example.com \\
           --stream-id st-... --allow-writes --junit-xml build/contract.xml
     """
-    if jwt_token is not None and (client_id or client_secret):
-        if ctx.get_parameter_source("jwt_token") == ParameterSource.ENVIRONMENT:
-            jwt_token = None  # Explicit client credentials win over a KORE_JWT left in the environment.
+    from_environment = ctx.get_parameter_source("jwt_token") == ParameterSource.ENVIRONMENT
+    if jwt_token is not None and (client_id or client_secret) and from_environment:
+        jwt_token = None  # Explicit client credentials win over a KORE_JWT left in the environment.
     try:
         rate = parse_rate_limit(rate_limit) if rate_limit is not None else None
         config = ContractConfig(

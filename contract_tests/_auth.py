@@ -75,7 +75,9 @@ class Tokens:
                 "the run's claims signed with a key that is not the app's client secret",
                 _sign(claims, wrong_key),
             ),
-            AuthCase("unsigned-token", "the run's claims with `alg: none` and no signature", _unsigned(claims)),
+            AuthCase(
+                "unsigned-token", "the run's claims with `alg: none` and no signature", _unsigned(claims)
+            ),
         ]
         if self.can_mint:
             now = int(time.time())
@@ -111,7 +113,10 @@ class Tokens:
         except jwt.PyJWTError:
             claims = {}
         if not isinstance(claims, dict) or APP_ID_CLAIM not in claims:
-            claims = {APP_ID_CLAIM: self._client_id or "cs-00000000-0000-0000-0000-000000000000", "sub": SUBJECT}
+            claims = {
+                APP_ID_CLAIM: self._client_id or "cs-00000000-0000-0000-0000-000000000000",
+                "sub": SUBJECT,
+            }
         # Keep it unexpired so that only the signature is wrong.
         claims.pop("exp", None)
         return claims

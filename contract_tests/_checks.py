@@ -14,10 +14,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from spec import ContractSpec, Relation, RequestFacts, check_relations
-
 from contract_tests._auth import AuthCase
 from contract_tests._client import NOT_JSON, Exchange
+from spec import ContractSpec, Relation, RequestFacts, check_relations
 
 NOT_A_SERVER_ERROR = "not_a_server_error"
 POSITIVE_DATA_ACCEPTANCE = "positive_data_acceptance"
@@ -89,7 +88,8 @@ class Judge:
         self._statuses = contract.documented_statuses
         self._validators = {
             status: Draft202012Validator(
-                dict(contract.response_schema(str(status))), format_checker=Draft202012Validator.FORMAT_CHECKER
+                dict(contract.response_schema(str(status))),
+                format_checker=Draft202012Validator.FORMAT_CHECKER,
             )
             for status in sorted(self._statuses)
         }
@@ -122,7 +122,9 @@ class Judge:
             verdicts.extend(self._relations(exchange, body))
         return verdicts
 
-    def invalid(self, exchange: Exchange, rule: str, basis: str, expected: frozenset[int], description: str) -> list[Verdict]:
+    def invalid(
+        self, exchange: Exchange, rule: str, basis: str, expected: frozenset[int], description: str
+    ) -> list[Verdict]:
         """Judge the answer to a request that breaks one documented rule: a documented 4xx, in the envelope."""
         verdicts = self._common(exchange)
         if exchange.status is None or exchange.status >= 500:
@@ -290,7 +292,9 @@ def _relation_documented(relation: Relation, expected: Any) -> str:
 
 def _schema_problems(validator: Draft202012Validator, document: Any, limit: int = 3) -> list[str]:
     """Up to `limit` schema errors as `<pointer>: <message>`, deepest first."""
-    errors = sorted(validator.iter_errors(document), key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))
+    errors = sorted(
+        validator.iter_errors(document), key=lambda e: (-len(e.absolute_path), str(e.absolute_path))
+    )
     return [_describe(error) for error in errors[:limit]] + (
         [f"and {len(errors) - limit} more"] if len(errors) > limit else []
     )

@@ -77,7 +77,6 @@ class Exchange:
         return text if len(text) <= limit else text[:limit] + f"... ({len(self.body)} bytes)"
 
 
-
 @dataclass
 class ClientStats:
     """What the client did: requests sent (429s included), 429s waited out, consecutive transport errors."""
@@ -155,7 +154,9 @@ class ContractClient:
                     content=request.body,
                 )
             except httpx.TimeoutException as exc:
-                return self._no_answer(request, started, f"no answer within the client timeout ({exc.__class__.__name__})")
+                return self._no_answer(
+                    request, started, f"no answer within the client timeout ({exc.__class__.__name__})"
+                )
             except httpx.TransportError as exc:
                 return self._no_answer(request, started, f"{exc.__class__.__name__}: {exc}")
             elapsed = (time.perf_counter() - started) * 1000.0

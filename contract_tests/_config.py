@@ -46,7 +46,9 @@ class ContractConfig:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError("--base-url", repr(self.base_url), "an http:// or https:// URL with a host")
         if not self.stream_id:
-            raise ConfigError("--stream-id", "nothing", "the bot's stream id (st-...), as it appears in the path")
+            raise ConfigError(
+                "--stream-id", "nothing", "the bot's stream id (st-...), as it appears in the path"
+            )
         has_client = self.client_id is not None or self.client_secret is not None
         if self.jwt is None and not (self.client_id and self.client_secret):
             raise ConfigError(
@@ -55,13 +57,19 @@ class ContractConfig:
                 "--jwt TOKEN, or both --client-id and --client-secret to mint tokens",
             )
         if self.jwt is not None and has_client:
-            raise ConfigError("--jwt", "a token and client credentials", "one of --jwt or --client-id/--client-secret")
+            raise ConfigError(
+                "--jwt", "a token and client credentials", "one of --jwt or --client-id/--client-secret"
+            )
         if self.max_examples < 1:
-            raise ConfigError("--max-examples", str(self.max_examples), "a positive number of examples per check")
+            raise ConfigError(
+                "--max-examples", str(self.max_examples), "a positive number of examples per check"
+            )
         if self.max_time_s <= 0:
             raise ConfigError("--max-time", str(self.max_time_s), "a positive number of seconds")
         if self.max_response_time_ms <= 0:
-            raise ConfigError("--max-response-time", str(self.max_response_time_ms), "a positive number of milliseconds")
+            raise ConfigError(
+                "--max-response-time", str(self.max_response_time_ms), "a positive number of milliseconds"
+            )
         if self.rate_limit is not None and self.rate_limit <= 0:
             raise ConfigError("--rate-limit", str(self.rate_limit), "a positive rate such as 1/s")
         if not self.loopback and not self.allow_writes:

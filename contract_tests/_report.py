@@ -102,7 +102,13 @@ class ContractReport:
         """The summary: one row per check, then the totals."""
         header = ("check", "judged", "passed", "warnings", "failures")
         rows = [
-            (c.check, str(c.judged), str(c.passed), str(c.warnings), str(c.failures) if not c.skipped else f"skipped: {c.skipped}")
+            (
+                c.check,
+                str(c.judged),
+                str(c.passed),
+                str(c.warnings),
+                str(c.failures) if not c.skipped else f"skipped: {c.skipped}",
+            )
             for c in self.checks
         ]
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
@@ -139,7 +145,11 @@ class ContractReport:
             time=f"{self.duration_s:.3f}",
         )
         properties = ET.SubElement(suite, "properties")
-        for name, value in (("base_url", self.base_url), ("seed", str(self.seed)), ("requests", str(self.requests_sent))):
+        for name, value in (
+            ("base_url", self.base_url),
+            ("seed", str(self.seed)),
+            ("requests", str(self.requests_sent)),
+        ):
             ET.SubElement(properties, "property", name=name, value=value)
         for summary in self.checks:
             case = ET.SubElement(suite, "testcase", classname="contract_tests", name=summary.check, time="0")
@@ -148,7 +158,12 @@ class ContractReport:
                 continue
             for failure in self.failures:
                 if failure.check == summary.check:
-                    node = ET.SubElement(case, "failure", message=f"{failure.key}: {failure.received}"[:500], type=failure.basis)
+                    node = ET.SubElement(
+                        case,
+                        "failure",
+                        message=f"{failure.key}: {failure.received}"[:500],
+                        type=failure.basis,
+                    )
                     node.text = str(failure)
             warnings = [str(w) for w in self.warnings if w.check == summary.check]
             if warnings:

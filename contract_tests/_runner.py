@@ -26,8 +26,6 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
-from spec import ContractSpec, load_spec
-
 from contract_tests._auth import AuthCase, Tokens
 from contract_tests._checks import Judge, Verdict, check_names, relied_on_decisions
 from contract_tests._client import ContractClient, Exchange, PreparedRequest, TargetGone, operation_path
@@ -35,7 +33,16 @@ from contract_tests._config import ContractConfig
 from contract_tests._curl import to_curl
 from contract_tests._errors import NothingJudged, TargetUnreachable
 from contract_tests._pacing import Budget, BudgetExhausted, TokenBucket
-from contract_tests._report import FAILURE, WARNING, CheckSummary, ContractReport, Failure, Progress, SilentProgress
+from contract_tests._report import (
+    FAILURE,
+    WARNING,
+    CheckSummary,
+    ContractReport,
+    Failure,
+    Progress,
+    SilentProgress,
+)
+from spec import ContractSpec, load_spec
 
 if TYPE_CHECKING:
     from generators import InvalidRequest
@@ -138,7 +145,9 @@ class _Recorder:
         """Failure, or a warning for a rule the spec decided beyond the seed page (unless --strict)."""
         return WARNING if verdict.basis == "decision" and not self.strict else FAILURE
 
-    def record(self, exchange: Exchange, verdicts: list[Verdict], *, explore: str | None = None) -> list[Verdict]:
+    def record(
+        self, exchange: Exchange, verdicts: list[Verdict], *, explore: str | None = None
+    ) -> list[Verdict]:
         """Count the verdicts; the failures (not warnings) among them."""
         failing = []
         for verdict in verdicts:
@@ -192,7 +201,9 @@ class _Run:
             budget=self.budget,
             timeout=max(config.request_timeout_s, config.max_response_time_ms / 1000.0 * 2),
         )
-        self.judge = Judge(contract, stream_id=config.stream_id, max_response_time_ms=config.max_response_time_ms)
+        self.judge = Judge(
+            contract, stream_id=config.stream_id, max_response_time_ms=config.max_response_time_ms
+        )
         self.recorder = _Recorder(check_names(contract), config.strict)
         self.stopped = ""
         self.scenario_deadline = math.inf
@@ -245,7 +256,9 @@ class _Run:
 
     def examine_auth(self, case: AuthCase, body: dict[str, Any]) -> tuple[Exchange, list[Verdict]]:
         """A valid body with a bad token must be refused with 401."""
-        secrets_ = self.tokens.secrets() + (((case.token, case.placeholder),) if case.token and case.placeholder else ())
+        secrets_ = self.tokens.secrets() + (
+            ((case.token, case.placeholder),) if case.token and case.placeholder else ()
+        )
         request = self.client.prepare(
             _encode(body), self.headers(case.token, "application/json"), secrets=secrets_
         )
@@ -290,10 +303,14 @@ class _Run:
         n = self.config.max_examples
         if not self.stopped:
             with self.scenario("valid", f"valid requests (up to {n})"):
-                self.explore("valid", valid_requests(spec=self.contract, realistic=True), self.examine_valid, n)
+                self.explore(
+                    "valid", valid_requests(spec=self.contract, realistic=True), self.examine_valid, n
+                )
         if not self.stopped:
             per_kind = max(1, math.ceil(n / len(INVALID_KINDS)))
-            with self.scenario("invalid", f"invalid requests ({per_kind} per kind, {len(INVALID_KINDS)} kinds)"):
+            with self.scenario(
+                "invalid", f"invalid requests ({per_kind} per kind, {len(INVALID_KINDS)} kinds)"
+            ):
                 for kind in INVALID_KINDS:
                     try:
                         strategy = invalid_requests(spec=self.contract, kinds={kind})
@@ -429,7 +446,8 @@ class _Run:
                 curl=to_curl(exchange.request, show_secrets=self.config.show_secrets),
                 seed=self.seed,
                 occurrences=group.count,
-                shrunk=group.shrunk is not None or (group.explore is not None and exchange is not group.first),
+                shrunk=group.shrunk is not None
+                or (group.explore is not None and exchange is not group.first),
                 note=note,
             )
             (failures if group.severity == FAILURE else warnings).append(found)
@@ -441,7 +459,9 @@ class _Run:
             tally = self.recorder.tallies.get(name)
             assert tally is not None
             skipped = "" if tally.judged else "no answer called for it"
-            summaries.append(CheckSummary(name, tally.judged, tally.passed, tally.warnings, tally.failures, skipped))
+            summaries.append(
+                CheckSummary(name, tally.judged, tally.passed, tally.warnings, tally.failures, skipped)
+            )
         notes = tuple(self.notes)
         return ContractReport(
             base_url=self.config.base_url,
@@ -509,4 +529,6 @@ def _has_unknown_properties(schema: Any, body: Any) -> bool:
     properties = schema.get("properties", {})
     if any(name not in properties for name in body):
         return True
-    return any(_has_unknown_properties(properties[name], value) for name, value in body.items() if name in properties)
+    return any(
+        _has_unknown_properties(properties[name], value) for name, value in body.items() if name in properties
+    )

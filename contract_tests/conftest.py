@@ -7,6 +7,7 @@ plugins' seeds. Without `--base-url` every test is skipped, so collecting the pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -27,30 +28,75 @@ _REPORT = pytest.StashKey[ContractReport]()
 
 
 def _add(group: Any, name: str, **kwargs: Any) -> None:
-    try:
+    # Already registered by a plugin (pytest-base-url's --base-url): share it.
+    with contextlib.suppress(ValueError):
         group.addoption(name, **kwargs)
-    except ValueError:
-        pass  # Already registered by a plugin (pytest-base-url's --base-url): share it.
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The same options as `python -m contract_tests`."""
     group = parser.getgroup("contract", "Create a task contract tests (contract_tests/)")
-    _add(group, "--base-url", dest="base_url", default=None, help="Implementation to test, e.g. http://127.0.0.1:4010.")
-    group.addoption("--stream-id", dest="stream_id", default=os.environ.get("KORE_STREAM_ID"), help="The path's stream id.")
-    group.addoption("--jwt", dest="contract_jwt", default=os.environ.get("KORE_JWT"), help="The app's JWT [env: KORE_JWT].")
-    group.addoption("--client-id", dest="client_id", default=os.environ.get("KORE_CLIENT_ID"), help="Mint tokens with this app id.")
-    group.addoption("--client-secret", dest="client_secret", default=os.environ.get("KORE_CLIENT_SECRET"), help="The app's client secret.")
+    _add(
+        group,
+        "--base-url",
+        dest="base_url",
+        default=None,
+        help="Implementation to test, e.g. http://127.0.0.1:4010.",
+    )
+    group.addoption(
+        "--stream-id",
+        dest="stream_id",
+        default=os.environ.get("KORE_STREAM_ID"),
+        help="The path's stream id.",
+    )
+    group.addoption(
+        "--jwt",
+        dest="contract_jwt",
+        default=os.environ.get("KORE_JWT"),
+        help="The app's JWT [env: KORE_JWT].",
+    )
+    group.addoption(
+        "--client-id",
+        dest="client_id",
+        default=os.environ.get("KORE_CLIENT_ID"),
+        help="Mint tokens with this app id.",
+    )
+    group.addoption(
+        "--client-secret",
+        dest="client_secret",
+        default=os.environ.get("KORE_CLIENT_SECRET"),
+        help="The app's client secret.",
+    )
     group.addoption("--account-id", dest="account_id", default=None, help="Send this accountId header.")
-    group.addoption("--allow-writes", dest="allow_writes", action="store_true", help="Allow a target that is not loopback.")
-    group.addoption("--contract-seed", dest="contract_seed", type=int, default=None, help="Seed of the generated requests.")
-    group.addoption("--contract-max-examples", dest="contract_max_examples", type=int, default=DEFAULT_MAX_EXAMPLES)
+    group.addoption(
+        "--allow-writes",
+        dest="allow_writes",
+        action="store_true",
+        help="Allow a target that is not loopback.",
+    )
+    group.addoption(
+        "--contract-seed",
+        dest="contract_seed",
+        type=int,
+        default=None,
+        help="Seed of the generated requests.",
+    )
+    group.addoption(
+        "--contract-max-examples", dest="contract_max_examples", type=int, default=DEFAULT_MAX_EXAMPLES
+    )
     group.addoption("--contract-max-time", dest="contract_max_time", type=float, default=DEFAULT_MAX_TIME_S)
     group.addoption(
-        "--contract-max-response-time", dest="contract_max_response_time", type=float, default=DEFAULT_MAX_RESPONSE_TIME_MS
+        "--contract-max-response-time",
+        dest="contract_max_response_time",
+        type=float,
+        default=DEFAULT_MAX_RESPONSE_TIME_MS,
     )
-    group.addoption("--contract-rate-limit", dest="contract_rate_limit", default=None, help="e.g. 1/s, 60/m or none.")
-    group.addoption("--contract-strict", dest="contract_strict", action="store_true", help="Decision-based rules fail.")
+    group.addoption(
+        "--contract-rate-limit", dest="contract_rate_limit", default=None, help="e.g. 1/s, 60/m or none."
+    )
+    group.addoption(
+        "--contract-strict", dest="contract_strict", action="store_true", help="Decision-based rules fail."
+    )
     group.addoption("--contract-show-secrets", dest="contract_show_secrets", action="store_true")
 
 
@@ -84,7 +130,9 @@ def _config(options: pytest.Config) -> ContractConfig:
 def contract_report(pytestconfig: pytest.Config) -> ContractReport:
     """The session's one contract run; every check's test reads it."""
     if not pytestconfig.getoption("base_url"):
-        pytest.skip("the contract tests need --base-url, --stream-id and --jwt (or --client-id/--client-secret)")
+        pytest.skip(
+            "the contract tests need --base-url, --stream-id and --jwt (or --client-id/--client-secret)"
+        )
     try:
         report = run_contract(_config(pytestconfig))
     except ContractTestError as exc:

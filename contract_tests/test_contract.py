@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from spec import load_spec
-
 from contract_tests._checks import check_names
 from contract_tests._report import ContractReport
+from spec import load_spec
 
 
 @pytest.mark.parametrize("check", check_names(load_spec()))

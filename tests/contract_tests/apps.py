@@ -136,7 +136,11 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
             if "appId" not in claims:
                 return bad_credentials
         if request.mimetype != "application/json":
-            return _error(415, f"Content-Type {request.content_type!r} is not supported; send application/json", faults=faults)
+            return _error(
+                415,
+                f"Content-Type {request.content_type!r} is not supported; send application/json",
+                faults=faults,
+            )
         try:
             body = json.loads(request.get_data())
         except ValueError as exc:
@@ -151,11 +155,17 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
     return app
 
 
-def _task(body: dict[str, Any], stream_id: str, faults: frozenset[str], number: int, fixed_id: str) -> Response:
+def _task(
+    body: dict[str, Any], stream_id: str, faults: frozenset[str], number: int, fixed_id: str
+) -> Response:
     now = time.time()
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(now * 1000) % 1000:03d}Z"
     user = body["userInfo"]
-    actor = {"_id": "u-9471a3c6-d950-5720-a812-fbc1ac9f0001", "name": "Contract Tester", "profImage": "no-avatar"}
+    actor = {
+        "_id": "u-9471a3c6-d950-5720-a812-fbc1ac9f0001",
+        "name": "Contract Tester",
+        "profImage": "no-avatar",
+    }
     task: dict[str, Any] = {
         "_id": fixed_id if "reuses-_id" in faults else _kore_id("ti"),
         "refId": "TS000001" if "refId-repeats" in faults else f"TS{number:06d}",
@@ -171,12 +181,21 @@ def _task(body: dict[str, Any], stream_id: str, faults: frozenset[str], number: 
         "iId": "st-00000000-0000-0000-0000-000000000000" if "wrong-iId" in faults else stream_id,
         "orgId": "o-85e72576-06a6-5c0b-8844-25fa0cd60001",
         "convIds": [],
-        "status": {"_id": "sts-a3ed479-e945-4b59-a0c0-4369472a0001", "name": "Open", "statusCategory": "open"},
+        "status": {
+            "_id": "sts-a3ed479-e945-4b59-a0c0-4369472a0001",
+            "name": "Open",
+            "statusCategory": "open",
+        },
         "source": body["source"],
         "conversationType": "TASK",
         "fields": [],
         "participants": [],
-        "priority": {"_id": "pr-cad98ea-d89c-489b-acc7-e86341e50001", "name": "Medium", "color": "#16A34A", "score": 10},
+        "priority": {
+            "_id": "pr-cad98ea-d89c-489b-acc7-e86341e50001",
+            "name": "Medium",
+            "color": "#16A34A",
+            "score": 10,
+        },
         "assigneeType": "unassigned",
         "isCustTsk": False,
         "isActive": True,
@@ -206,7 +225,10 @@ def _task(body: dict[str, Any], stream_id: str, faults: frozenset[str], number: 
     if "schema-bad-id" in faults:
         task["_id"] = f"task-{number}"
     if "updated-differs" in faults:
-        later = datetime.fromtimestamp(now + 1, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(now * 1000) % 1000:03d}Z"
+        later = (
+            datetime.fromtimestamp(now + 1, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{int(now * 1000) % 1000:03d}Z"
+        )
         task["updatedAt"] = later
     if "status-not-open" in faults:
         task["status"] = {**task["status"], "name": "New", "statusCategory": "new"}

@@ -29,7 +29,17 @@ def invoke(url: str, *extra: str, examples: int = 10, seed: int = 1) -> Outcome:
     """Run `python -m contract_tests` in-process against `url` with a small budget."""
     from contract_tests.__main__ import cli
 
-    args = ["--base-url", url, "--stream-id", STREAM_ID, "--seed", str(seed), "--max-examples", str(examples), *extra]
+    args = [
+        "--base-url",
+        url,
+        "--stream-id",
+        STREAM_ID,
+        "--seed",
+        str(seed),
+        "--max-examples",
+        str(examples),
+        *extra,
+    ]
     if "--jwt" not in extra:
         args = [*args, *credentials()]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
