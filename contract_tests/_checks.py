@@ -308,19 +308,3 @@ def _describe(error: ValidationError) -> str:
 
 def _statuses(statuses: Iterable[int]) -> str:
     return " or ".join(str(s) for s in sorted(statuses))
-
-
-def relied_on_decisions(schema: Mapping[str, Any], body: Any) -> frozenset[str]:
-    """Decisions a valid body depends on: optional properties it omits whose optionality is an `x-decision`."""
-    found: set[str] = set()
-    if not isinstance(schema, Mapping) or not isinstance(body, Mapping):
-        return frozenset()
-    required = set(schema.get("required", ()))
-    for name, node in schema.get("properties", {}).items():
-        if not isinstance(node, Mapping):
-            continue
-        if name not in body and name not in required and isinstance(node.get("x-decision"), str):
-            found.add(node["x-decision"])
-        elif name in body:
-            found |= relied_on_decisions(node, body[name])
-    return frozenset(found)

@@ -27,7 +27,13 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from contract_tests._auth import AuthCase, Tokens
-from contract_tests._checks import Judge, Verdict, check_names, relied_on_decisions
+from contract_tests._checks import (
+    POSITIVE_DATA_ACCEPTANCE,
+    UNAUTHORIZED,
+    Judge,
+    Verdict,
+    check_names,
+)
 from contract_tests._client import ContractClient, Exchange, PreparedRequest, TargetGone, operation_path
 from contract_tests._config import ContractConfig
 from contract_tests._curl import to_curl
@@ -266,13 +272,12 @@ class _Run:
         return exchange, self.judge.auth(exchange, case)
 
     def relied_on(self, body: Any) -> frozenset[str]:
-        """Decisions that make `body` valid: omitted optional-by-decision fields, unknown properties."""
-        decided = set(relied_on_decisions(self.contract.request_schema, body))
+        """Decisions that make `body` valid: unknown properties are accepted only by a decision."""
         if _has_unknown_properties(self.contract.request_schema, body) and any(
             d.id == UNKNOWN_PROPERTIES_DECISION for d in self.contract.decisions
         ):
-            decided.add(UNKNOWN_PROPERTIES_DECISION)
-        return frozenset(decided)
+            return frozenset({UNKNOWN_PROPERTIES_DECISION})
+        return frozenset()
 
     # -- scenarios ---------------------------------------------------------------------------
 
@@ -461,6 +466,13 @@ class _Run:
             skipped = "" if tally.judged else "no answer called for it"
             summaries.append(
                 CheckSummary(name, tally.judged, tally.passed, tally.warnings, tally.failures, skipped)
+            )
+        accepted = self.recorder.tallies[POSITIVE_DATA_ACCEPTANCE]
+        refused = self.recorder.groups.get(POSITIVE_DATA_ACCEPTANCE)
+        if not accepted.passed and refused is not None and refused.first.status == UNAUTHORIZED:
+            self.notes.append(
+                "the target refused the run's own token (401) to every valid request: check --jwt, or "
+                "--client-id/--client-secret, against the secret the target verifies with"
             )
         notes = tuple(self.notes)
         return ContractReport(

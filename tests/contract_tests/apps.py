@@ -64,12 +64,19 @@ def _problem(body: Any, faults: frozenset[str]) -> str | None:
     """What is wrong with a request body, by the spec's request schema read by hand; None when valid."""
     if not isinstance(body, dict):
         return "the body must be a JSON object"
+    if "rejects-unknown-properties" in faults:
+        known = {*REQUIRED_STRINGS, *OPTIONAL_STRINGS, "userInfo"}
+        user_known = {"name", *CONTACTS}
+        user = body.get("userInfo")
+        if set(body) - known or (isinstance(user, dict) and set(user) - user_known):
+            return "unknown properties"
+    lenient = "accepts-empty-strings" in faults
     for name in REQUIRED_STRINGS:
         if name == "caseId" and "accepts-missing-caseId" in faults and name not in body:
             continue
         if not isinstance(body.get(name), str):
             return f"{name} must be a string"
-        if body[name] == "":
+        if body[name] == "" and not lenient:
             return f"{name} must not be empty"
     for name in OPTIONAL_STRINGS:
         if name in body and not isinstance(body[name], str):
@@ -77,14 +84,14 @@ def _problem(body: Any, faults: frozenset[str]) -> str | None:
     user = body.get("userInfo")
     if not isinstance(user, dict):
         return "userInfo must be an object"
-    if not isinstance(user.get("name"), str) or user["name"] == "":
+    if not isinstance(user.get("name"), str) or (user["name"] == "" and not lenient):
         return "userInfo.name must be a non-empty string"
     for name in CONTACTS:
         if name in user and not isinstance(user[name], str):
             return f"userInfo.{name} must be a string"
     if not any(name in user for name in CONTACTS):
         return "userInfo must contain at least one of _id, emailId, phoneNumber"
-    if "emailId" in user and "@" not in user["emailId"]:
+    if "emailId" in user and "@" not in user["emailId"] and "accepts-bad-email" not in faults:
         return "userInfo.emailId must be an email address"
     return None
 
@@ -171,7 +178,7 @@ def _task(
         "refId": "TS000001" if "refId-repeats" in faults else f"TS{number:06d}",
         "caseId": body.get("caseId", "") + ("-other" if "no-echo-caseId" in faults else ""),
         "caseRefId": body["caseRefId"],
-        "taskTmp": body["taskTmp"],
+        "taskTmp": "jbhk" if "taskTmp-not-echoed" in faults else body["taskTmp"],
         "tags": [],
         "userInfo": {k: user[k] for k in ("_id", "name", "emailId", "phoneNumber") if k in user},
         "sessIds": [],

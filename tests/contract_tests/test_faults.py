@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import jwt
 import pytest
 
 from tests.contract_tests.apps import ACCOUNT_ID, token
@@ -33,11 +34,23 @@ FAULTS = {
     "error-not-envelope": {"error_schema_conformance"},
     "slow": {"max_response_time"},
 }
+# fault -> the check that warns: each breaks a rule the spec decided beyond the seed page.
+DECISION_FAULTS = {
+    "accepts-empty-strings": "negative_data_rejection",
+    "accepts-bad-email": "negative_data_rejection",
+    "rejects-unknown-properties": "positive_data_acceptance",
+    "taskTmp-not-echoed": "relation:echo-taskTmp",
+}
 FAILURE_LINE = re.compile(r"^FAILURE: (?P<check>[^\s\[]+)", re.M)
+WARNING_LINE = re.compile(r"^WARNING: (?P<check>[^\s\[]+)", re.M)
 
 
 def failing_checks(output: str) -> set[str]:
     return {m["check"] for m in FAILURE_LINE.finditer(output)}
+
+
+def warning_checks(output: str) -> set[str]:
+    return {m["check"] for m in WARNING_LINE.finditer(output)}
 
 
 def test_correct_app_passes(serve: Callable[..., str]) -> None:
@@ -69,3 +82,24 @@ def test_fault_is_caught_by_its_check(serve: Callable[..., str], fault: str) -> 
     assert failing_checks(outcome.output) == FAULTS[fault], outcome.output
     assert "Received:" in outcome.output and "Documented:" in outcome.output
     assert "curl -sS -X POST" in outcome.output and "--seed 1" in outcome.output
+
+
+@pytest.mark.parametrize("fault", sorted(DECISION_FAULTS))
+def test_a_decision_broken_is_a_warning_unless_strict(serve: Callable[..., str], fault: str) -> None:
+    url = serve(fault)
+    lenient = invoke(url, examples=20)
+    assert lenient.exit_code == 0, lenient.output
+    assert warning_checks(lenient.output) == {DECISION_FAULTS[fault]}, lenient.output
+    assert "basis: decision" in lenient.output
+    strict = invoke(url, "--strict", examples=20)
+    assert strict.exit_code == 1, strict.output
+    assert failing_checks(strict.output) == {DECISION_FAULTS[fault]}, strict.output
+
+
+def test_a_target_refusing_the_runs_own_token_says_so(serve: Callable[..., str]) -> None:
+    wrong = jwt.encode(
+        {"appId": "cs-1", "sub": "u-1"}, "not-the-apps-secret-0123456789abcdef", algorithm="HS256"
+    )
+    outcome = invoke(serve(), "--jwt", wrong)
+    assert outcome.exit_code == 1
+    assert "refused the run's own token" in outcome.output

@@ -1,0 +1,57 @@
+"""Progress: rewritten in place on a terminal, plain lines in CI; the summary table's totals."""
+
+from __future__ import annotations
+
+import io
+
+from contract_tests import ContractReport, Failure
+from contract_tests._report import CheckSummary, Progress
+
+
+def test_a_terminal_gets_a_live_line() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, live=True)
+    progress.update(3, 1, 42.0)
+    progress.phase("valid requests: 3 requests")
+    text = stream.getvalue()
+    assert text.startswith("\r[contract] 3 requests sent, 1 failing check(s), 42 s left in the budget")
+    assert text.endswith("[contract] valid requests: 3 requests\n")
+
+
+def test_ci_gets_plain_lines_only() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, live=False)
+    progress.update(3, 1, 42.0)
+    progress.phase("done")
+    assert stream.getvalue() == "[contract] done\n"
+
+
+def test_the_report_renders_failures_and_the_table() -> None:
+    failure = Failure(
+        check="relation:echo-caseId",
+        subject="",
+        severity="failure",
+        basis="seed",
+        received="'x'",
+        documented="'y'",
+        curl="curl -sS -X POST 'http://127.0.0.1:1/x'",
+        seed=9,
+        occurrences=2,
+        shrunk=True,
+    )
+    report = ContractReport(
+        base_url="http://127.0.0.1:1",
+        seed=9,
+        checks=(CheckSummary("relation:echo-caseId", 4, 2, 0, 2),),
+        failures=(failure,),
+        warnings=(),
+        requests_sent=5,
+        rate_limited=1,
+        duration_s=2.0,
+    )
+    text = report.render()
+    assert "FAILURE: relation:echo-caseId (basis: seed; seen 2 times)" in text
+    assert "Replay the run: --seed 9" in text
+    assert "the contract is broken: 1 failure(s) in 1 check(s)" in text
+    assert "5 requests in 2.0 s (2.5/s, 1 answered 429 and waited out); seed 9" in text
+    assert report.exit_code == 1
