@@ -78,6 +78,8 @@ SHRINK_MIN = 25
 # ...and spends at most this long on it: many candidates the shrinker tries are refused by the
 # generators' own filters before any request, and drawing them costs time all the same.
 SHRINK_SECONDS = 3.0
+# Hypothesis runs per scenario at most, when failures cut generation short.
+MAX_ROUNDS = 4
 # Shares of the time budget, so that a slow (paced) target still reaches every scenario.
 SHARES = {"examples": 0.05, "valid": 0.4, "invalid": 0.4, "auth": 0.15}
 
@@ -360,14 +362,44 @@ class _Run:
         examine: Callable[[T], tuple[Exchange, list[Verdict]]],
         max_examples: int,
     ) -> None:
-        """A seeded Hypothesis run of `examine` over `strategy`; failures are shrunk, then recorded."""
+        """Seeded Hypothesis runs of `examine` over `strategy` until `max_examples` were generated.
+
+        Hypothesis stops generating soon after it finds a bug; a failure found early would leave the
+        rest of the scenario untried, so a further run (its own seed, the shrunk keys only counted)
+        covers what is left.
+        """
+        remaining = max_examples
+        for round_ in range(1, MAX_ROUNDS + 1):
+            covered = self._explore_once(
+                name if round_ == 1 else f"{name}#{round_}", strategy, examine, remaining
+            )
+            if covered is None or self.stopped:
+                return
+            remaining -= covered
+            if remaining <= 0:
+                return
+
+    def _explore_once(
+        self,
+        name: str,
+        strategy: st.SearchStrategy[T],
+        examine: Callable[[T], tuple[Exchange, list[Verdict]]],
+        max_examples: int,
+    ) -> int | None:
+        """One Hypothesis run; failures are shrunk, then recorded.
+
+        Returns about how many examples it generated when it found a failure, None when it ran out
+        of examples or of time without one.
+        """
         limit = max(SHRINK_MIN, SHRINK_FACTOR * max_examples)
-        state = {"requests_after_failure": 0, "failed_at": 0.0}
+        state = {"requests_after_failure": 0, "failed_at": 0.0, "calls_before_failure": 0, "out": 0}
 
         def test(value: T) -> None:
             if self.stopped:
                 raise _StopRun()
-            if state["failed_at"]:
+            if not state["failed_at"]:
+                state["calls_before_failure"] += 1
+            else:
                 state["requests_after_failure"] += 1
                 spent = time.monotonic() - state["failed_at"]
                 if state["requests_after_failure"] > limit or spent > SHRINK_SECONDS:
@@ -375,6 +407,7 @@ class _Run:
             try:
                 exchange, verdicts = examine(value)
             except BudgetExhausted:
+                state["out"] = 1
                 self._stop_for_budget(name)
                 raise _StopRun() from None
             except TargetGone as exc:
@@ -418,6 +451,10 @@ class _Run:
                     group.shrunk, group.shrunk_verdict = leaf.exchange, leaf.verdict
                 elif not isinstance(leaf, CheckFailed):
                     raise leaf from exc
+        if state["out"] or not state["failed_at"]:
+            return None
+        # After its last bug Hypothesis generates about as many examples again before it shrinks.
+        return int(min(max_examples, 2 * state["calls_before_failure"]))
 
     def _stop_for_budget(self, name: str) -> None:
         if self.budget.exhausted:

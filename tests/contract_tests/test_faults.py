@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import jwt
@@ -103,3 +104,11 @@ def test_a_target_refusing_the_runs_own_token_says_so(serve: Callable[..., str])
     outcome = invoke(serve(), "--jwt", wrong)
     assert outcome.exit_code == 1
     assert "refused the run's own token" in outcome.output
+
+
+def test_the_time_budget_bounds_the_run(serve: Callable[..., str]) -> None:
+    started = time.monotonic()
+    outcome = invoke(serve("slow"), "--max-time", "1.5", examples=100)
+    assert time.monotonic() - started < 10
+    assert outcome.exit_code == 0, outcome.output
+    assert "stopped early: the --max-time budget" in outcome.output
