@@ -506,11 +506,11 @@ class _Run:
             )
         accepted = self.recorder.tallies[POSITIVE_DATA_ACCEPTANCE]
         refused = self.recorder.groups.get(POSITIVE_DATA_ACCEPTANCE)
-        if not accepted.passed and refused is not None and refused.first.status == UNAUTHORIZED:
-            self.notes.append(
-                "the target refused the run's own token (401) to every valid request: check --jwt, or "
-                "--client-id/--client-secret, against the secret the target verifies with"
-            )
+        if not accepted.passed and refused is not None:
+            # Every valid request refused the same way is more likely a wrong option than a fault.
+            hint = _SETUP_HINTS.get(refused.first.status or 0)
+            if hint:
+                self.notes.append(f"no valid request was accepted: {hint}")
         notes = tuple(self.notes)
         return ContractReport(
             base_url=self.config.base_url,
@@ -551,6 +551,16 @@ def run_contract(config: ContractConfig, *, progress: Progress | None = None) ->
     if not any(c.judged for c in report.checks):
         raise NothingJudged(report.stopped or "every request was answered 429 until the budget ran out")
     return report
+
+
+_SETUP_HINTS = {
+    UNAUTHORIZED: (
+        "the target refused the run's own token (401); check --jwt, or --client-id/--client-secret, "
+        "against the secret the target verifies with"
+    ),
+    403: "the target forbids the run's own token (403); check the app's API scope (Case Management)",
+    404: "the target has no operation at the URL (404); check --base-url, including any path prefix",
+}
 
 
 def _encode(body: Any) -> bytes:
