@@ -226,8 +226,8 @@ def _body_rule(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[InvalidReque
     def replace(body: dict[str, Any], value: Any) -> InvalidRequest:
         broken = _edit(body, rule.pointer, lambda parent, key: parent.__setitem__(key, value))
         if rule.kind == "wrong-type":
-            what = _article(json_type(value)) if value is not None else "null"
-            text = f"{where} is {what} ({_shown(value)}); the spec documents {_documented_types(rule.documented)}."
+            what = f"{_article(json_type(value))} ({_shown(value)})" if value is not None else "null"
+            text = f"{where} is {what}; the spec documents {_documented_types(rule.documented)}."
         elif rule.kind == "empty-string":
             text = f"{where} is an empty string; the spec requires at least 1 character{_decided(rule)}."
         elif rule.kind == "too-short":

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis_jsonschema import from_schema
 
 from generators import _values as values
 from generators._people import DEFAULT_LOCALES, Person
@@ -54,8 +53,15 @@ class Options:
     force: frozenset[str] = frozenset()
 
 
+def from_schema(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    """hypothesis-jsonschema's strategy for `schema` (imported late: it reads Unicode tables on import)."""
+    from hypothesis_jsonschema import from_schema as jsonschema_strategy
+
+    return jsonschema_strategy(dict(schema))
+
+
 def _schema_values(leaf: Leaf, options: Options) -> st.SearchStrategy[Any]:
-    strategy = from_schema(dict(leaf.schema))
+    strategy = from_schema(leaf.schema)
     if options.realistic and leaf.required and schema_types(leaf.schema) == ("string",):
         return strategy.filter(lambda s: not isinstance(s, str) or not values.is_blank(s))
     return strategy
@@ -67,7 +73,7 @@ def _extras(node: ObjectNode, options: Options) -> st.SearchStrategy[dict[str, A
     documented = node.property_names
     names = values.extra_names(realistic=options.realistic).filter(lambda name: name not in documented)
     if isinstance(node.additional, Mapping):
-        extra_values = from_schema(dict(node.additional))
+        extra_values = from_schema(node.additional)
     else:
         extra_values = values.realistic_json() if options.realistic else values.any_json()
     return st.dictionaries(names, extra_values, max_size=2)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import generators
 
 
@@ -27,3 +31,18 @@ def test_the_promised_api_is_exported() -> None:
         "system_clock",
         "valid_requests",
     }
+
+
+def test_importing_the_package_in_a_conftest_has_no_hypothesis_side_effects(tmp_path: Path) -> None:
+    # contract_tests' pytest plugin imports generators; Hypothesis warns about work done at plugin load.
+    (tmp_path / "conftest.py").write_text("import generators\n")
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "", "PYTHONPATH": str(Path(generators.__file__).resolve().parents[1])},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
