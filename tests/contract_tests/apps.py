@@ -210,7 +210,7 @@ def _task(
         "feedback": [],
         "createdBy": actor,
         "updatedBy": actor,
-        "timestampValue": int(now * 1000),
+        "timestampValue": int(now * 1000) - (5000 if "timestamp-off" in faults else 0),
         "activityIds": [],
         "commentIds": [],
         "resolutionCmts": [],

@@ -41,6 +41,7 @@ DECISION_FAULTS = {
     "accepts-bad-email": "negative_data_rejection",
     "rejects-unknown-properties": "positive_data_acceptance",
     "taskTmp-not-echoed": "relation:echo-taskTmp",
+    "timestamp-off": "relation:same-instant",
 }
 FAILURE_LINE = re.compile(r"^FAILURE: (?P<check>[^\s\[]+)", re.M)
 WARNING_LINE = re.compile(r"^WARNING: (?P<check>[^\s\[]+)", re.M)
