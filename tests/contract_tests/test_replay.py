@@ -76,3 +76,11 @@ def test_pytest_mode_skips_without_a_base_url() -> None:
     done = pytest_mode("")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "skipped" in done.stdout and "failed" not in done.stdout
+
+
+def test_pytest_mode_exits_2_when_the_target_is_unreachable() -> None:
+    from tests.contract_tests.test_cli import free_port
+
+    done = pytest_mode(f"http://127.0.0.1:{free_port()}")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "unreachable" in done.stdout + done.stderr
