@@ -29,7 +29,8 @@ class SpecError(Exception):
     """Root of the spec package's errors: the contract cannot be loaded."""
 
 
-@dataclass(frozen=True)
+# Not frozen: contextlib and pytest assign __traceback__ to exceptions they re-raise.
+@dataclass(eq=False)
 class SpecLocationError(SpecError):
     """A fault at a place in the spec's files."""
 

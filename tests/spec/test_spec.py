@@ -278,3 +278,17 @@ def test_loader_rejects_an_unknown_relation_kind(spec_copy: Path) -> None:
 
 def test_load_spec_is_cached() -> None:
     assert load_spec() is load_spec()
+
+
+def test_spec_error_survives_a_context_manager(spec_copy: Path) -> None:
+    import contextlib
+
+    root = spec_copy / "openapi.yaml"
+    root.write_text(root.read_text().replace("kind: lowercase", "kind: lower-ish", 1))
+
+    @contextlib.contextmanager
+    def loading() -> Any:
+        yield load_spec(root)
+
+    with pytest.raises(SpecLocationError, match="lower-ish"), loading():
+        pass
