@@ -134,7 +134,10 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
                     raw_token,
                     SECRET,
                     algorithms=["HS256"],
-                    options={"verify_signature": "accepts-wrong-signature" not in faults},
+                    options={
+                        "verify_signature": "accepts-wrong-signature" not in faults,
+                        "verify_exp": "accepts-expired-token" not in faults,
+                    },
                 )
             except jwt.PyJWTError:
                 if "accepts-malformed-token" not in faults or raw_token.count(".") == 2:

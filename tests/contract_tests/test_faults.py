@@ -32,6 +32,7 @@ FAULTS = {
     "accepts-missing-token": {"ignored_auth"},
     "accepts-malformed-token": {"ignored_auth"},
     "accepts-wrong-signature": {"ignored_auth"},
+    "accepts-expired-token": {"ignored_auth"},
     "error-not-envelope": {"error_schema_conformance"},
     "slow": {"max_response_time"},
 }
@@ -113,3 +114,10 @@ def test_the_time_budget_bounds_the_run(serve: Callable[..., str]) -> None:
     assert time.monotonic() - started < 10
     assert outcome.exit_code == 0, outcome.output
     assert "stopped early: the --max-time budget" in outcome.output
+
+
+def test_a_token_signed_with_the_client_secret_is_never_shown(serve: Callable[..., str]) -> None:
+    outcome = invoke(serve("accepts-expired-token"))
+    assert "FAILURE: ignored_auth[expired-token]" in outcome.output
+    assert '-H "auth: $KORE_EXPIRED_JWT"' in outcome.output
+    assert "eyJ" not in outcome.output
