@@ -137,7 +137,7 @@ class MockService:
         limit = self.config.header_limit
         size = _header_bytes(request.environ)
         if size > limit:
-            return self._fail(
+            return self.fail(
                 Violation(
                     Kind.HEADERS_TOO_LARGE,
                     f"the request's headers total {size} bytes, over the limit of {limit} bytes",
@@ -152,11 +152,11 @@ class MockService:
             return self._too_large(f"{length} bytes (Content-Length)", drain=True)
         match = self.path_regex.match(request.path)
         if match is None:
-            return self._fail(self._not_found(), drain=True)
+            return self.fail(self.not_found(), drain=True)
         if request.method == "OPTIONS":
             return Answer(204, None, {"Allow": ALLOW})
         if request.method != "POST":
-            return self._fail(
+            return self.fail(
                 Violation(
                     Kind.METHOD_NOT_ALLOWED,
                     f"Method {request.method} is not allowed on this path; use POST",
@@ -175,29 +175,29 @@ class MockService:
             return self._too_large(f"more than {self.config.body_limit} bytes", drain=True)
         unsupported = self._content_type_violation(raw)
         if unsupported is not None:
-            return self._fail(unsupported)
+            return self.fail(unsupported)
 
         headers = request.headers
         control = self.controls.parse(headers, request.args)
         if isinstance(control, Violation):
-            return self._fail(control)
+            return self.fail(control)
         canned = self.controls.canned(control)
         if canned is not None and canned.status != 200:
             return self._canned(canned, control)
 
         identity = self.auth.authenticate(headers)
         if isinstance(identity, Violation):
-            return self._fail(identity)
+            return self.fail(identity)
         account_id: str | None = headers.get("accountId")
         if account_id is None:
             account_id = derived_account_id(identity.app_id, self.seed)
         throttled = self.faults.throttle(account_id)
         if throttled is not None:
-            return self._fail(throttled.violation, headers={"Retry-After": str(throttled.retry_after)})
+            return self.fail(throttled.violation, headers={"Retry-After": str(throttled.retry_after)})
 
         parsed = self.validator.parse_body(raw) if raw else None
         if parsed is not None and parsed.violation is not None:
-            return self._fail(parsed.violation)
+            return self.fail(parsed.violation)
         stream_id = match.group("streamId")
         violations = self.validator.request_violations(
             stream_id=stream_id,
@@ -208,11 +208,11 @@ class MockService:
             body=raw,
         )
         if violations:
-            return self._fail(*violations)
+            return self.fail(*violations)
 
         injected = self.faults.injected()
         if injected is not None:
-            return self._fail(injected)
+            return self.fail(injected)
         if canned is not None:
             return self._canned(canned, control)
         assert parsed is not None  # validation requires a body
@@ -266,7 +266,7 @@ class MockService:
 
     def _too_large(self, size: str, *, drain: bool) -> Answer:
         limit = self.config.body_limit
-        return self._fail(
+        return self.fail(
             Violation(
                 Kind.BODY_TOO_LARGE,
                 f"Request body of {size} exceeds the limit of {limit} bytes",
@@ -277,7 +277,8 @@ class MockService:
             drain=drain,
         )
 
-    def _not_found(self) -> Violation:
+    def not_found(self) -> Violation:
+        """The 404 of the current request, naming what the mock does serve."""
         return Violation(
             Kind.NOT_FOUND,
             f"No operation at path {request.path}",
@@ -286,9 +287,10 @@ class MockService:
             "the mock also serves /openapi.json, /openapi.yaml, /docs/ and /__admin/. Fix: check the path.",
         )
 
-    def _fail(
+    def fail(
         self, *violations: Violation, headers: Mapping[str, str] | None = None, drain: bool = False
     ) -> Answer:
+        """The error answer listing `violations`; `drain` reads an unread body first (see `_drain`)."""
         if drain:
             _drain(request.stream, request.content_length)
         status = self.envelopes.status_of(violations)
@@ -416,9 +418,9 @@ def create_app(config: MockConfig | None = None) -> Flask:
             kind, exc.description or exc.name, "", f"Received: {request.method} {request.path}."
         )
         if kind is Kind.NOT_FOUND:
-            violation = service._not_found()
+            violation = service.not_found()
         headers = {"Allow": ALLOW} if kind is Kind.METHOD_NOT_ALLOWED else {}
-        return service.respond(service._fail(violation, headers=headers), started)
+        return service.respond(service.fail(violation, headers=headers), started)
 
     @app.errorhandler(Exception)
     def mock_bug(exc: Exception) -> Response:
@@ -521,11 +523,11 @@ def _document_routes(app: Flask, service: MockService) -> None:
         files = service.docs()
         if files is None:
             started = time.perf_counter()
-            return service.respond(service._fail(service.docs_unavailable()), started, journal=False)
+            return service.respond(service.fail(service.docs_unavailable()), started, journal=False)
         content = files.get(name)
         if content is None:
             started = time.perf_counter()
-            return service.respond(service._fail(service._not_found()), started, journal=False)
+            return service.respond(service.fail(service.not_found()), started, journal=False)
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
             content_type += "; charset=utf-8"
