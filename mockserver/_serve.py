@@ -11,19 +11,43 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from flask import Flask
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
 from mockserver._config import MockConfig
 
 log = logging.getLogger("mockserver")
 
-# gunicorn answers an over-long header field itself, with a plain-text 400. The app's own limit
-# (--header-limit, 64 KiB by default) answers 431 in the envelope instead, so gunicorn's limit is
-# raised well above it; only a single field over 1 MiB still gets gunicorn's plain answer.
+# gunicorn answers an over-long header field itself, before the app sees it. The app's own limit
+# (--header-limit, 64 KiB by default) answers 431 with a detail about the header section, so gunicorn's
+# limit is raised well above it; only a single field over 1 MiB is gunicorn's (still in the envelope,
+# see write_envelope_error).
 GUNICORN_FIELD_LIMIT = 1024 * 1024
 GUNICORN_FIELD_COUNT = 1000
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(message)s"
+
+
+def write_envelope_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it cannot parse, in the platform's envelope instead of HTML."""
+    body = orjson.dumps(
+        {
+            "errors": [
+                {
+                    "msg": f"{reason}: {mesg}" if mesg else reason,
+                    "code": status_int,
+                    "detail": "The HTTP server rejected the request before the mock could read it "
+                    "(malformed HTTP, an invalid header, or a request line or header field over its limits).",
+                }
+            ]
+        }
+    )
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
 class MockApplication(BaseApplication):  # type: ignore[misc]
@@ -47,6 +71,10 @@ class MockApplication(BaseApplication):  # type: ignore[misc]
             "keepalive": 5,
             "proc_name": "kore-mock",
         }
+        # gunicorn writes its own parse errors (bad request line, NUL in a header, Content-Length with
+        # Transfer-Encoding...) through this one function, as HTML; this process serves only the mock,
+        # so its errors too answer the envelope. Workers are forked after this and inherit it.
+        gunicorn_util.write_error = write_envelope_error
         super().__init__()
 
     def load_config(self) -> None:

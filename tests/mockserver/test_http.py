@@ -6,6 +6,7 @@ import itertools
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -134,7 +135,7 @@ def test_hostile_battery_over_http_keeps_the_server_healthy(serve: Serve, contra
     )
 
 
-def test_chunked_oversized_body_and_a_header_over_gunicorn_limits(serve: Serve) -> None:
+def test_chunked_oversized_body_is_413(serve: Serve) -> None:
     server = serve()
 
     def chunks() -> Any:
@@ -327,3 +328,48 @@ def test_the_contract_tests_pass_against_the_mock(serve: Serve) -> None:
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert_clean_log(server)
+
+
+def _raw_exchange(server: Server, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes (not necessarily HTTP) and read the whole answer."""
+    host, port = server.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    fields = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), {k.lower(): v for k, v in fields.items()}, body
+
+
+GUNICORN_REJECTS = [
+    ("not HTTP at all", b"GARBAGE\r\n\r\n"),
+    (
+        "NUL in a header value",
+        b"POST / HTTP/1.1\r\nHost: x\r\naccountId: a\x00b\r\nContent-Length: 0\r\n\r\n",
+    ),
+    (
+        "Content-Length with Transfer-Encoding",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
+    ),
+    ("request line over 8190 bytes", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"),
+    (
+        "a header field over 1 MiB",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * (1024 * 1024 + 10) + b"\r\n\r\n",
+    ),
+]
+
+
+def test_what_gunicorn_rejects_is_answered_in_the_envelope_too(serve: Serve, contract: ContractSpec) -> None:
+    server = serve("--workers", "1")
+    validator = ContractValidator(contract)
+    for name, data in GUNICORN_REJECTS:
+        status, fields, body = _raw_exchange(server, data)
+        assert 400 <= status < 500, name
+        assert fields["content-type"] == "application/json; charset=utf-8", name
+        payload = orjson.loads(body)
+        assert validator.answer_problems(status, payload) == [], name
+        assert payload["errors"][0]["code"] == status, name
+        assert server.healthy(), name
