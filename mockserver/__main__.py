@@ -10,6 +10,7 @@ from typing import Any
 import click
 import jwt
 import orjson
+from click.core import ParameterSource
 
 from mockserver._config import (
     SETTINGS,
@@ -156,10 +157,14 @@ def serve(dev: bool, cors_origins: tuple[str, ...], **options: Any) -> None:
     from mockserver._serve import configure_logging
     from mockserver._serve import serve as run
 
+    context = click.get_current_context()
+    given = {
+        k: v for k, v in options.items() if context.get_parameter_source(k) is ParameterSource.COMMANDLINE
+    }
     if cors_origins:
-        options["cors_origins"] = cors_origins
+        given["cors_origins"] = cors_origins
     try:
-        config = MockConfig.from_env(**options)
+        config = MockConfig.from_env(**given)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     configure_logging(config.log_level)

@@ -94,14 +94,18 @@ class MockConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> MockConfig:
-        """Defaults, then `KORE_MOCK_*` variables, then `overrides` (options given on the command line)."""
+        """Defaults, then `KORE_MOCK_*` variables, then `overrides` (options given on the command line).
+
+        An override of None is applied too (`--rate-limit off` must beat `KORE_MOCK_RATE_LIMIT`), so pass
+        only the fields that were really given.
+        """
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for setting in SETTINGS:
             raw = environ.get(setting.env)
             if raw is not None and raw != "":
                 values[setting.field] = setting.parse(raw, setting.env)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.update(overrides)
         return cls(**values)
 
     def replace(self, **changes: Any) -> MockConfig:

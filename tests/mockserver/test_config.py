@@ -129,3 +129,16 @@ def test_readme_documents_every_environment_variable() -> None:
     readme = (Path(__file__).resolve().parents[2] / "mockserver" / "README.md").read_text(encoding="utf-8")
     for setting in SETTINGS:
         assert f"`{setting.env}`" in readme
+
+
+def test_options_beat_environment_variables_even_to_turn_a_fault_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mockserver._serve
+
+    seen: list[MockConfig] = []
+    monkeypatch.setattr(mockserver._serve, "serve", lambda config, **_: seen.append(config))
+    monkeypatch.setattr(mockserver._serve, "configure_logging", lambda level: None)
+    env = {"KORE_MOCK_RATE_LIMIT": "5/min", "KORE_MOCK_PORT": "5000", "KORE_MOCK_SEED": "3"}
+    result = CliRunner().invoke(cli, ["serve", "--rate-limit", "off", "--port", "6000"], env=env)
+    assert result.exit_code == 0, result.output
+    (config,) = seen
+    assert (config.rate_limit, config.port, config.seed) == (None, 6000, 3)
