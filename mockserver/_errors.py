@@ -46,6 +46,7 @@ class Kind(enum.Enum):
     INJECTED_ERROR = "injected-error"
     INJECTED_UNAVAILABLE = "injected-unavailable"
     DOCS_NOT_BUILT = "docs-not-built"
+    SPEC_BROKEN = "spec-broken"
     MOCK_BUG = "mock-bug"
 
 
@@ -75,6 +76,7 @@ FAILURES: Mapping[Kind, Failure] = {
     Kind.INJECTED_ERROR: Failure(500, platform_message=True),
     Kind.INJECTED_UNAVAILABLE: Failure(503, platform_message=True),
     Kind.DOCS_NOT_BUILT: Failure(503),
+    Kind.SPEC_BROKEN: Failure(503),
     Kind.MOCK_BUG: Failure(500),
 }
 

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Flask
+from flask import Flask, Response
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from werkzeug.routing import Rule
 
 from mockserver._config import MockConfig
+from mockserver._errors import Envelopes, Kind, Violation
+from spec import SpecError
 
 log = logging.getLogger("mockserver")
 
@@ -142,14 +145,41 @@ def serve(
             shutil.rmtree(temp_dir, ignore_errors=True)
 
 
+def spec_error_app(problem: str) -> Flask:
+    """The app of `--dev` while the spec does not load: every path answers 503 naming the fault."""
+    violation = Violation(
+        Kind.SPEC_BROKEN,
+        "the spec does not load",
+        "",
+        f"{problem}. Fix the file; the mock restarts by itself (--dev).",
+    )
+    body = orjson.dumps(Envelopes({}).envelope([violation]))
+    app = Flask("mockserver-spec-error")
+
+    def answer(**_: str) -> Response:
+        return Response(body, violation.status, content_type="application/json; charset=utf-8")
+
+    app.url_map.add(Rule("/", endpoint="spec_error", methods=None))
+    app.url_map.add(Rule("/<path:_path>", endpoint="spec_error", methods=None))
+    app.view_functions["spec_error"] = answer
+    return app
+
+
 def _serve_dev(
     config: MockConfig, create: Callable[[MockConfig], Flask], banner: Callable[[MockConfig], None]
 ) -> None:
-    app = create(config)
+    try:
+        app = create(config)
+    except SpecError as exc:
+        # Keep serving and watching: the reloader restarts the mock once the spec is fixed, instead
+        # of the whole command dying on a typo in a YAML file.
+        log.error("the spec does not load, answering 503 until it is fixed: %s", exc)
+        app = spec_error_app(str(exc))
+    else:
+        if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+            banner(config)
     # The app logs one line per request itself; werkzeug's access log would double every line.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
-        banner(config)
     app.run(
         host=config.host,
         port=config.port,

@@ -281,18 +281,27 @@ def test_dev_mode_reloads_when_the_spec_changes(serve: Serve, tmp_path: Path) ->
     server = serve("--dev", "--spec", str(root))
     assert httpx.get(server.url("/__admin/health")).json()["spec"]["version"] == "1.0.0"
     text = root.read_text(encoding="utf-8")
+
+    def wait_for(predicate: Callable[[httpx.Response], bool]) -> httpx.Response | None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(server.url("/__admin/health"), timeout=2)
+                if predicate(answer):
+                    return answer
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        return None
+
+    # A broken spec keeps the server up, answering 503 with the fault, until it is fixed.
+    root.write_text(text.replace("openapi: 3.1.0", "openapi: [3.1.0", 1), encoding="utf-8")
+    broken = wait_for(lambda a: a.status_code == 503)
+    assert broken is not None, server.log_text()
+    assert "invalid YAML" in broken.json()["errors"][0]["detail"]
     root.write_text(text.replace("version: 1.0.0", "version: 1.0.1-dev", 1), encoding="utf-8")
-    deadline = time.monotonic() + 20
-    version = None
-    while time.monotonic() < deadline:
-        try:
-            version = httpx.get(server.url("/__admin/health"), timeout=2).json()["spec"]["version"]
-        except httpx.HTTPError:
-            version = None
-        if version == "1.0.1-dev":
-            break
-        time.sleep(0.2)
-    assert version == "1.0.1-dev", server.log_text()
+    fixed = wait_for(lambda a: a.status_code == 200 and a.json()["spec"]["version"] == "1.0.1-dev")
+    assert fixed is not None, server.log_text()
 
 
 def test_the_contract_tests_pass_against_the_mock(serve: Serve) -> None:
