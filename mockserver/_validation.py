@@ -41,10 +41,15 @@ def received(value: Any) -> str:
     """A short rendering of a received value, with its JSON type."""
     if value is _MISSING:
         return "nothing"
-    text = orjson.dumps(value).decode() if _json_type(value) != "unknown" else repr(value)
+    kind = _json_type(value)
+    try:
+        text = orjson.dumps(value).decode() if kind != "unknown" else repr(value)
+    except (TypeError, orjson.JSONEncodeError):
+        # orjson refuses to write nesting deeper than 255, which a request may well hold.
+        return f"{'[...]' if kind == 'array' else '{...}'} nested too deep to show ({kind})"
     if len(text) > _RECEIVED_MAX:
         text = text[: _RECEIVED_MAX - 3] + "..."
-    return f"{text} ({_json_type(value)})"
+    return f"{text} ({kind})"
 
 
 def _json_type(value: Any) -> str:

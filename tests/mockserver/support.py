@@ -154,6 +154,16 @@ def hostile_battery() -> list[Hostile]:
         Hostile("10,000-deep arrays", 400, b"[" * 10_000 + b"]" * 10_000),
         Hostile("10,000-deep objects", 400, b'{"a":' * 10_000 + b"1" + b"}" * 10_000),
         Hostile("1,000-deep unknown property", 200, deep_unknown),
+        Hostile(
+            "300-deep array in a typed field",
+            400,
+            b'{"caseId": ' + b"[" * 300 + b"]" * 300 + b", " + seed[1:].replace(b'"caseId"', b'"x"', 1),
+        ),
+        Hostile(
+            "300-deep object in a typed field",
+            400,
+            b'{"caseId": ' + b'{"a":' * 300 + b"1" + b"}" * 300 + b"}",
+        ),
         Hostile("invalid UTF-8", 400, b'{"caseId": "\xff\xfe"}'),
         Hostile("lone surrogate", 400, b'{"caseId": "\\ud800"}'),
         Hostile("NUL byte in JSON text", 400, b'{"caseId": "a\x00b"}'),
