@@ -140,7 +140,7 @@ class MockService:
             return self.fail(
                 Violation(
                     Kind.HEADERS_TOO_LARGE,
-                    f"the request's headers total {size} bytes, over the limit of {limit} bytes",
+                    f"Request header section of {size} bytes exceeds the limit of {limit} bytes",
                     "/header",
                     "Received: an oversized header section. Documented: ordinary header sizes (the platform's "
                     "gateway limits them too). Fix: send smaller headers (--header-limit raises the mock's limit).",
@@ -149,7 +149,7 @@ class MockService:
             )
         length = request.content_length
         if length is not None and length > self.config.body_limit:
-            return self._too_large(f"{length} bytes (Content-Length)", drain=True)
+            return self._too_large(f"{length} bytes", "as its Content-Length says", drain=True)
         match = self.path_regex.match(request.path)
         if match is None:
             return self.fail(self.not_found(), drain=True)
@@ -172,7 +172,7 @@ class MockService:
         raw = request.stream.read(self.config.body_limit + 1)
         g.raw_body = raw
         if len(raw) > self.config.body_limit:
-            return self._too_large(f"more than {self.config.body_limit} bytes", drain=True)
+            return self._too_large(f"more than {self.config.body_limit} bytes", "as read so far", drain=True)
         unsupported = self._content_type_violation(raw)
         if unsupported is not None:
             return self.fail(unsupported)
@@ -264,14 +264,14 @@ class MockService:
             )
         return None
 
-    def _too_large(self, size: str, *, drain: bool) -> Answer:
+    def _too_large(self, size: str, how: str, *, drain: bool) -> Answer:
         limit = self.config.body_limit
         return self.fail(
             Violation(
                 Kind.BODY_TOO_LARGE,
                 f"Request body of {size} exceeds the limit of {limit} bytes",
                 "/body",
-                f"Received: {size}. Documented: a task is a small JSON object; the mock accepts up to "
+                f"Received: {size}, {how}. Documented: a task is a small JSON object; the mock accepts up to "
                 f"{limit} bytes (--body-limit). Fix: send a smaller body.",
             ),
             drain=drain,
@@ -538,7 +538,9 @@ def _header_bytes(environ: Mapping[str, Any]) -> int:
     """The size of the request's header section, as sent (name: value CRLF)."""
     total = 0
     for key, value in environ.items():
-        if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if key.startswith("HTTP_"):
+            total += len(key) - 5 + len(value) + 4  # `Name: value\r\n`, the name without WSGI's HTTP_
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             total += len(key) + len(value) + 4
     return total
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -30,6 +31,12 @@ def test_hostile_input_is_answered_in_the_envelope(
     if case.status != 200:
         assert response.content_type == "application/json; charset=utf-8"
         assert_envelope(contract, case.status, response.json)
+    if case.status in (413, 431):
+        # The spec's examples word them so: "Request body of 2097152 bytes exceeds the limit of 1048576 bytes".
+        assert re.match(
+            r"Request (body|header section) of \d+ bytes exceeds the limit of \d+ bytes",
+            response.json["errors"][0]["msg"],
+        )
     if case.status == 405:
         assert response.headers["Allow"] == "POST, OPTIONS"
     assert "X-Mock-Self-Check" not in response.headers
