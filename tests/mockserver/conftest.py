@@ -11,6 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from mockserver import MockConfig, create_app
+from mockserver._config import parse_instant
 from spec import ContractSpec, load_spec
 from tests.mockserver.support import FROZEN, Server, start_server
 
@@ -32,10 +34,6 @@ def make_app(tmp_path: Path) -> Callable[..., Flask]:
     """Build an app with a config; the state file lives in the test's temporary directory."""
     counter = iter(range(1000))
 
-    # Imported here, not at the top: conftest modules load while pytest sets up, and importing the
-    # mock imports `generators`, whose Hypothesis strategies must not touch storage that early.
-    from mockserver import MockConfig, create_app
-
     def make(**changes: Any) -> Flask:
         changes.setdefault("state_file", tmp_path / f"state-{next(counter)}.sqlite3")
         app = create_app(MockConfig(**changes))
@@ -48,8 +46,6 @@ def make_app(tmp_path: Path) -> Callable[..., Flask]:
 @pytest.fixture
 def app(make_app: Callable[..., Flask]) -> Flask:
     """The mock with a fixed seed and frozen time."""
-    from mockserver._config import parse_instant
-
     return make_app(seed=7, freeze_time=parse_instant(FROZEN))
 
 
