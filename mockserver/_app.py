@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,13 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
-from generators import Caller, FrozenClock, SeededIds, build_task, system_clock
+from generators import Caller, Clock, FrozenClock, SeededIds, build_task, system_clock
 from mockserver._auth import AUTH_HEADER, Authenticator, Identity, derived_account_id
 from mockserver._config import MockConfig
 from mockserver._control import Canned, Control, Controls
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._faults import Faults
-from mockserver._state import JournalEntry, StateStore
+from mockserver._state import CLOCK_COUNTER, JournalEntry, StateStore
 from mockserver._validation import ContractValidator
 from spec import ContractSpec, load_spec
 
@@ -92,6 +92,25 @@ class StoredIds:
         return self._ids.new_id(prefix, key=key)
 
 
+# Where a seeded mock's clock starts: the instant of the seed page's sample task.
+SEQUENCE_START = datetime(2025, 6, 4, 10, 18, 0, 725000, tzinfo=UTC)
+
+
+class SequenceClock:
+    """The clock of a seeded mock without --freeze-time: one second per created task from SEQUENCE_START.
+
+    A wall clock would make two runs with the same seed differ in every timestamp; this one makes the
+    same sequence of requests get byte-identical answers across restarts, and still moves forward so
+    tasks sort by creation. The tick counter lives in the shared state, so all workers agree.
+    """
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+
+    def __call__(self) -> datetime:
+        return SEQUENCE_START + timedelta(seconds=self.store.next_ref_number(CLOCK_COUNTER) - 1)
+
+
 class MockService:
     """The mock's behaviour, independent of Flask's routing; one per app."""
 
@@ -111,7 +130,13 @@ class MockService:
             }
         )
         self.faults = Faults(config, store, self.seed)
-        self.clock = FrozenClock(config.freeze_time) if config.freeze_time else system_clock()
+        self.clock: Clock
+        if config.freeze_time:
+            self.clock = FrozenClock(config.freeze_time)
+        elif config.seed is not None:
+            self.clock = SequenceClock(store)
+        else:
+            self.clock = system_clock()
         self.ids = StoredIds(store, self.seed)
         self.path_regex = contract.path_regex
         self.self_check_failures = 0
