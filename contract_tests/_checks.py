@@ -7,7 +7,7 @@ basis and expected statuses); nothing restates the schema.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from jsonschema.exceptions import ValidationError
 
 from contract_tests._auth import AuthCase
 from contract_tests._client import NOT_JSON, Exchange
+from contract_tests._optional import DecidedOptional, describe
 from spec import ContractSpec, Relation, RequestFacts, check_relations
 
 NOT_A_SERVER_ERROR = "not_a_server_error"
@@ -100,27 +101,60 @@ class Judge:
 
     # -- the three kinds of request ---------------------------------------------------------
 
-    def valid(self, exchange: Exchange, body: Any, relied_on: Iterable[str] = ()) -> list[Verdict]:
-        """Judge the answer to a request valid by the spec: 200, JSON, the Task schema, the relations."""
+    def valid(
+        self,
+        exchange: Exchange,
+        body: Any,
+        relied_on: Iterable[str] = (),
+        *,
+        required: Sequence[DecidedOptional] = (),
+        accepted_with: Exchange | None = None,
+    ) -> list[Verdict]:
+        """Judge the answer to a request valid by the spec: 200, JSON, the Task schema, the relations.
+
+        `required` and `accepted_with`: the refused request was accepted once these properties, which
+        the contract makes optional by a decision, were filled in (the answer to that request).
+        """
         verdicts = self._common(exchange)
         if exchange.status is None or exchange.status >= 500:
             return verdicts
         decisions = sorted(set(relied_on))
         accepted = exchange.status == CREATED
-        verdicts.append(
-            Verdict(
-                POSITIVE_DATA_ACCEPTANCE,
-                accepted,
-                basis="decision" if decisions and 400 <= exchange.status < 500 else "seed",
-                received=f"{exchange.status} {exchange.body_excerpt(200)}",
-                documented=f"{CREATED} for a request valid against the request schema"
-                + (f" (valid by decision {', '.join(decisions)})" if decisions else ""),
+        if not accepted and required and accepted_with is not None:
+            verdicts.append(self._requires_optional(exchange, required, accepted_with))
+        else:
+            verdicts.append(
+                Verdict(
+                    POSITIVE_DATA_ACCEPTANCE,
+                    accepted,
+                    basis="decision" if decisions and 400 <= exchange.status < 500 else "seed",
+                    received=f"{exchange.status} {exchange.body_excerpt(200)}",
+                    documented=f"{CREATED} for a request valid against the request schema"
+                    + (f" (valid by decision {', '.join(decisions)})" if decisions else ""),
+                )
             )
-        )
         verdicts.extend(self._documented_body(exchange))
         if accepted:
             verdicts.extend(self._relations(exchange, body))
         return verdicts
+
+    def _requires_optional(
+        self, exchange: Exchange, required: Sequence[DecidedOptional], accepted_with: Exchange
+    ) -> Verdict:
+        """The refusal of a valid request that only lacked properties a decision makes optional."""
+        names, decisions = describe(required)
+        return Verdict(
+            POSITIVE_DATA_ACCEPTANCE,
+            False,
+            subject="+".join(sorted({p.decision for p in required})),
+            basis="decision",
+            received=(
+                f"{exchange.status} {exchange.body_excerpt(200)}; the same request with {names} added was "
+                f"answered {accepted_with.status}: the implementation requires {names}, which the contract "
+                f"makes optional ({decisions})"
+            ),
+            documented=f"{CREATED} for a request valid against the request schema, which may omit {names} ({decisions})",
+        )
 
     def invalid(
         self, exchange: Exchange, rule: str, basis: str, expected: frozenset[int], description: str

@@ -28,6 +28,7 @@ from hypothesis.errors import Flaky
 
 from contract_tests._auth import AuthCase, Tokens
 from contract_tests._checks import (
+    CREATED,
     POSITIVE_DATA_ACCEPTANCE,
     UNAUTHORIZED,
     Judge,
@@ -38,6 +39,7 @@ from contract_tests._client import ContractClient, Exchange, PreparedRequest, Ta
 from contract_tests._config import ContractConfig
 from contract_tests._curl import to_curl
 from contract_tests._errors import NothingJudged, TargetUnreachable
+from contract_tests._optional import DecidedOptional, decided_optional, filled, omitted
 from contract_tests._pacing import Budget, BudgetExhausted, TokenBucket
 from contract_tests._report import (
     FAILURE,
@@ -213,6 +215,7 @@ class _Run:
             contract, stream_id=config.stream_id, max_response_time_ms=config.max_response_time_ms
         )
         self.recorder = _Recorder(check_names(contract), config.strict)
+        self.decided_optional = decided_optional(contract.request_schema)
         self.stopped = ""
         self.scenario_deadline = math.inf
         self.notes: list[str] = []
@@ -249,7 +252,46 @@ class _Run:
     def examine_valid(self, body: dict[str, Any]) -> tuple[Exchange, list[Verdict]]:
         """A valid body must be accepted as documented."""
         exchange = self.send(self.valid_request(body))
-        return exchange, self.judge.valid(exchange, body, self.relied_on(body))
+        required, accepted_with = self.required_by_target(body, exchange)
+        verdicts = self.judge.valid(
+            exchange, body, self.relied_on(body), required=required, accepted_with=accepted_with
+        )
+        return exchange, verdicts
+
+    def required_by_target(
+        self, body: dict[str, Any], exchange: Exchange
+    ) -> tuple[tuple[DecidedOptional, ...], Exchange | None]:
+        """Which left-out properties that a decision makes optional the target requires, and its answer once sent.
+
+        An implementation written from the seed page's table may require them. A valid request refused
+        with a 4xx (other than a setup problem) that leaves some out is sent again with each filled in
+        alone, then with all; the first accepted tells which. Nothing accepted: a real refusal.
+        Only the retry's status is judged: bodies that carry these properties are judged in full anyway.
+        """
+        if exchange.status is None or not 400 <= exchange.status < 500 or exchange.status in _SETUP_HINTS:
+            return (), None
+        missing = omitted(body, self.decided_optional)
+        if not missing:
+            return (), None
+        attempts: list[tuple[DecidedOptional, ...]] = (
+            [(prop,) for prop in missing] if len(missing) > 1 else []
+        )
+        attempts.append(missing)
+        for attempt in attempts:
+            retry = self.send(self.valid_request(filled(body, attempt)))
+            if retry.status == CREATED:
+                return attempt, retry
+        return (), None
+
+    def unambiguous(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A valid body every reading of the seed page accepts: no unknown properties, decided-optional ones filled.
+
+        The auth check judges the token: the body's refusal by a target that validates the body first
+        must not pass for (or hide) the token's.
+        """
+        known = _without_unknown_properties(self.contract.request_schema, body)
+        result: dict[str, Any] = filled(known, omitted(known, self.decided_optional))
+        return result
 
     def examine_invalid(self, invalid: InvalidRequest) -> tuple[Exchange, list[Verdict]]:
         """A request that breaks one rule must be rejected with a documented 4xx."""
@@ -330,7 +372,7 @@ class _Run:
             cases = self.tokens.cases()
             per_case = max(1, n // 20)
             with self.scenario("auth", f"bad tokens ({per_case} per case, {len(cases)} cases)"):
-                bodies = valid_requests(spec=self.contract, realistic=True)
+                bodies = valid_requests(spec=self.contract, realistic=True).map(self.unambiguous)
                 for case in cases:
                     examine = functools.partial(self.examine_auth, case)
                     self.explore(f"auth:{case.name}", bodies, examine, per_case)
@@ -591,3 +633,15 @@ def _has_unknown_properties(schema: Any, body: Any) -> bool:
     return any(
         _has_unknown_properties(properties[name], value) for name, value in body.items() if name in properties
     )
+
+
+def _without_unknown_properties(schema: Any, body: Any) -> Any:
+    """The body with only the properties its schema lists, at any depth."""
+    if not isinstance(schema, Mapping) or not isinstance(body, Mapping):
+        return body
+    properties = schema.get("properties", {})
+    return {
+        name: _without_unknown_properties(properties[name], value)
+        for name, value in body.items()
+        if name in properties
+    }

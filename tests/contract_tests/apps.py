@@ -81,6 +81,9 @@ def _problem(body: Any, faults: frozenset[str]) -> str | None:
     for name in OPTIONAL_STRINGS:
         if name in body and not isinstance(body[name], str):
             return f"{name} must be a string"
+        # The seed page's table calls `desc` required and the task `name` conditional.
+        if f"requires-{name}" in faults and name not in body:
+            return f"{name} is required"
     user = body.get("userInfo")
     if not isinstance(user, dict):
         return "userInfo must be an object"
@@ -123,12 +126,12 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
             )
         if "slow" in faults:
             time.sleep(0.08)
-        bad_credentials = _error(401, "Invalid SDK credentials", 4002, faults=faults)
-        raw_token = request.headers.get("auth")
-        if raw_token is None:
-            if "accepts-missing-token" not in faults:
-                return bad_credentials
-        else:
+
+        def refused_token() -> Response | None:
+            bad_credentials = _error(401, "Invalid SDK credentials", 4002, faults=faults)
+            raw_token = request.headers.get("auth")
+            if raw_token is None:
+                return None if "accepts-missing-token" in faults else bad_credentials
             try:
                 claims = jwt.decode(
                     raw_token,
@@ -143,21 +146,34 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
                 if "accepts-malformed-token" not in faults or raw_token.count(".") == 2:
                     return bad_credentials
                 claims = {"appId": CLIENT_ID}
-            if "appId" not in claims:
-                return bad_credentials
-        if request.mimetype != "application/json":
-            return _error(
-                415,
-                f"Content-Type {request.content_type!r} is not supported; send application/json",
-                faults=faults,
-            )
-        try:
-            body = json.loads(request.get_data())
-        except ValueError as exc:
-            return _error(400, f"Malformed JSON body: {exc}", faults=faults)
-        problem = _problem(body, faults)
-        if problem is not None:
-            return _error(400, problem, faults=faults)
+            return None if "appId" in claims else bad_credentials
+
+        def refused_body() -> tuple[Response | None, Any]:
+            if request.mimetype != "application/json":
+                return _error(
+                    415,
+                    f"Content-Type {request.content_type!r} is not supported; send application/json",
+                    faults=faults,
+                ), None
+            try:
+                body = json.loads(request.get_data())
+            except ValueError as exc:
+                return _error(400, f"Malformed JSON body: {exc}", faults=faults), None
+            problem = _problem(body, faults)
+            if problem is None and "refuses-valid" in faults:
+                problem = "task creation is disabled for this stream"
+            return (_error(400, problem, faults=faults) if problem is not None else None), body
+
+        # A server may validate the body before the token: both orders keep the contract.
+        if "body-before-auth" in faults:
+            refusal, body = refused_body()
+            refusal = refusal or refused_token()
+        else:
+            refusal = refused_token()
+            if refusal is None:
+                refusal, body = refused_body()
+        if refusal is not None:
+            return refusal
         if "crash-on-desc" in faults and "desc" in body:
             raise RuntimeError("desc is not supported yet")
         return _task(body, stream_id, faults, next(counter), fixed_id)

@@ -43,6 +43,18 @@ DECISION_FAULTS = {
     "rejects-unknown-properties": "positive_data_acceptance",
     "taskTmp-not-echoed": "relation:echo-taskTmp",
     "timestamp-off": "relation:same-instant",
+    "requires-desc": "positive_data_acceptance",
+    "requires-name": "positive_data_acceptance",
+}
+# fault -> the decision its warning names.
+DECISION_NAMED = {
+    "accepts-empty-strings": "non-empty-required-strings",
+    "accepts-bad-email": "email-format",
+    "rejects-unknown-properties": "unknown-properties",
+    "taskTmp-not-echoed": "response-taskTmp-echoes-request",
+    "timestamp-off": "timestamp-tolerance",
+    "requires-desc": "desc-optional",
+    "requires-name": "task-name-optional",
 }
 FAILURE_LINE = re.compile(r"^FAILURE: (?P<check>[^\s\[]+)", re.M)
 WARNING_LINE = re.compile(r"^WARNING: (?P<check>[^\s\[]+)", re.M)
@@ -94,6 +106,7 @@ def test_a_decision_broken_is_a_warning_unless_strict(serve: Callable[..., str],
     assert lenient.exit_code == 0, lenient.output
     assert warning_checks(lenient.output) == {DECISION_FAULTS[fault]}, lenient.output
     assert "basis: decision" in lenient.output
+    assert DECISION_NAMED[fault] in lenient.output, lenient.output
     strict = invoke(url, "--strict", examples=20)
     assert strict.exit_code == 1, strict.output
     assert failing_checks(strict.output) == {DECISION_FAULTS[fault]}, strict.output
@@ -121,3 +134,44 @@ def test_a_token_signed_with_the_client_secret_is_never_shown(serve: Callable[..
     assert "FAILURE: ignored_auth[expired-token]" in outcome.output
     assert '-H "auth: $KORE_EXPIRED_JWT"' in outcome.output
     assert "eyJ" not in outcome.output
+
+
+@pytest.mark.parametrize(
+    ("fault", "property_", "decision"),
+    [("requires-desc", "desc", "desc-optional"), ("requires-name", "name", "task-name-optional")],
+)
+def test_requiring_a_property_the_contract_makes_optional_names_its_decision(
+    serve: Callable[..., str], fault: str, property_: str, decision: str
+) -> None:
+    url = serve(fault)
+    lenient = invoke(url, examples=20)
+    assert lenient.exit_code == 0, lenient.output
+    assert f"WARNING: positive_data_acceptance[{decision}] (basis: decision" in lenient.output
+    assert (
+        f"the implementation requires `{property_}`, which the contract makes optional (decision {decision})"
+        in lenient.output
+    )
+    strict = invoke(url, "--strict", examples=20)
+    assert strict.exit_code == 1, strict.output
+    assert f"FAILURE: positive_data_acceptance[{decision}] (basis: decision" in strict.output
+
+
+def test_a_refusal_that_filling_optional_properties_does_not_cure_is_a_failure(
+    serve: Callable[..., str],
+) -> None:
+    outcome = invoke(serve("refuses-valid", "requires-desc"))
+    assert outcome.exit_code == 1, outcome.output
+    assert failing_checks(outcome.output) == {"positive_data_acceptance"}, outcome.output
+    assert "FAILURE: positive_data_acceptance (basis: seed" in outcome.output
+    assert "desc-optional" not in outcome.output
+
+
+def test_bad_tokens_are_judged_on_bodies_every_reading_of_the_page_accepts(serve: Callable[..., str]) -> None:
+    # The target reads the body before the token, and requires what a decision makes optional: the
+    # bad-token requests must still get their 401, not a 400 for the body.
+    outcome = invoke(serve("body-before-auth", "requires-desc", "rejects-unknown-properties"), examples=20)
+    assert outcome.exit_code == 0, outcome.output
+    assert warning_checks(outcome.output) == {"positive_data_acceptance"}, outcome.output
+    assert "WARNING: ignored_auth" not in outcome.output and "status_code_conformance" not in (
+        "\n".join(line for line in outcome.output.splitlines() if line.startswith("WARNING"))
+    )

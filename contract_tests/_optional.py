@@ -1,0 +1,115 @@
+"""Properties the seed page calls required or conditional but the contract makes optional by a decision.
+
+The request schema marks each with `x-optional-by-decision: <decision id>`. An implementation written
+from the seed page's table may require them; the run tells that apart from a real refusal by sending
+the refused request again with them filled in (see `_runner._Run.examine_valid`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+MARKER = "x-optional-by-decision"
+# A realistic value for a text property whose schema shows no usable example.
+FALLBACK_TEXT = "Call back the customer and confirm the outcome."
+
+
+@dataclass(frozen=True)
+class DecidedOptional:
+    """One property optional by a decision: where it is, which decision, and a value to fill it with."""
+
+    path: tuple[str, ...]
+    decision: str
+    value: Any
+
+    @property
+    def name(self) -> str:
+        """The property as a reader names it: `desc`, `userInfo.name`."""
+        return ".".join(self.path)
+
+
+def decided_optional(schema: Mapping[str, Any]) -> tuple[DecidedOptional, ...]:
+    """Every property of a resolved schema marked `x-optional-by-decision` that can be filled, in schema order.
+
+    Example:
+        >>> from spec import load_spec
+        >>> [(p.name, p.decision) for p in decided_optional(load_spec().request_schema)]
+        [('name', 'task-name-optional'), ('desc', 'desc-optional')]
+    """
+    found = []
+    for path, node in _properties(schema, ()):
+        decision = node.get(MARKER)
+        if not isinstance(decision, str):
+            continue
+        value = _fill_value(node)
+        if value is not _NO_VALUE:
+            found.append(DecidedOptional(path, decision, value))
+    return tuple(found)
+
+
+def omitted(body: Any, properties: Sequence[DecidedOptional]) -> tuple[DecidedOptional, ...]:
+    """The properties the body leaves out (those whose parent object it sends at all)."""
+    missing = []
+    for prop in properties:
+        parent = body
+        for key in prop.path[:-1]:
+            parent = parent.get(key) if isinstance(parent, Mapping) else None
+        if isinstance(parent, Mapping) and prop.path[-1] not in parent:
+            missing.append(prop)
+    return tuple(missing)
+
+
+def filled(body: Any, properties: Sequence[DecidedOptional]) -> Any:
+    """A copy of the body with the properties set to their fill values."""
+    result = copy.deepcopy(body)
+    for prop in properties:
+        parent = result
+        for key in prop.path[:-1]:
+            parent = parent[key]
+        parent[prop.path[-1]] = copy.deepcopy(prop.value)
+    return result
+
+
+def describe(properties: Sequence[DecidedOptional]) -> tuple[str, str]:
+    """(`desc` and `name`, `decision desc-optional` / `decisions a, b`) for messages."""
+    names = [f"`{p.name}`" for p in properties]
+    shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    decisions = sorted({p.decision for p in properties})
+    label = "decision" if len(decisions) == 1 else "decisions"
+    return shown, f"{label} {', '.join(decisions)}"
+
+
+_NO_VALUE: Any = object()
+
+
+def _properties(schema: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
+    """(path, schema) of every named property, depth first, through `allOf` too."""
+    if not isinstance(schema, Mapping):
+        return
+    properties = schema.get("properties")
+    if isinstance(properties, Mapping):
+        for name, node in properties.items():
+            if isinstance(node, Mapping):
+                yield (*path, name), node
+                yield from _properties(node, (*path, name))
+    for part in schema.get("allOf", ()):
+        yield from _properties(part, path)
+
+
+def _fill_value(node: Mapping[str, Any]) -> Any:
+    """The property's own first example that its schema accepts, else a plain sentence if it is text."""
+    validator = Draft202012Validator(dict(node), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    examples = node.get("examples", ())
+    candidates = list(examples) if isinstance(examples, list) else []
+    if "default" in node:
+        candidates.append(node["default"])
+    candidates.append(FALLBACK_TEXT)
+    for candidate in candidates:
+        if validator.is_valid(candidate):
+            return candidate
+    return _NO_VALUE

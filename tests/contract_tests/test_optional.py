@@ -1,0 +1,52 @@
+"""Properties optional by a decision are read from the spec's `x-optional-by-decision`, and filled validly."""
+
+from __future__ import annotations
+
+import copy
+
+from jsonschema import Draft202012Validator
+
+from contract_tests._optional import MARKER, decided_optional, describe, filled, omitted
+from spec import load_spec
+
+
+def test_the_markers_come_from_the_resolved_request_schema() -> None:
+    schema = load_spec().request_schema
+    marked = {
+        name: node[MARKER] for name, node in schema["properties"].items() if isinstance(node.get(MARKER), str)
+    }
+    found = decided_optional(schema)
+    assert {p.name: p.decision for p in found} == marked
+    assert marked, "the spec marks no property x-optional-by-decision"
+
+
+def test_a_marker_anywhere_in_the_schema_is_found_without_naming_it_in_code() -> None:
+    schema = copy.deepcopy(dict(load_spec().request_schema))
+    schema["properties"]["userInfo"]["properties"]["phoneNumber"][MARKER] = "some-decision"
+    found = {p.name: p.decision for p in decided_optional(schema)}
+    assert found["userInfo.phoneNumber"] == "some-decision"
+
+
+def test_filling_what_a_body_omits_keeps_it_valid() -> None:
+    contract = load_spec()
+    validator = Draft202012Validator(
+        dict(contract.request_schema), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    properties = decided_optional(contract.request_schema)
+    for body in contract.request_examples.values():
+        missing = omitted(body, properties)
+        completed = filled(body, missing)
+        assert validator.is_valid(completed)
+        assert not omitted(completed, properties)
+        assert all(completed[p.name] == p.value for p in missing)
+        assert body != completed or not missing
+
+
+def test_messages_name_the_properties_and_decisions() -> None:
+    properties = decided_optional(load_spec().request_schema)
+    by_name = {p.name: p for p in properties}
+    assert describe([by_name["desc"]]) == ("`desc`", "decision desc-optional")
+    assert describe([by_name["name"], by_name["desc"]]) == (
+        "`name` and `desc`",
+        "decisions desc-optional, task-name-optional",
+    )
