@@ -188,19 +188,13 @@ def edited_spec(tmp_path_factory: pytest.TempPathFactory) -> ContractSpec:
     target = tmp_path_factory.mktemp("spec") / "spec"
     shutil.copytree(SPEC_PATH.parent, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     request = target / "schemas" / "request.yaml"
-    text = request.read_text()
-    text = text.replace(
-        "    caseId:\n      type: string\n      minLength: 1\n      x-decision: non-empty-required-strings\n",
-        "    caseId:\n      type: string\n",
-        1,
-    )
-    text = text.replace("    - source\n  properties:", "    - source\n    - desc\n  properties:", 1)
-    text = text.replace(
-        "    name:\n      type: string\n      description: >-\n        Task name.",
-        "    name:\n      type: string\n      maxLength: 40\n      description: >-\n        Task name.",
-        1,
-    )
-    request.write_text(text)
+    # Edit the parsed YAML, not its text, so the edit survives unrelated changes to the file.
+    schemas = yaml.safe_load(request.read_text())
+    case_id = schemas["CreateTaskRequest"]["properties"]["caseId"]
+    del case_id["minLength"], case_id["x-decision"]
+    schemas["CreateTaskRequest"]["required"].append("desc")
+    schemas["CreateTaskRequest"]["properties"]["name"]["maxLength"] = 40
+    request.write_text(yaml.safe_dump(schemas, sort_keys=False, allow_unicode=True))
     # The named examples must stay valid: give each a description.
     examples_file = target / "examples" / "requests.yaml"
     examples = yaml.safe_load(examples_file.read_text())
