@@ -21,6 +21,7 @@ from mockserver._config import (
     parse_size,
 )
 from mockserver._errors import ConfigError
+from mockserver._proxy_config import PROXY_SETTINGS, ProxyConfig, parse_seconds
 from spec import load_spec
 
 _SAMPLE_APP_ID = "cs-5f7e1b0a-9c3d-5e2f-8a4b-1c2d3e4f5a6b"
@@ -224,6 +225,115 @@ def _banner(config: MockConfig) -> None:
         f"    -H 'auth: {sample}' \\\n"
         f"    -H 'Content-Type: application/json' \\\n"
         f"    -d '{body}'",
+        err=True,
+    )
+
+
+def _proxy_env_table() -> str:
+    width = max(len(s.env) for s in PROXY_SETTINGS)
+    lines = [f"  {s.env.ljust(width)}  {s.help} (e.g. {s.example})" for s in PROXY_SETTINGS]
+    return "\b\nEnvironment variables (options win over them):\n" + "\n".join(lines)
+
+
+@cli.command(epilog=_proxy_env_table())
+@click.option(
+    "--upstream",
+    default=None,
+    metavar="URL",
+    help="The implementation to forward to (required; or KORE_PROXY_UPSTREAM).",
+)
+@click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="Port.  [default: 4011]")
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes.  [default: 2]")
+@click.option("--threads", type=int, default=None, help="Threads per worker.  [default: 8]")
+@click.option(
+    "--strict/--no-strict",
+    default=False,
+    help="Answer an invalid request 400 (401 without `auth`, 415 for a non-JSON body) instead of forwarding it.",
+)
+@click.option(
+    "--timeout",
+    default=None,
+    callback=_parsed(parse_seconds, "--timeout"),
+    metavar="SECONDS",
+    help="Wait this long for the upstream, then answer 504.  [default: 30]",
+)
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file of the journal (the mock's format; may be the mock's own file).  [default: temporary]",
+)
+@click.option(
+    "--cors-origin", "cors_origins", multiple=True, help="Allowed browser origin (repeatable).  [default: *]"
+)
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Contract to check against.  [default: the bundled spec]",
+)
+@click.option(
+    "--journal-size", type=int, default=None, help="Requests kept by GET /__admin/requests.  [default: 1000]"
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="[default: info]; warning shows only requests with violations.",
+)
+def proxy(cors_origins: tuple[str, ...], **options: Any) -> None:
+    """Forward to a real implementation and check both directions against the contract.
+
+    Each request goes to --upstream unchanged; the upstream's answer comes back unchanged with
+    `X-Contract-Violations: <n>`, and every violation is logged and journaled (GET /__admin/requests).
+    An unreachable upstream answers 502, a slow one 504, in the platform's error envelope.
+
+    \b
+    Examples:
+      python -m mockserver proxy --upstream http://127.0.0.1:8080
+      python -m mockserver proxy --upstream https://staging.example.com --strict --timeout 5
+      KORE_PROXY_UPSTREAM=http://127.0.0.1:8080 python -m mockserver proxy --port 9000
+
+    \b
+    Try it against the mock itself:
+      python -m mockserver serve &                 (the mock, on port 4010)
+      python -m mockserver proxy --upstream http://127.0.0.1:4010
+      curl -si http://127.0.0.1:4011/caseManagement/api/public/analytics/st-1/createTask \\
+        -H "auth: $(python -m mockserver token)" -H 'Content-Type: application/json' \\
+        -d '{"caseId":"ci-1","caseRefId":"CS000131","taskTmp":"ttm-1",
+             "userInfo":{"_id":"u-1","name":"dummy"},"source":"rtm"}'     (X-Contract-Violations: 0)
+      curl -s http://127.0.0.1:4011/__admin/requests      (the journal, with each violation's pointer)
+    """
+    from mockserver._proxy import serve_proxy
+    from mockserver._serve import configure_logging
+
+    context = click.get_current_context()
+    given = {
+        k: v for k, v in options.items() if context.get_parameter_source(k) is ParameterSource.COMMANDLINE
+    }
+    if cors_origins:
+        given["cors_origins"] = cors_origins
+    try:
+        config = ProxyConfig.from_env(**given)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    configure_logging(config.log_level)
+    serve_proxy(config, banner=_proxy_banner)
+
+
+def _proxy_banner(config: ProxyConfig) -> None:
+    """Where the proxy listens, what it forwards to, and where to look."""
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    base = f"http://{host}:{config.port}"
+    click.echo(
+        f"Kore contract validation proxy on {base}\n"
+        f"  upstream: {config.upstream} (timeout {config.timeout:g} s)\n"
+        f"  mode:     {'strict: invalid requests are answered by the proxy' if config.strict else 'forward everything'}\n"
+        f"  journal:  {base}/__admin/requests\n"
+        f"  state:    {config.state_file}\n"
+        f"Every answer carries X-Contract-Violations; violations are logged below.",
         err=True,
     )
 

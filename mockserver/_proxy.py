@@ -1,0 +1,566 @@
+"""`create_proxy_app(config)`: the validation proxy between a client and a real implementation.
+
+Every request (any path, any method) is forwarded unchanged to `--upstream`, and the upstream's answer
+is passed back unchanged, with `X-Contract-Violations: <n>` counting what the request and the answer
+did wrong by the contract (`_proxy_checks`). What changes on the way, and why:
+
+- hop-by-hop headers (RFC 9110 7.6.1: `Connection` and the headers it names, `Keep-Alive`, `TE`,
+  `Trailer`, `Transfer-Encoding`, `Upgrade`, `Proxy-*`) are not forwarded in either direction;
+- `Host` names the upstream; `Content-Length` is recomputed from the body bytes, which are the same;
+- the upstream's `Date` is replaced by the serving proxy's own (gunicorn always writes one);
+- a request carrying `Origin` gets the proxy's CORS headers (`--cors-origin`) instead of the
+  upstream's, and CORS preflights are answered by the proxy, so a browser app works through it.
+
+Bodies are passed back as raw bytes: a compressed answer stays compressed with its `Content-Encoding`
+(the client's `Accept-Encoding` is forwarded as sent); the proxy decompresses a copy to check it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+import orjson
+from flask import Flask, Response, request
+from gunicorn import util as gunicorn_util
+from gunicorn.app.base import BaseApplication
+
+from mockserver._errors import Envelopes
+from mockserver._proxy_checks import RESPONSE, ContractChecker, ContractViolation, RequestCheck
+from mockserver._proxy_config import ProxyConfig
+from mockserver._state import JournalEntry, StateStore
+from spec import ContractSpec, load_spec
+
+log = logging.getLogger("mockserver.proxy")
+
+VIOLATIONS_HEADER = "X-Contract-Violations"
+CHECK_FAILED_HEADER = "X-Contract-Check"
+PROXY_BUG_MARK = "PROXY BUG"
+JSON = "application/json; charset=utf-8"
+HEALTH_PATH = "/__admin/health"
+JOURNAL_PATH = "/__admin/requests"
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade"}
+)
+_REDACTED = frozenset({"auth", "authorization", "cookie"})
+_JOURNAL_MAX = 64 * 1024
+_ADMIN_METHODS = {HEALTH_PATH: frozenset({"GET", "HEAD"}), JOURNAL_PATH: frozenset({"GET", "HEAD", "DELETE"})}
+
+
+class PassthroughResponse(Response):
+    """A response that adds no Content-Type of its own: the upstream's headers are the headers."""
+
+    default_mimetype = None
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The upstream's answer: status, headers as sent (hop-by-hop removed), the body's raw bytes."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    raw: bytes
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header (any case)."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+
+@dataclass(frozen=True)
+class GatewayFailure:
+    """Why the upstream gave no answer: 502 (unreachable, broken) or 504 (too slow)."""
+
+    status: int
+    msg: str
+    detail: str
+
+
+class ProxyService:
+    """Forwarding, checking, journaling and logging; one per app, shared by a worker's threads."""
+
+    def __init__(self, config: ProxyConfig, contract: ContractSpec, store: StateStore) -> None:
+        self.config = config
+        self.contract = contract
+        self.store = store
+        self.checker = ContractChecker(contract)
+        self.envelopes = Envelopes.from_examples(
+            {
+                int(s): contract.error_examples(s)
+                for s in contract.operation["responses"]
+                if not s.startswith("2")
+            }
+        )
+        parts = urlsplit(config.upstream)
+        self.upstream_base = f"{parts.scheme}://{parts.netloc}"
+        self.upstream_prefix = parts.path.rstrip("/")
+        self.timeout = httpx.Timeout(config.timeout)
+        self.proxy_bugs = 0
+        self._transport: httpx.HTTPTransport | None = None
+        self._transport_pid = 0
+        self._transport_lock = threading.Lock()
+
+    @property
+    def transport(self) -> httpx.HTTPTransport:
+        """This process's connection pool to the upstream (made after gunicorn's fork, never shared)."""
+        with self._transport_lock:
+            if self._transport is None or self._transport_pid != os.getpid():
+                # A transport, not a Client: no default headers, cookie jar, redirects or auth of its
+                # own, so the request goes out exactly as built.
+                self._transport = httpx.HTTPTransport(retries=0)
+                self._transport_pid = os.getpid()
+            return self._transport
+
+    # -- one request -----------------------------------------------------------------------------
+
+    def handle(self) -> Response:
+        """Check, forward (or refuse with --strict), check the answer, journal and log."""
+        started = time.perf_counter()
+        body = request.get_data(cache=False)
+        check = self._check_request(body)
+        violations = list(check.violations)
+        if self.config.strict and check.refusal:
+            status = self.envelopes.status_of(check.refusal)
+            payload = orjson.dumps(self.envelopes.envelope(check.refusal))
+            response = Response(payload, status, content_type=JSON)
+            return self._finish(response, body, payload, violations, started, note="refused (--strict)")
+        answer = self._forward(body)
+        if isinstance(answer, GatewayFailure):
+            payload = orjson.dumps(
+                {"errors": [{"msg": answer.msg, "code": answer.status, "detail": answer.detail}]}
+            )
+            response = Response(payload, answer.status, content_type=JSON)
+            return self._finish(response, body, payload, violations, started, note=answer.msg)
+        decoded, encoding_problem = decode_body(answer.raw, answer.header("Content-Encoding"))
+        if encoding_problem is not None:
+            violations.append(encoding_problem)
+        failed = False
+        try:
+            violations.extend(
+                self.checker.check_response(
+                    check, status=answer.status, content_type=answer.header("Content-Type"), body=decoded
+                )
+            )
+        except Exception:  # a checker fault must never cost the client its answer
+            failed = self._bug("checking the answer")
+        response = PassthroughResponse(answer.raw, answer.status, answer.headers)
+        if request.method == "HEAD" and answer.header("Content-Length") is not None:
+            # werkzeug counts the (empty) body; a HEAD answer's length is the one the upstream announced.
+            response.headers["Content-Length"] = answer.header("Content-Length") or "0"
+        if failed or check is _UNCHECKED:
+            response.headers[CHECK_FAILED_HEADER] = "failed"
+        return self._finish(
+            response, body, decoded if decoded is not None else answer.raw, violations, started
+        )
+
+    def _check_request(self, body: bytes) -> RequestCheck:
+        try:
+            return self.checker.check_request(
+                method=request.method,
+                path=request.path,
+                headers=request.headers,
+                query=request.args,
+                cookies=request.cookies,
+                body=body,
+            )
+        except Exception:  # forward unchecked rather than fail the client
+            self._bug("checking the request")
+            return _UNCHECKED
+
+    def _bug(self, doing: str) -> bool:
+        self.proxy_bugs += 1
+        log.exception(
+            "%s: %s %s failed while %s", PROXY_BUG_MARK, request.method, _printable(request.path), doing
+        )
+        return True
+
+    def _forward(self, body: bytes) -> Upstream | GatewayFailure:
+        """Send the request to the upstream as received; its answer, or why there is none."""
+        outgoing = httpx.Request(
+            request.method,
+            httpx.URL(self.upstream_base).copy_with(
+                raw_path=self.upstream_prefix.encode() + _raw_target(request.environ)
+            ),
+            headers=_outgoing_headers(request.headers.items(), body, request.content_length is not None),
+            content=body,
+            extensions={"timeout": self.timeout.as_dict()},
+        )
+        try:
+            incoming = self.transport.handle_request(outgoing)
+            try:
+                raw = b"".join(incoming.iter_raw())
+            finally:
+                incoming.close()
+        except httpx.TimeoutException as exc:
+            return self._timeout(exc)
+        except httpx.HTTPError as exc:
+            return self._unreachable(exc)
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in incoming.headers.raw]
+        return Upstream(incoming.status_code, _passed_back(headers), raw)
+
+    def _timeout(self, exc: httpx.TimeoutException) -> GatewayFailure:
+        seconds = f"{self.config.timeout:g} s"
+        what = {
+            httpx.ConnectTimeout: f"did not accept a connection within {seconds}",
+            httpx.WriteTimeout: f"did not read the request within {seconds}",
+            httpx.PoolTimeout: f"had no free connection within {seconds} (all busy)",
+        }.get(type(exc), f"did not answer within {seconds}")
+        return GatewayFailure(
+            504,
+            f"Upstream {self.config.upstream} {what}",
+            f"The proxy waited {seconds} (--timeout) for {request.method} {_printable(request.path)}: "
+            f"{type(exc).__name__}. Fix: check the upstream, or raise --timeout.",
+        )
+
+    def _unreachable(self, exc: httpx.HTTPError) -> GatewayFailure:
+        cause = str(exc) or type(exc).__name__
+        lowered = cause.lower()
+        if isinstance(exc, httpx.ConnectError) and "refused" in lowered:
+            what = "refused the connection"
+        elif isinstance(exc, httpx.ConnectError) and any(
+            s in lowered
+            for s in ("name or service", "nodename", "getaddrinfo", "name resolution", "not known")
+        ):
+            what = "could not be resolved (DNS)"
+        elif isinstance(exc, httpx.LocalProtocolError):
+            what = "was not sent the request: it cannot be written as HTTP/1.1"
+        elif isinstance(exc, httpx.RemoteProtocolError):
+            what = "closed the connection without a valid answer"
+        else:
+            what = "could not be reached"
+        return GatewayFailure(
+            502,
+            f"Upstream {self.config.upstream} {what}",
+            f"{type(exc).__name__}: {cause}. Fix: start the upstream, or check --upstream.",
+        )
+
+    def _finish(
+        self,
+        response: Response,
+        body: bytes,
+        answer: bytes,
+        violations: list[ContractViolation],
+        started: float,
+        *,
+        note: str = "",
+    ) -> Response:
+        response.headers[VIOLATIONS_HEADER] = str(len(violations))
+        self._cors(response)
+        ms = (time.perf_counter() - started) * 1000
+        try:
+            self.store.record(
+                JournalEntry(
+                    at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    method=request.method,
+                    path=request.path,
+                    query=request.query_string.decode("latin-1"),
+                    headers={
+                        k: ("<redacted>" if k.lower() in _REDACTED else v) for k, v in request.headers.items()
+                    },
+                    body=_clip(body),
+                    status=response.status_code,
+                    violations=[v.entry() for v in violations],
+                    answer=_clip(answer).encode(),
+                    ms=round(ms, 3),
+                )
+            )
+        except Exception:  # the journal is a convenience; the client's answer is not
+            self._bug("writing the journal")
+        self._log(response.status_code, ms, violations, note)
+        return response
+
+    def _log(self, status: int, ms: float, violations: list[ContractViolation], note: str) -> None:
+        line = f"{request.method} {_printable(request.path)} {status} {ms:.1f}ms violations={len(violations)}"
+        first = str(violations[0]) if violations else note
+        level = logging.WARNING if violations or status in (502, 504) else logging.INFO
+        log.log(level, "%s%s", line, f" {_printable(first)}" if first else "")
+        # Every further violation on its own line, so that none is only in the journal.
+        for number, violation in enumerate(violations[1:], start=2):
+            log.log(level, "  %d/%d %s", number, len(violations), _printable(str(violation)))
+
+    # -- CORS ------------------------------------------------------------------------------------
+
+    def _allowed_origin(self) -> str | None:
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return None
+        origins = self.config.cors_origins
+        if "*" in origins:
+            return "*"
+        return origin if origin in origins else None
+
+    def _cors(self, response: Response) -> None:
+        """The proxy's CORS headers replace the upstream's for a request from an allowed origin."""
+        allowed = self._allowed_origin()
+        if allowed is None:
+            return
+        for name in {k for k, _ in response.headers.items() if k.lower().startswith("access-control-")}:
+            del response.headers[name]
+        response.headers["Access-Control-Allow-Origin"] = allowed
+        # The browser app sees the whole answer, as it would talking to the implementation itself.
+        exposed = dict.fromkeys([VIOLATIONS_HEADER, *(k for k, _ in response.headers.items())])
+        response.headers["Access-Control-Expose-Headers"] = ", ".join(exposed)
+        if allowed != "*":
+            response.headers.add("Vary", "Origin")
+
+    def preflight(self) -> Response:
+        """A CORS preflight, answered by the proxy: it forwards any method and header."""
+        response = Response(b"", 204)
+        self._cors(response)
+        if self._allowed_origin() is not None:
+            response.headers["Access-Control-Allow-Methods"] = request.headers.get(
+                "Access-Control-Request-Method", "POST"
+            )
+            asked = request.headers.get("Access-Control-Request-Headers")
+            if asked:
+                response.headers["Access-Control-Allow-Headers"] = asked
+            response.headers["Access-Control-Max-Age"] = "600"
+        return response
+
+
+# The request check of a request the checker failed on: nothing found, nothing refused.
+_UNCHECKED = RequestCheck(())
+
+
+def create_proxy_app(config: ProxyConfig) -> Flask:
+    """Build the proxy's Flask app: the contract, checkers and journal are made here, once.
+
+    Example:
+        >>> app = create_proxy_app(ProxyConfig(upstream="http://127.0.0.1:8080"))
+        >>> app.test_client().get("/__admin/health").json["upstream"]
+        'http://127.0.0.1:8080'
+    """
+    log.setLevel(config.log_level.upper())
+    contract = load_spec(config.spec_path)
+    state_file = config.state_file or Path(tempfile.mkdtemp(prefix="kore-proxy-")) / "state.sqlite3"
+    store = StateStore(state_file, journal_size=config.journal_size)
+    service = ProxyService(config, contract, store)
+
+    app = Flask("mockserver.proxy")
+    app.config["PROXY_SERVICE"] = service
+    started_at = time.time()
+
+    @app.before_request
+    def proxy() -> Response | None:
+        # Runs before URL routing is acted on, so every path and method (`//x`, `BREW`) is forwarded;
+        # only the proxy's own admin endpoints fall through to their routes.
+        if request.method in _ADMIN_METHODS.get(request.path, ()):
+            return None
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            return service.preflight()
+        return service.handle()
+
+    def json_response(payload: Any) -> Response:
+        return Response(orjson.dumps(payload), 200, content_type=JSON)
+
+    @app.get(HEALTH_PATH)
+    def health() -> Response:
+        info = contract.resolved.get("info", {})
+        return json_response(
+            {
+                "status": "ok",
+                "upstream": config.upstream,
+                "strict": config.strict,
+                "timeoutSeconds": config.timeout,
+                "spec": {"title": info.get("title"), "version": info.get("version")},
+                "uptimeSeconds": round(time.time() - started_at, 3),
+                "proxyBugs": service.proxy_bugs,
+            }
+        )
+
+    @app.get(JOURNAL_PATH)
+    def journal() -> Response:
+        limit = request.args.get("limit", type=int)
+        entries = store.journal(limit=limit)
+        return json_response({"requests": entries, "count": len(entries)})
+
+    @app.delete(JOURNAL_PATH)
+    def clear_journal() -> Response:
+        return json_response({"cleared": store.clear_journal()})
+
+    return app
+
+
+# -- what crosses the proxy ------------------------------------------------------------------------
+
+
+def _hop_by_hop(name: str, named: frozenset[str]) -> bool:
+    lowered = name.lower()
+    return lowered in _HOP_BY_HOP or lowered.startswith("proxy-") or lowered in named
+
+
+def _connection_tokens(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """Headers a `Connection` header names, which are hop-by-hop too."""
+    return frozenset(
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+        if token.strip()
+    )
+
+
+def _outgoing_headers(
+    headers: Iterable[tuple[str, str]], body: bytes, had_length: bool
+) -> list[tuple[bytes, bytes]]:
+    """The client's headers for the upstream: hop-by-hop, Host and Content-Length left to httpx."""
+    pairs = list(headers)
+    named = _connection_tokens(pairs)
+    # WSGI hands header values over as latin-1 text; encoding them back gives the bytes sent.
+    # Surrounding whitespace is not part of a field value (RFC 9110 5.5), and h11 refuses it.
+    out = [
+        (name.encode("latin-1"), value.strip(" \t").encode("latin-1"))
+        for name, value in pairs
+        if not _hop_by_hop(name, named) and name.lower() not in ("host", "content-length")
+    ]
+    if body or had_length:
+        out.append((b"Content-Length", str(len(body)).encode()))
+    return out
+
+
+def _passed_back(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The upstream's headers for the client: hop-by-hop and Date (the server writes its own) left out."""
+    named = _connection_tokens(headers)
+    return [(k, v) for k, v in headers if not _hop_by_hop(k, named) and k.lower() != "date"]
+
+
+def _raw_target(environ: Mapping[str, Any]) -> bytes:
+    """The request target as the client sent it (percent-escapes and query untouched)."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        if raw.startswith(("http://", "https://")):  # absolute-form: keep only path and query
+            parts = urlsplit(raw)
+            raw = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return str(raw).encode("latin-1")
+    path = quote(environ.get("PATH_INFO", "/").encode("latin-1"), safe="/;=,:@!$&'()*+~")
+    query = environ.get("QUERY_STRING", "")
+    return (path + (f"?{query}" if query else "")).encode("latin-1")
+
+
+def decode_body(raw: bytes, encoding: str | None) -> tuple[bytes | None, ContractViolation | None]:
+    """The answer's body with its Content-Encoding undone, to check it; None when the proxy cannot."""
+    codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
+    data = raw
+    for coding in reversed(codings):  # applied in order, so undone in reverse
+        try:
+            if coding in ("gzip", "x-gzip"):
+                data = zlib.decompress(data, 16 + zlib.MAX_WBITS)
+            elif coding == "deflate":
+                try:
+                    data = zlib.decompress(data)
+                except zlib.error:  # some servers send raw deflate without the zlib wrapper
+                    data = zlib.decompress(data, -zlib.MAX_WBITS)
+            elif coding != "identity":
+                log.warning(
+                    "the answer's Content-Encoding %r cannot be decoded by the proxy; body not checked",
+                    coding,
+                )
+                return None, None
+        except zlib.error as exc:
+            return None, ContractViolation(
+                RESPONSE,
+                "encoding",
+                "/header/content-encoding",
+                f"the body does not decode as its Content-Encoding {encoding!r} says ({exc})",
+                detail=f"Received: {len(raw)} bytes with Content-Encoding {encoding!r}.",
+            )
+    return data, None
+
+
+def _clip(data: bytes) -> str:
+    text = data[:_JOURNAL_MAX].decode("utf-8", "replace")
+    return text + (f"... [{len(data)} bytes, truncated]" if len(data) > _JOURNAL_MAX else "")
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """Text safe for one log line: control characters escaped, long values cut."""
+    cleaned = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
+
+
+# -- serving ---------------------------------------------------------------------------------------
+
+
+def write_proxy_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it cannot parse, in the platform's envelope instead of HTML."""
+    body = orjson.dumps(
+        {
+            "errors": [
+                {
+                    "msg": f"{reason}: {mesg}" if mesg else reason,
+                    "code": status_int,
+                    "detail": "The proxy's HTTP server rejected the request before reading it (malformed "
+                    "HTTP or an invalid header); it was not forwarded.",
+                }
+            ]
+        }
+    )
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: {JSON}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class ProxyApplication(BaseApplication):  # type: ignore[misc]
+    """gunicorn running the already-built proxy (`preload_app`: the spec is loaded once, before forking)."""
+
+    def __init__(self, app: Flask, config: ProxyConfig) -> None:
+        self.application = app
+        host = f"[{config.host}]" if ":" in config.host and not config.host.startswith("[") else config.host
+        self.options: dict[str, Any] = {
+            "bind": f"{host}:{config.port}",
+            "workers": config.workers,
+            "worker_class": "gthread",
+            "threads": config.threads,
+            "preload_app": True,
+            "accesslog": None,  # the proxy logs one line per request itself
+            "errorlog": "-",
+            "loglevel": "warning" if config.log_level in ("info", "debug") else config.log_level,
+            # A worker busy waiting for a slow upstream must not be taken for a hung one.
+            "timeout": max(60, int(config.timeout) + 30),
+            "graceful_timeout": 5,
+            "keepalive": 5,
+            "proc_name": "kore-proxy",
+        }
+        gunicorn_util.write_error = write_proxy_error
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Hand our options to gunicorn's config."""
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        """The WSGI app."""
+        return self.application
+
+
+def serve_proxy(config: ProxyConfig, *, banner: Callable[[ProxyConfig], None] | None = None) -> None:
+    """Run until interrupted; the default journal lives in a temporary directory removed at exit."""
+    owner = os.getpid()
+    temp_dir: str | None = None
+    if config.state_file is None:
+        temp_dir = tempfile.mkdtemp(prefix="kore-proxy-")
+        config = config.replace(state_file=Path(temp_dir) / "state.sqlite3")
+    try:
+        app = create_proxy_app(config)
+        if banner is not None:
+            banner(config)
+        ProxyApplication(app, config).run()
+    finally:
+        # gunicorn's workers are forks of this process and unwind through this frame on exit.
+        if temp_dir is not None and os.getpid() == owner:
+            shutil.rmtree(temp_dir, ignore_errors=True)

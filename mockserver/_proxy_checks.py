@@ -1,0 +1,423 @@
+"""What the validation proxy checks: a request against the contract, and the upstream's answer to it.
+
+Requests to the createTask operation are checked by the mock's own `ContractValidator` (parameters and
+body, with the mock's pointers and explanations), plus the transport rules the mock checks itself
+(content type, the `auth` header). Answers are checked for a documented status, the documented media
+type, the schema documented for that status (the task for 200, the error envelope otherwise) and, for a
+200, every `x-contract-relations` entry. Each finding is a `ContractViolation` with a direction, a
+pointer and its basis (`seed`, or `decision` when a seed decision makes the rule).
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from openapi_core.validation.schemas import oas31_schema_validators_factory
+from werkzeug.datastructures import Headers
+
+from mockserver._errors import Kind, Violation
+from mockserver._validation import ContractValidator, pointer
+from spec import MISSING, ContractSpec, RequestFacts, check_relations
+
+REQUEST = "request"
+RESPONSE = "response"
+SEED = "seed"
+DECISION = "decision"
+# The mock's explanations name the decision behind a tightened constraint as "(decision `id`)".
+_DECISION_IN_DETAIL = re.compile(r"decision `([^`]+)`")
+# Keywords whose `x-decision` on the failing schema means the rule is a decision's, not the page's.
+_DECIDED_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "format", "minItems", "maxItems"})
+_UTF8 = frozenset({"utf-8", "utf8"})
+# The platform's order of checks: a refused content type before auth, auth before the body.
+_STAGES = {Kind.UNSUPPORTED_MEDIA_TYPE: 0, Kind.UNAUTHORIZED: 1}
+# `unique` values remembered per relation; beyond this the oldest are forgotten (memory stays bounded).
+UNIQUE_MEMORY = 100_000
+
+
+@dataclass(frozen=True)
+class ContractViolation:
+    """One thing the request or the answer does wrong by the contract, as the journal keeps it."""
+
+    direction: str
+    check: str
+    pointer: str
+    msg: str
+    basis: str = SEED
+    decision: str | None = None
+    detail: str = ""
+
+    def entry(self) -> dict[str, Any]:
+        """The journal's form: direction, check, pointer, msg, basis (and decision, detail when known)."""
+        entry: dict[str, Any] = {
+            "direction": self.direction,
+            "check": self.check,
+            "pointer": self.pointer,
+            "msg": self.msg,
+            "basis": self.basis,
+        }
+        if self.decision:
+            entry["decision"] = self.decision
+        if self.detail:
+            entry["detail"] = self.detail
+        return entry
+
+    def __str__(self) -> str:
+        where = "" if self.msg.startswith(self.pointer) else f"{self.pointer}: "
+        label = ""
+        if self.basis == DECISION:
+            label = f" [decision {self.decision}]" if self.decision else " [decision]"
+        return f"{self.direction} {where}{self.msg}{label}"
+
+
+@dataclass(frozen=True)
+class RequestCheck:
+    """A request as the proxy judged it, kept to judge the answer."""
+
+    violations: tuple[ContractViolation, ...]
+    # True for the documented operation (POST on the createTask path): its answer is checked too.
+    operation: bool = False
+    stream_id: str = ""
+    body: Any = MISSING
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # What `--strict` answers instead of forwarding (the first stage's violations); empty: forward.
+    refusal: tuple[Violation, ...] = ()
+
+
+class _RecentValues(set[str]):
+    """A set that forgets its oldest members beyond `limit`, for the `unique` relations' memory."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._order: collections.deque[str] = collections.deque()
+        self._limit = limit
+
+    def add(self, value: str) -> None:
+        """Remember a value, forgetting the oldest one when full."""
+        if value in self:
+            return
+        super().add(value)
+        self._order.append(value)
+        if len(self._order) > self._limit:
+            self.discard(self._order.popleft())
+
+
+class ContractChecker:
+    """Judges requests and answers against the contract; one per app, shared by a worker's threads.
+
+    The `unique` relations (a new `_id`, a new `refId`) compare each answer with every earlier answer
+    this worker process has seen (up to UNIQUE_MEMORY values each): workers do not share that memory.
+    """
+
+    def __init__(self, contract: ContractSpec) -> None:
+        self.contract = contract
+        self.validator = ContractValidator(contract)
+        self.path_regex = contract.path_regex
+        self.methods = frozenset(
+            m.upper() for m in contract.resolved["paths"][contract.path_template] if m != "parameters"
+        )
+        schemes = contract.resolved.get("components", {}).get("securitySchemes", {}).values()
+        self.auth_header = next((s["name"] for s in schemes if s.get("in") == "header"), "auth")
+        responses = contract.operation["responses"]
+        self.documented = frozenset(int(status) for status in responses)
+        self.media_types = {
+            int(status): tuple(sorted(response.get("content", {}))) for status, response in responses.items()
+        }
+        spec = contract.openapi.spec
+        operation = spec / "paths" / contract.path_template / "post"
+        self._schemas = {
+            int(status): oas31_schema_validators_factory.create(
+                spec, operation / "responses" / status / "content" / "application/json" / "schema"
+            ).validator
+            for status, response in responses.items()
+            if "application/json" in response.get("content", {})
+        }
+        # The platform answers every error in its envelope, documented status or not.
+        self._envelope = oas31_schema_validators_factory.create(
+            spec, spec / "components" / "schemas" / "ErrorEnvelope"
+        ).validator
+        self._seen: dict[str, set[str]] = {
+            r.id: _RecentValues(UNIQUE_MEMORY) for r in contract.relations if r.kind == "unique"
+        }
+        self._seen_lock = threading.Lock()
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def check_request(
+        self,
+        *,
+        method: str,
+        path: str,
+        headers: Any,
+        query: Mapping[str, Any],
+        cookies: Mapping[str, Any],
+        body: bytes,
+    ) -> RequestCheck:
+        """Judge a request: the path and method, then (for the operation) content type, auth and body."""
+        header_map = {k: v for k, v in headers.items()}
+        match = self.path_regex.match(path)
+        if match is None:
+            return RequestCheck(
+                (
+                    ContractViolation(
+                        REQUEST,
+                        "path",
+                        "/path",
+                        f"path not in the contract: {path}",
+                        detail=f"Received: {method} {path}. Documented: POST {self.contract.path_template} only. "
+                        "The request was forwarded; its answer is not checked.",
+                    ),
+                ),
+                headers=header_map,
+            )
+        stream_id = match.group("streamId")
+        if method not in self.methods:
+            return RequestCheck(
+                (
+                    ContractViolation(
+                        REQUEST,
+                        "method",
+                        "/method",
+                        f"method {method} is not documented on this path",
+                        detail=f"Received: {method}. Documented: {', '.join(sorted(self.methods))} "
+                        f"{self.contract.path_template}. The request was forwarded; its answer is not checked.",
+                    ),
+                ),
+                stream_id=stream_id,
+                headers=header_map,
+            )
+        found: list[Violation] = []
+        content_type = headers.get("Content-Type")
+        media_type = self._content_type_violation(content_type, body)
+        if media_type is not None:
+            found.append(media_type)
+        auth = self._auth_violation(headers)
+        if auth is not None:
+            found.append(auth)
+        parsed: Any = MISSING
+        malformed = False
+        if body and media_type is None:
+            result = self.validator.parse_body(body)
+            if result.violation is not None:
+                found.append(result.violation)
+                malformed = True
+            else:
+                parsed = result.value
+        if auth is not None:
+            # openapi-core stops at a failed security requirement; judged above, it must not hide the
+            # body's violations, so the validator sees the header as present.
+            headers = Headers(list(headers.items()))
+            headers.set(self.auth_header, "present")
+        for violation in self.validator.request_violations(
+            stream_id=stream_id,
+            headers=headers,
+            query=query,
+            cookies=cookies,
+            content_type=(content_type or "") if media_type is None else "application/json",
+            body=body if media_type is None and not malformed else b"",
+        ):
+            # Content type and auth are judged above with the mock's own rules; openapi-core's security
+            # check only knows the header is absent, and a body it could not read was reported already.
+            if violation.kind in (Kind.UNSUPPORTED_MEDIA_TYPE, Kind.UNAUTHORIZED):
+                continue
+            if (malformed or media_type is not None) and violation.pointer.startswith("/body"):
+                continue
+            found.append(violation)
+        found.sort(key=lambda v: _STAGES.get(v.kind, 2))
+        first_stage = _STAGES.get(found[0].kind, 2) if found else None
+        return RequestCheck(
+            tuple(_from_request_violation(v) for v in found),
+            operation=True,
+            stream_id=stream_id,
+            body=parsed,
+            headers=header_map,
+            refusal=tuple(v for v in found if _STAGES.get(v.kind, 2) == first_stage),
+        )
+
+    def _content_type_violation(self, content_type: str | None, body: bytes) -> Violation | None:
+        """The mock's content-type rule: a body is JSON, UTF-8 (a `charset` parameter may say so)."""
+        if content_type is None:
+            if not body:
+                return None  # no body at all: validation says the body is required
+            return Violation(
+                Kind.UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type is missing; send application/json",
+                "/header/content-type",
+                f"Received: a {len(body)}-byte body without Content-Type. Documented: application/json.",
+            )
+        mimetype, _, params = content_type.partition(";")
+        charset = "utf-8"
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "charset":
+                charset = value.strip().strip('"').lower()
+        if mimetype.strip().lower() != "application/json" or charset not in _UTF8:
+            return Violation(
+                Kind.UNSUPPORTED_MEDIA_TYPE,
+                f"Content-Type {content_type!r} is not supported; send application/json",
+                "/header/content-type",
+                f"Received: {content_type!r}. Documented: application/json (UTF-8).",
+            )
+        return None
+
+    def _auth_violation(self, headers: Any) -> Violation | None:
+        """A missing or empty `auth` header; whether the token is good is the upstream's to say."""
+        token = headers.get(self.auth_header)
+        if token is not None and token.strip():
+            return None
+        hint = (
+            " An `Authorization` header was sent: the platform reads the JWT from `auth`."
+            if headers.get("Authorization") is not None
+            else ""
+        )
+        state = "missing" if token is None else "empty"
+        return Violation(
+            Kind.UNAUTHORIZED,
+            f"the `{self.auth_header}` header is {state}",
+            f"/header/{self.auth_header}",
+            f"Received: {'no' if token is None else 'an empty'} `{self.auth_header}` header.{hint} "
+            f"Documented: the `{self.auth_header}` header carries the app's JWT (security scheme).",
+        )
+
+    # -- answers -------------------------------------------------------------------------------
+
+    def check_response(
+        self, request: RequestCheck, *, status: int, content_type: str | None, body: bytes | None
+    ) -> list[ContractViolation]:
+        """Judge the upstream's answer to an operation request; `body` None means it could not be read."""
+        if not request.operation:
+            return []
+        found: list[ContractViolation] = []
+        if status not in self.documented:
+            found.append(
+                ContractViolation(
+                    RESPONSE,
+                    "status",
+                    "/status",
+                    f"status {status} is not documented for this operation",
+                    detail=f"Received: {status}. Documented: {', '.join(map(str, sorted(self.documented)))}.",
+                )
+            )
+        if request.violations and 200 <= status < 300:
+            found.append(_accepted_invalid(request.violations, status))
+        expected = self.media_types.get(status) or (("application/json",) if status >= 400 else ())
+        if not expected:
+            return found
+        mimetype = (content_type or "").partition(";")[0].strip().lower()
+        if mimetype not in expected:
+            found.append(
+                ContractViolation(
+                    RESPONSE,
+                    "content-type",
+                    "/header/content-type",
+                    f"Content-Type {content_type!r} on a {status}; documented: {' or '.join(expected)}",
+                    detail=f"Received: {content_type!r}. Documented: {' or '.join(expected)} for {status}.",
+                )
+            )
+        if body is None:
+            return found
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            found.append(
+                ContractViolation(
+                    RESPONSE,
+                    "schema",
+                    "/body",
+                    f"the {status} answer is not JSON ({exc})",
+                    detail=f"Received: {len(body)} bytes starting {body[:60]!r}. "
+                    f"Documented: {'the task' if status == 200 else 'the error envelope'} as JSON.",
+                )
+            )
+            return found
+        found.extend(self._schema_violations(status, document))
+        if status == 200 and isinstance(document, Mapping):
+            found.extend(self._relation_violations(request, document))
+        return found
+
+    def _schema_violations(self, status: int, document: Any) -> Iterable[ContractViolation]:
+        validator = self._schemas.get(status, self._envelope)
+        title = "Task" if status == 200 else "error envelope"
+        for error in validator.iter_errors(document):
+            tokens = list(error.absolute_path)
+            if error.validator == "required":
+                missing = next((n for n in error.validator_value if error.message.startswith(repr(n))), None)
+                if missing is not None:
+                    tokens.append(missing)
+            where = pointer("/body", tokens)
+            schema = error.schema if isinstance(error.schema, Mapping) else {}
+            decision = schema.get("x-decision") if error.validator in _DECIDED_KEYWORDS else None
+            yield ContractViolation(
+                RESPONSE,
+                "schema",
+                where,
+                f"{where}: {error.message}",
+                basis=DECISION if decision else SEED,
+                decision=decision,
+                detail=f"Documented: the {title} schema of the {status} answer ({error.validator}).",
+            )
+
+    def _relation_violations(
+        self, request: RequestCheck, document: Mapping[str, Any]
+    ) -> Iterable[ContractViolation]:
+        facts = RequestFacts(
+            body=request.body if request.body is not MISSING else {},
+            path={"streamId": request.stream_id},
+            headers=request.headers,
+        )
+        # check-then-remember of the `unique` relations must not interleave between threads.
+        with self._seen_lock:
+            broken = check_relations(self.contract.relations, facts, document, seen=self._seen)
+        for violation in broken:
+            relation = violation.relation
+            target = relation.response or (relation.pointers[0] if relation.pointers else "")
+            yield ContractViolation(
+                RESPONSE,
+                f"relation:{relation.id}",
+                pointer("/body", [t.replace("~1", "/").replace("~0", "~") for t in target.split("/")[1:]]),
+                f"{violation.detail} (relation {relation.id}); received {violation.received!r}, "
+                f"documented {violation.expected!r}",
+                basis=relation.basis,
+                decision=relation.decision,
+                detail=relation.description,
+            )
+
+
+def _from_request_violation(violation: Violation) -> ContractViolation:
+    check = {
+        Kind.UNSUPPORTED_MEDIA_TYPE: "content-type",
+        Kind.UNAUTHORIZED: "auth",
+        Kind.MALFORMED_BODY: "body",
+    }.get(violation.kind, "body" if violation.pointer.startswith("/body") else "parameter")
+    decided = _DECISION_IN_DETAIL.search(violation.detail)
+    return ContractViolation(
+        REQUEST,
+        check,
+        violation.pointer,
+        violation.msg,
+        basis=DECISION if decided else SEED,
+        decision=decided.group(1) if decided else None,
+        detail=violation.detail,
+    )
+
+
+def _accepted_invalid(violations: Iterable[ContractViolation], status: int) -> ContractViolation:
+    """A 2xx to a request the contract rejects; a decision's when every rule it broke is a decision's."""
+    broken = list(violations)
+    decisions = sorted({v.decision for v in broken if v.decision})
+    by_decision = all(v.basis == DECISION for v in broken)
+    return ContractViolation(
+        RESPONSE,
+        "acceptance",
+        "/status",
+        f"the upstream answered {status} to a request the contract rejects ({broken[0]})",
+        basis=DECISION if by_decision else SEED,
+        decision=", ".join(decisions) if by_decision else None,
+        detail=f"Received: {status} for a request with {len(broken)} violation(s). "
+        "Documented: an invalid request is refused (400, 401 or 415) in the error envelope.",
+    )

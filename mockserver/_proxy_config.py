@@ -1,0 +1,154 @@
+"""`ProxyConfig`: everything the validation proxy can be told, from options or `KORE_PROXY_*` variables.
+
+Kept apart from `_proxy.py` so that the command line can build its `--help` without importing the
+proxy's HTTP machinery.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from mockserver._config import LOG_LEVELS, parse_float, parse_int, parse_level, parse_origins
+from mockserver._errors import ConfigError
+
+PROXY_ENV_PREFIX = "KORE_PROXY_"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """How the proxy behaves; frozen, built once and handed to `create_proxy_app`.
+
+    Example:
+        >>> ProxyConfig(upstream="http://127.0.0.1:8080").port
+        4011
+    """
+
+    upstream: str
+    host: str = "127.0.0.1"
+    port: int = 4011
+    workers: int = 2
+    # The proxy mostly waits on the upstream, so a worker holds more requests in flight than the mock's.
+    threads: int = 8
+    strict: bool = False
+    timeout: float = 30.0
+    state_file: Path | None = None
+    cors_origins: tuple[str, ...] = ("*",)
+    spec_path: Path | None = None
+    journal_size: int = 1000
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.upstream)
+        _require(
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not parts.query
+            and not parts.fragment,
+            "upstream",
+            self.upstream,
+            "an http:// or https:// URL with a host and no query, such as http://127.0.0.1:8080",
+        )
+        _require(0 <= self.port <= 65535, "port", self.port, "an integer from 0 to 65535")
+        _require(self.workers >= 1, "workers", self.workers, "at least 1")
+        _require(self.threads >= 1, "threads", self.threads, "at least 1")
+        _require(self.timeout > 0, "timeout", self.timeout, "a positive number of seconds")
+        _require(self.journal_size >= 1, "journal_size", self.journal_size, "at least 1")
+        _require(self.log_level in LOG_LEVELS, "log_level", self.log_level, f"one of {', '.join(LOG_LEVELS)}")
+        _require(bool(self.cors_origins), "cors_origins", self.cors_origins, "at least one origin, or *")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ProxyConfig:
+        """Defaults, then `KORE_PROXY_*` variables, then `overrides` (options given on the command line)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in PROXY_SETTINGS:
+            raw = environ.get(setting.env)
+            if raw is not None and raw != "":
+                values[setting.field] = setting.parse(raw, setting.env)
+        values.update(overrides)
+        if not values.get("upstream"):
+            raise ConfigError(
+                "upstream", "nothing", "--upstream URL or KORE_PROXY_UPSTREAM, such as http://127.0.0.1:8080"
+            )
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> ProxyConfig:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _require(ok: bool, name: str, received: object, expected: str) -> None:
+    if not ok:
+        raise ConfigError(name, str(received), expected)
+
+
+def parse_bool(raw: str, name: str = "value") -> bool:
+    """`1/true/yes/on` or `0/false/no/off`."""
+    text = raw.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(name, raw, "true or false (1/0, yes/no, on/off)")
+
+
+def parse_seconds(raw: str, name: str = "timeout") -> float:
+    """A positive number of seconds, `2.5` or `2.5s`."""
+    value = parse_float(raw.strip().removesuffix("s"), name)
+    if value <= 0:
+        raise ConfigError(name, raw, "a positive number of seconds such as 30 or 2.5")
+    return value
+
+
+def _parse_str(raw: str, name: str = "value") -> str:
+    return raw.strip()
+
+
+def _parse_path(raw: str, name: str = "path") -> Path:
+    return Path(raw).expanduser()
+
+
+@dataclass(frozen=True)
+class ProxySetting:
+    """One configurable field: its environment variable, parser and help line."""
+
+    field: str
+    parse: Callable[[str, str], Any]
+    help: str
+    example: str
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets it."""
+        return PROXY_ENV_PREFIX + self.field.upper()
+
+
+# Read by `from_env` and the command's --help alike, so the two never disagree.
+PROXY_SETTINGS: tuple[ProxySetting, ...] = (
+    ProxySetting("upstream", _parse_str, "the implementation to forward to", "http://127.0.0.1:8080"),
+    ProxySetting("host", _parse_str, "interface to bind (loopback by default)", "127.0.0.1"),
+    ProxySetting("port", parse_int, "port to listen on", "4011"),
+    ProxySetting("workers", parse_int, "gunicorn worker processes", "2"),
+    ProxySetting("threads", parse_int, "threads per worker", "8"),
+    ProxySetting("strict", parse_bool, "answer invalid requests 400/401 instead of forwarding them", "1"),
+    ProxySetting("timeout", parse_seconds, "seconds to wait for the upstream before answering 504", "30"),
+    ProxySetting(
+        "state_file", _parse_path, "SQLite file of the journal (the mock's format)", "proxy.sqlite3"
+    ),
+    ProxySetting(
+        "cors_origins", parse_origins, "allowed browser origins, comma-separated", "http://localhost:3000"
+    ),
+    ProxySetting(
+        "spec_path", _parse_path, "the contract to check against (default: bundled)", "spec/openapi.yaml"
+    ),
+    ProxySetting("journal_size", parse_int, "requests kept in the journal", "1000"),
+    ProxySetting("log_level", parse_level, "debug, info, warning or error", "info"),
+)
