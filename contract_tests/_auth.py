@@ -18,6 +18,9 @@ ALGORITHM = "HS256"
 APP_ID_CLAIM = "appId"
 SUBJECT = "kore-contract-tests"
 PLACEHOLDER = "$KORE_JWT"
+# Minted tokens say they were issued this long ago: a target whose clock is behind this machine's
+# refuses a token issued "in the future" (PyJWT's `iat` check), which is no fault of the target.
+CLOCK_SKEW_S = 60
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class Tokens:
                     "$KORE_EXPIRED_JWT",
                 )
             )
-            no_app = {"sub": SUBJECT, "iat": now, "exp": now + 3600}
+            no_app = {"sub": SUBJECT, "iat": now - CLOCK_SKEW_S, "exp": now + 3600}
             assert self._client_secret is not None
             cases.append(
                 AuthCase(
@@ -103,7 +106,12 @@ class Tokens:
 
     def _mint(self, extra: dict[str, Any]) -> str:
         assert self._client_id is not None and self._client_secret is not None
-        claims = {APP_ID_CLAIM: self._client_id, "sub": SUBJECT, "iat": int(time.time()), **extra}
+        claims = {
+            APP_ID_CLAIM: self._client_id,
+            "sub": SUBJECT,
+            "iat": int(time.time()) - CLOCK_SKEW_S,
+            **extra,
+        }
         return _sign(claims, self._client_secret)
 
     def _claims(self) -> dict[str, Any]:

@@ -550,7 +550,14 @@ class _Run:
         refused = self.recorder.groups.get(POSITIVE_DATA_ACCEPTANCE)
         if not accepted.passed and refused is not None:
             # Every valid request refused the same way is more likely a wrong option than a fault.
-            hint = _SETUP_HINTS.get(refused.first.status or 0)
+            status = refused.first.status or 0
+            hint = _SETUP_HINTS.get(status)
+            if 300 <= status < 400:
+                # Redirects are not followed: a POST's body and headers do not survive every kind.
+                hint = (
+                    f"the target redirects ({status}) to {refused.first.header('location') or 'an unnamed place'}; "
+                    "use that scheme, host and path prefix as --base-url"
+                )
             if hint:
                 self.notes.append(f"no valid request was accepted: {hint}")
         notes = tuple(self.notes)

@@ -20,12 +20,12 @@ class Outcome:
     stderr: str
 
 
-def credentials() -> list[str]:
+def credentials(secret: str = SECRET) -> list[str]:
     """The options that let a run mint tokens (and so test expired and claim-less ones)."""
-    return ["--client-id", CLIENT_ID, "--client-secret", SECRET]
+    return ["--client-id", CLIENT_ID, "--client-secret", secret]
 
 
-def invoke(url: str, *extra: str, examples: int = 10, seed: int = 1) -> Outcome:
+def invoke(url: str, *extra: str, examples: int = 10, seed: int = 1, secret: str = SECRET) -> Outcome:
     """Run `python -m contract_tests` in-process against `url` with a small budget."""
     from contract_tests.__main__ import cli
 
@@ -41,7 +41,7 @@ def invoke(url: str, *extra: str, examples: int = 10, seed: int = 1) -> Outcome:
         *extra,
     ]
     if "--jwt" not in extra:
-        args = [*args, *credentials()]
+        args = [*args, *credentials(secret)]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     return Outcome(result.exit_code, result.stdout, result.stderr)
 

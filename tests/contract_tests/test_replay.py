@@ -42,7 +42,7 @@ def test_junit_xml_has_one_testcase_per_check(serve: Callable[..., str], tmp_pat
     assert suite.get("failures") == "1"
 
 
-def pytest_mode(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def pytest_mode(url: str, *extra: str, secret: str = SECRET) -> subprocess.CompletedProcess[str]:
     args = [sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider", "-q", *extra]
     if url:
         args += [
@@ -53,7 +53,7 @@ def pytest_mode(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
             "--client-id",
             CLIENT_ID,
             "--client-secret",
-            SECRET,
+            secret,
         ]
         args += ["--contract-max-examples", "5", "--contract-seed", "3"]
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
