@@ -22,7 +22,7 @@ from mockserver._config import (
 )
 from mockserver._errors import ConfigError
 from mockserver._proxy_config import PROXY_SETTINGS, ProxyConfig, parse_seconds
-from spec import load_spec
+from spec import SpecError, load_spec
 
 _SAMPLE_APP_ID = "cs-5f7e1b0a-9c3d-5e2f-8a4b-1c2d3e4f5a6b"
 _SAMPLE_STREAM = "st-084d3c5e-376a-559f-9987-a012bb2b1234"
@@ -320,7 +320,10 @@ def proxy(cors_origins: tuple[str, ...], **options: Any) -> None:
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     configure_logging(config.log_level)
-    serve_proxy(config, banner=_proxy_banner)
+    try:
+        serve_proxy(config, banner=_proxy_banner)
+    except SpecError as exc:
+        raise click.ClickException(f"the spec does not load: {exc}") from None
 
 
 def _proxy_banner(config: ProxyConfig) -> None:

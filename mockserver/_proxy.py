@@ -51,8 +51,10 @@ PROXY_BUG_MARK = "PROXY BUG"
 JSON = "application/json; charset=utf-8"
 HEALTH_PATH = "/__admin/health"
 JOURNAL_PATH = "/__admin/requests"
+# RFC 9110 7.6.1's hop-by-hop headers, and `Expect`: the proxy has read the whole body already, so a
+# `100-continue` handshake with the upstream has nothing left to decide.
 _HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade"}
+    {"connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "expect"}
 )
 _REDACTED = frozenset({"auth", "authorization", "cookie"})
 _JOURNAL_MAX = 64 * 1024
@@ -283,7 +285,7 @@ class ProxyService:
 
     def _log(self, status: int, ms: float, violations: list[ContractViolation], note: str) -> None:
         line = f"{request.method} {_printable(request.path)} {status} {ms:.1f}ms violations={len(violations)}"
-        first = str(violations[0]) if violations else note
+        first = "; ".join(part for part in (note, str(violations[0]) if violations else "") if part)
         level = logging.WARNING if violations or status in (502, 504) else logging.INFO
         log.log(level, "%s%s", line, f" {_printable(first)}" if first else "")
         # Every further violation on its own line, so that none is only in the journal.

@@ -113,6 +113,20 @@ def upstream_app(*, faulty: bool) -> Flask:
             spec=contract,
         )
 
+    def special(kind: str) -> Response:
+        if kind == "cookies":
+            response = Response(b"two cookies", 200, content_type="text/plain")
+            response.headers.add("Set-Cookie", "a=1; Path=/")
+            response.headers.add("Set-Cookie", "b=2; Path=/; HttpOnly")
+            return response
+        if kind == "redirect":
+            return Response(b"", 302, headers={"Location": "/special/cookies?from=redirect"})
+        if kind == "empty":
+            response = Response(b"", 204)
+            del response.headers["Content-Type"]
+            return response
+        return Response(b"x" * 1234, 200, content_type="application/octet-stream")  # HEAD strips the body
+
     @app.route(
         "/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     )
@@ -122,6 +136,8 @@ def upstream_app(*, faulty: bool) -> Flask:
         app.config["UPSTREAM"].received.append(
             Seen(request.method, request.environ["RAW_URI"], list(request.headers.items()), body)
         )
+        if request.path.startswith("/special/"):
+            return special(request.path.removeprefix("/special/"))
         if not request.path.endswith("/createTask"):
             return answer(
                 200, b"elsewhere: " + request.environ["RAW_URI"].encode(), "text/plain; charset=utf-8"
@@ -462,6 +478,39 @@ def test_hop_by_hop_headers_stay_and_everything_else_goes_through(
     assert correct.header(seen, "Host") == correct.base.removeprefix("http://")
     for hop in ("X-Hop", "Keep-Alive", "Proxy-Authorization"):
         assert correct.header(seen, hop) is None, hop
+
+
+def test_heads_redirects_repeated_headers_and_empty_answers_pass_unchanged(
+    correct: Upstream, proxy_client: Callable[..., FlaskClient]
+) -> None:
+    client = proxy_client(correct.base)
+    head = client.head("/special/file")
+    assert (head.status_code, head.data, head.headers["Content-Length"]) == (200, b"", "1234")
+    assert correct.received[-1].method == "HEAD"
+    cookies = client.get("/special/cookies")
+    assert cookies.headers.getlist("Set-Cookie") == ["a=1; Path=/", "b=2; Path=/; HttpOnly"]
+    redirect = client.get("/special/redirect")  # not followed: the client sees the upstream's 302
+    assert (redirect.status_code, redirect.headers["Location"]) == (302, "/special/cookies?from=redirect")
+    empty = client.delete("/special/empty")
+    assert (empty.status_code, empty.data, "Content-Type" in empty.headers) == (204, b"", False)
+    assert [r.headers[VIOLATIONS_HEADER] for r in (head, cookies, redirect, empty)] == ["1"] * 4
+
+
+def test_a_fault_in_the_checker_never_costs_the_client_its_answer(
+    correct: Upstream, proxy_client: Callable[..., FlaskClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = proxy_client(correct.base)
+    service = client.application.config["PROXY_SERVICE"]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("checker bug")
+
+    service.checker.check_response = broken
+    response = client.post(operation_path(), data=seed_bytes(), headers=headers())
+    assert (response.status_code, response.data) == (200, correct.sent[-1])
+    assert response.headers["X-Contract-Check"] == "failed"
+    assert "PROXY BUG" in caplog.text
+    assert client.get("/__admin/health").json["proxyBugs"] == 1
 
 
 def test_a_compressed_answer_stays_compressed_and_is_still_checked(
