@@ -107,11 +107,20 @@ def cli(
     Exit status: 0 the contract holds, 1 violations found, 2 usage error or target unreachable.
 
     \b
-    Example (the project's mock on loopback):
-      python -m mockserver serve --port 4010 --jwt-secret s3cret &
+    Example: the project's mock on loopback, verifying tokens with a client secret (any secret works;
+    use 32 bytes or more, as PyJWT advises), tested with client credentials so that expired and
+    claim-less tokens are tried too:
+      SECRET=kore-mock-client-secret-0123456789
+      python -m mockserver serve --port 4010 --jwt-secret "$SECRET" &
       python -m contract_tests --base-url http://127.0.0.1:4010 \\
           --stream-id st-084d3c5e-376a-559f-9987-a012bb2b0001 \\
-          --client-id cs-5f2c9a1e-0000-4000-8000-000000000001 --client-secret s3cret --seed 1
+          --client-id cs-5f2c9a1e-0000-4000-8000-000000000001 --client-secret "$SECRET" --seed 1
+    \b
+    The same with a token the mock mints (`python -m mockserver token --help`):
+      python -m contract_tests --base-url http://127.0.0.1:4010 \\
+          --stream-id st-084d3c5e-376a-559f-9987-a012bb2b0001 --seed 1 \\
+          --jwt "$(python -m mockserver token --app-id cs-5f2c9a1e-0000-4000-8000-000000000001 \\
+                   --secret "$SECRET" --expires-in 3600)"
     \b
     Against staging (paced to 1 request a second; tasks are created there):
       KORE_JWT=eyJ... python -m contract_tests --base-url https://staging.example.com \\

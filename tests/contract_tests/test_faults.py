@@ -175,3 +175,23 @@ def test_bad_tokens_are_judged_on_bodies_every_reading_of_the_page_accepts(serve
     assert "WARNING: ignored_auth" not in outcome.output and "status_code_conformance" not in (
         "\n".join(line for line in outcome.output.splitlines() if line.startswith("WARNING"))
     )
+
+
+def test_a_redirecting_target_is_reported_as_a_setup_problem() -> None:
+    from flask import Flask, redirect
+    from werkzeug.wrappers import Response
+
+    from tests.contract_tests.apps import serving
+
+    app = Flask(__name__)
+
+    @app.route("/<path:anything>", methods=["GET", "POST"])
+    def moved(anything: str) -> Response:
+        return redirect(f"https://tasks.example.com/{anything}", code=308)
+
+    with serving(app) as url:
+        outcome = invoke(url)
+    assert outcome.exit_code == 1, outcome.output
+    assert "no valid request was accepted: the target redirects (308) to https://tasks.example.com/" in (
+        outcome.output
+    )
