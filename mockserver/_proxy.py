@@ -36,6 +36,7 @@ import orjson
 from flask import Flask, Response, request
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from werkzeug.exceptions import HTTPException
 
 from mockserver._errors import Envelopes
 from mockserver._proxy_checks import RESPONSE, ContractChecker, ContractViolation, RequestCheck
@@ -156,7 +157,7 @@ class ProxyService:
                 )
             )
         except Exception:  # a checker fault must never cost the client its answer
-            failed = self._bug("checking the answer")
+            failed = self.report_bug("checking the answer")
         response = PassthroughResponse(answer.raw, answer.status, answer.headers)
         if request.method == "HEAD" and answer.header("Content-Length") is not None:
             # werkzeug counts the (empty) body; a HEAD answer's length is the one the upstream announced.
@@ -178,10 +179,11 @@ class ProxyService:
                 body=body,
             )
         except Exception:  # forward unchecked rather than fail the client
-            self._bug("checking the request")
+            self.report_bug("checking the request")
             return _UNCHECKED
 
-    def _bug(self, doing: str) -> bool:
+    def report_bug(self, doing: str) -> bool:
+        """Log a fault of the proxy itself with its traceback, and count it in health."""
         self.proxy_bugs += 1
         log.exception(
             "%s: %s %s failed while %s", PROXY_BUG_MARK, request.method, _printable(request.path), doing
@@ -279,7 +281,7 @@ class ProxyService:
                 )
             )
         except Exception:  # the journal is a convenience; the client's answer is not
-            self._bug("writing the journal")
+            self.report_bug("writing the journal")
         self._log(response.status_code, ms, violations, note)
         return response
 
@@ -364,8 +366,21 @@ def create_proxy_app(config: ProxyConfig) -> Flask:
             return service.preflight()
         return service.handle()
 
-    def json_response(payload: Any) -> Response:
-        return Response(orjson.dumps(payload), 200, content_type=JSON)
+    def json_response(payload: Any, status: int = 200) -> Response:
+        return Response(orjson.dumps(payload), status, content_type=JSON)
+
+    @app.errorhandler(Exception)
+    def proxy_bug(exc: Exception) -> Response | HTTPException:
+        if isinstance(exc, HTTPException):
+            return exc
+        # Whatever escapes the guarded steps above is the proxy's own fault: say so in the envelope.
+        service.report_bug(f"answering ({type(exc).__name__})")
+        error = {
+            "msg": f"the proxy failed ({type(exc).__name__}); this is a bug in the proxy, not in your request",
+            "code": 500,
+            "detail": "Please report it with the request and the proxy's log.",
+        }
+        return json_response({"errors": [error]}, 500)
 
     @app.get(HEALTH_PATH)
     def health() -> Response:

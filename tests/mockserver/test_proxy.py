@@ -511,6 +511,11 @@ def test_a_fault_in_the_checker_never_costs_the_client_its_answer(
     assert response.headers["X-Contract-Check"] == "failed"
     assert "PROXY BUG" in caplog.text
     assert client.get("/__admin/health").json["proxyBugs"] == 1
+    # Anything else that escapes is a 500 in the envelope, never a traceback page.
+    service._forward = broken
+    response = client.post(operation_path(), data=seed_bytes(), headers=headers())
+    assert response.status_code == 500
+    assert response.json["errors"][0]["msg"].startswith("the proxy failed (RuntimeError)")
 
 
 def test_a_compressed_answer_stays_compressed_and_is_still_checked(
