@@ -153,13 +153,13 @@ class ContractChecker:
         *,
         method: str,
         path: str,
-        headers: Any,
+        headers: Headers,
         query: Mapping[str, Any],
         cookies: Mapping[str, Any],
         body: bytes,
     ) -> RequestCheck:
         """Judge a request: the path and method, then (for the operation) content type, auth and body."""
-        header_map = {k: v for k, v in headers.items()}
+        header_map = dict(headers.items())
         match = self.path_regex.match(path)
         if match is None:
             return RequestCheck(
@@ -265,7 +265,7 @@ class ContractChecker:
             )
         return None
 
-    def _auth_violation(self, headers: Any) -> Violation | None:
+    def _auth_violation(self, headers: Headers) -> Violation | None:
         """A missing or empty `auth` header; whether the token is good is the upstream's to say."""
         token = headers.get(self.auth_header)
         if token is not None and token.strip():
