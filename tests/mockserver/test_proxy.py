@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from flask import Flask, Response, request
 from flask.testing import FlaskClient
 from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.test import TestResponse
 
 from generators import Caller, SeededIds, build_task, system_clock
 from mockserver import MockConfig, create_app
@@ -228,8 +229,13 @@ def seed_bytes(**changes: Any) -> bytes:
     return orjson.dumps(body)
 
 
+def document(response: TestResponse) -> Any:
+    """The JSON body of a test-client answer."""
+    return orjson.loads(response.data)
+
+
 def journal(client: FlaskClient) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = client.get("/__admin/requests").json["requests"]
+    entries: list[dict[str, Any]] = document(client.get("/__admin/requests"))["requests"]
     return entries
 
 
@@ -267,7 +273,7 @@ def test_error_answers_that_keep_the_contract_count_only_the_request(
 ) -> None:
     client = proxy_client(correct.base)
     response = client.post(operation_path(), data=seed_bytes(), headers={"Content-Type": "application/json"})
-    assert (response.status_code, response.json) == (401, ENVELOPE_401)
+    assert (response.status_code, document(response)) == (401, ENVELOPE_401)
     assert response.headers[VIOLATIONS_HEADER] == "1"
     [violation] = journal(client)[0]["violations"]
     assert violation == {
@@ -375,8 +381,8 @@ def test_strict_answers_an_invalid_request_400_and_never_forwards_it(
     client = proxy_client(correct.base, strict=True)
     response = client.post(operation_path(), data=INVALID, headers=headers())
     assert response.status_code == 400
-    assert ContractValidator(contract).answer_problems(400, response.json) == []
-    assert sorted(e["pointer"] for e in response.json["errors"]) == ["/body/caseId", "/body/source"]
+    assert ContractValidator(contract).answer_problems(400, document(response)) == []
+    assert sorted(e["pointer"] for e in document(response)["errors"]) == ["/body/caseId", "/body/source"]
     assert response.headers[VIOLATIONS_HEADER] == "2"
     assert correct.received == []
     entry = journal(client)[0]
@@ -392,7 +398,7 @@ def test_strict_answers_a_missing_auth_header_401_in_the_platforms_words(
     client = proxy_client(correct.base, strict=True)
     response = client.post(operation_path(), data=INVALID, headers={"Content-Type": "application/json"})
     assert response.status_code == 401
-    [error] = response.json["errors"]
+    [error] = document(response)["errors"]
     assert (error["msg"], error["code"], error["pointer"]) == (
         "Invalid SDK credentials",
         4002,
@@ -413,8 +419,8 @@ def test_an_upstream_that_refuses_connections_answers_502_in_the_envelope(
     response = client.post(operation_path(), data=seed_bytes(), headers=headers())
     assert response.status_code == 502
     assert response.content_type == "application/json; charset=utf-8"
-    assert ContractValidator(contract).answer_problems(502, response.json) == []
-    [error] = response.json["errors"]
+    assert ContractValidator(contract).answer_problems(502, document(response)) == []
+    [error] = document(response)["errors"]
     assert error["msg"] == f"Upstream {upstream} refused the connection"
     assert error["code"] == 502
     assert journal(client)[0]["status"] == 502
@@ -428,7 +434,7 @@ def test_a_slow_upstream_answers_504_in_the_envelope(
     response = client.post(operation_path(), data=seed_bytes(), headers=headers(**{"X-Fault": "slow"}))
     assert time.monotonic() - started < 1.2
     assert response.status_code == 504
-    [error] = response.json["errors"]
+    [error] = document(response)["errors"]
     assert error["msg"] == f"Upstream {faulty.base} did not answer within 0.3 s"
     assert "--timeout" in error["detail"]
 
@@ -510,12 +516,12 @@ def test_a_fault_in_the_checker_never_costs_the_client_its_answer(
     assert (response.status_code, response.data) == (200, correct.sent[-1])
     assert response.headers["X-Contract-Check"] == "failed"
     assert "PROXY BUG" in caplog.text
-    assert client.get("/__admin/health").json["proxyBugs"] == 1
+    assert document(client.get("/__admin/health"))["proxyBugs"] == 1
     # Anything else that escapes is a 500 in the envelope, never a traceback page.
     service._forward = broken
     response = client.post(operation_path(), data=seed_bytes(), headers=headers())
     assert response.status_code == 500
-    assert response.json["errors"][0]["msg"].startswith("the proxy failed (RuntimeError)")
+    assert document(response)["errors"][0]["msg"].startswith("the proxy failed (RuntimeError)")
 
 
 def test_a_compressed_answer_stays_compressed_and_is_still_checked(
@@ -581,9 +587,9 @@ def test_cors_preflight_is_answered_by_the_proxy_and_the_count_is_exposed(
 def test_the_journal_can_be_cleared(correct: Upstream, proxy_client: Callable[..., FlaskClient]) -> None:
     client = proxy_client(correct.base)
     client.post(operation_path(), data=seed_bytes(), headers=headers())
-    assert client.delete("/__admin/requests").json == {"cleared": 1}
+    assert document(client.delete("/__admin/requests")) == {"cleared": 1}
     assert journal(client) == []
-    assert client.get("/__admin/health").json["upstream"] == correct.base
+    assert document(client.get("/__admin/health"))["upstream"] == correct.base
 
 
 def test_the_mock_as_upstream_keeps_the_contract_through_the_proxy(
