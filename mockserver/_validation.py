@@ -1,21 +1,59 @@
 """Everything the mock checks against the spec: request bodies and parameters in, answers out.
 
-The one place that talks to openapi-core. Validators are built once from the loader's `OpenAPI`
-object; per request there is a JSON parse (orjson, depth-limited), openapi-core's validation through
-a small adapter, and a precompiled schema check of the answer. Handlers only see `Violation`s.
+The one place that talks to openapi-core. Everything openapi-core would look up in the spec on each
+request (the operation, its parameters, their styles and schemas, the media types, the security
+schemes) is looked up once, when the app is built, into small tables of openapi-core's own
+deserializers, casters and schema validators; per request there is a JSON parse (orjson,
+depth-limited), those checks in openapi-core's order with openapi-core's error types, and a compiled
+schema check of the answer (jsonschema-rs, with openapi-core's validator as the judge of anything it
+rejects). Handlers only see `Violation`s.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import jsonschema_rs
 import orjson
+from jsonschema_path import SchemaPath
+from openapi_core.casting.schemas import oas31_schema_casters_factory
+from openapi_core.casting.schemas.casters import BooleanCaster, IntegerCaster, NumberCaster, PrimitiveCaster
+from openapi_core.casting.schemas.exceptions import CastError
 from openapi_core.datatypes import RequestParameters
+from openapi_core.deserializing.exceptions import DeserializeError
+from openapi_core.deserializing.media_types import media_type_deserializers
+from openapi_core.deserializing.media_types.factories import MediaTypeDeserializersFactory
+from openapi_core.deserializing.styles import style_deserializers
+from openapi_core.deserializing.styles.exceptions import EmptyQueryParameterValue
+from openapi_core.deserializing.styles.factories import StyleDeserializersFactory
+from openapi_core.exceptions import OpenAPIError
+from openapi_core.schema.parameters import get_style_and_explode
+from openapi_core.security import security_provider_factory
+from openapi_core.security.exceptions import SecurityProviderError
+from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.templating.media_types.finders import MediaTypeFinder
+from openapi_core.templating.security.exceptions import SecurityNotFound
+from openapi_core.validation.request.exceptions import (
+    InvalidParameter,
+    InvalidRequestBody,
+    MissingParameter,
+    MissingRequestBody,
+    MissingRequiredParameter,
+    MissingRequiredRequestBody,
+    ParameterValidationError,
+    RequestBodyValidationError,
+    SecurityValidationError,
+)
 from openapi_core.validation.request.validators import V31RequestValidator
 from openapi_core.validation.schemas import oas31_schema_validators_factory
+from openapi_core.validation.schemas.exceptions import ValidateError
+from openapi_core.validation.schemas.validators import SchemaValidator
 from werkzeug.datastructures import Headers
 
 from mockserver._errors import Kind, Violation
@@ -70,24 +108,6 @@ def _summary(schema: Mapping[str, Any]) -> str:
     return (match.group(1) if match else description).rstrip(".;:")
 
 
-@dataclass
-class SpecRequest:
-    """openapi-core's Request protocol over a request the mock already routed.
-
-    `host_url` is the spec's own server, so validation does not depend on where the mock listens,
-    and `path_pattern` is the operation's template, so openapi-core never re-parses a path that
-    may hold characters a URL parser would split on.
-    """
-
-    host_url: str
-    path: str
-    path_pattern: str
-    method: str
-    body: bytes | None
-    content_type: str
-    parameters: RequestParameters = field(default_factory=RequestParameters)
-
-
 @dataclass(frozen=True)
 class ParsedBody:
     """The JSON body, or the violation that stopped it from being read."""
@@ -96,8 +116,292 @@ class ParsedBody:
     violation: Violation | None = None
 
 
+# openapi-core's casters that read nothing from the spec when called: built once, they can be reused.
+_PLAIN_CASTERS = (PrimitiveCaster, IntegerCaster, NumberCaster, BooleanCaster)
+
+
+class _ParameterCheck:
+    """One declared parameter, ready to check: openapi-core's deserializer, caster and schema validator.
+
+    Everything openapi-core's `_get_parameter` reads from the spec on each call (name, location,
+    required, style, explode, schema type, default) is read here once. Per request there is the
+    style deserializer's lookup, the cast and the schema validation, and the errors raised are
+    openapi-core's own, wrapped as its `ValidationErrorWrapper` wraps them.
+    """
+
+    def __init__(self, spec: SchemaPath, param: SchemaPath, styles: StyleDeserializersFactory) -> None:
+        self.spec_path = param
+        self.name = (param / "name").read_str()
+        self.location = (param / "in").read_str()
+        self.required = (param / "required").read_bool(default=False)
+        self.deprecated = (param / "deprecated").read_bool(default=False)
+        self.allow_empty: bool | None = (param / "allowEmptyValue").read_bool(default=None)
+        # `content` parameters (a media type instead of a schema) go through openapi-core's own code.
+        self.simple = "content" not in param
+        if not self.simple:
+            return
+        schema = param / "schema"
+        style, explode = get_style_and_explode(param)
+        self.deserializer = styles.create(spec, schema, style, explode, name=self.name)
+        caster = self.deserializer.caster
+        self.nullable = (schema / "nullable").read_bool(default=False)
+        type_caster = caster.get_type_caster((schema / "type").read_str(None))
+        self.cast: Callable[[Any], Any] | None = type_caster if type(type_caster) in _PLAIN_CASTERS else None
+        self.default: Any = (schema / "default").read_value() if "default" in schema else _MISSING
+        self.validator = oas31_schema_validators_factory.create(spec, schema)
+
+    def value(self, parameters: RequestParameters, fallback: Callable[[], V31RequestValidator]) -> Any:
+        """The parameter's value; MissingParameter when absent and optional, openapi-core's errors else."""
+        try:
+            return self._value(parameters, fallback)
+        except ParameterValidationError:
+            raise
+        except ValidateError as exc:
+            raise InvalidParameter(self.name, self.location) from exc
+        except OpenAPIError as exc:
+            raise ParameterValidationError(self.name, self.location) from exc
+
+    def _value(self, parameters: RequestParameters, fallback: Callable[[], V31RequestValidator]) -> Any:
+        location = parameters[self.location]
+        if self.deprecated and self.name in location:
+            warnings.warn(f"{self.name} parameter is deprecated", DeprecationWarning, stacklevel=2)
+        if not self.simple:
+            return fallback()._get_parameter(parameters, self.spec_path)
+        if self.allow_empty:
+            warnings.warn("Use of allowEmptyValue property is deprecated", DeprecationWarning, stacklevel=2)
+        try:
+            value = self._deserialize(location)
+        except KeyError:
+            if self.default is _MISSING:
+                if self.required:
+                    raise MissingRequiredParameter(self.name, self.location) from None
+                raise MissingParameter(self.name, self.location) from None
+            value = self.default
+        else:
+            if self.allow_empty is not None:
+                warnings.warn(
+                    "Use of allowEmptyValue property is deprecated", DeprecationWarning, stacklevel=2
+                )
+            if not self.allow_empty and self.location == "query" and value == "":
+                raise EmptyQueryParameterValue(self.name)
+        self.validator.validate(value)
+        return value
+
+    def _deserialize(self, location: Mapping[str, Any]) -> Any:
+        """openapi-core's StyleDeserializer.deserialize, with the cast's spec reads done at start-up."""
+        deserializer = self.deserializer
+        if deserializer.deserializer_callable is None or self.cast is None:
+            return deserializer.deserialize(location)
+        try:
+            value = deserializer.deserializer_callable(
+                deserializer.explode, deserializer.name, deserializer.schema_type, location
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise DeserializeError(deserializer.style, deserializer.name) from exc
+        if value is None:
+            return value
+        try:
+            return self.cast(value)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise CastError(value, deserializer.schema_type) from exc
+
+
+@dataclass(frozen=True)
+class _BodyMedia:
+    """A media type of the request body, with its deserializer and schema validator built once."""
+
+    mime_type: str
+    parameters: Mapping[str, str]
+    deserializer: Any
+    validator: SchemaValidator | None
+
+
+class _BodyCheck:
+    """The operation's request body: required or not, and each media type's deserializer and validator."""
+
+    _CACHE_MAX = 256  # distinct Content-Type values remembered (a client sends one or two)
+
+    def __init__(self, spec: SchemaPath, operation: SchemaPath, media: MediaTypeDeserializersFactory) -> None:
+        self.spec = spec
+        request_body = operation / "requestBody"
+        self.required = (request_body / "required").read_bool(default=False)
+        self.content = request_body / "content"
+        self._finder = MediaTypeFinder(self.content)
+        self._media = media
+        self._by_content_type: dict[str, _BodyMedia | MediaTypeNotFound] = {}
+        self._lock = threading.Lock()
+
+    def value(self, body: bytes | None, content_type: str) -> Any:
+        """The body, deserialized and validated; openapi-core's errors, wrapped as `_get_body` wraps them."""
+        try:
+            if not body:
+                if self.required:
+                    raise MissingRequiredRequestBody
+                raise MissingRequestBody
+            media = self._find(content_type)
+            value = media.deserializer.deserialize(body)
+            if media.validator is not None:
+                media.validator.validate(value)
+            return value
+        except RequestBodyValidationError:
+            raise
+        except ValidateError as exc:
+            raise InvalidRequestBody from exc
+        except OpenAPIError as exc:
+            raise RequestBodyValidationError from exc
+
+    def _find(self, content_type: str) -> _BodyMedia:
+        """openapi-core's media type lookup and deserializer for a Content-Type, made once per value."""
+        found = self._by_content_type.get(content_type)
+        if found is None:
+            try:
+                found = self._build(content_type)
+            except MediaTypeNotFound as exc:
+                found = exc
+            with self._lock:
+                if len(self._by_content_type) < self._CACHE_MAX:
+                    self._by_content_type[content_type] = found
+        if isinstance(found, MediaTypeNotFound):
+            raise MediaTypeNotFound(found.mimetype, found.availableMimetypes)
+        return found
+
+    def _build(self, content_type: str) -> _BodyMedia:
+        mime_type, parameters, media_type = self._finder.find(content_type)
+        validator = (
+            oas31_schema_validators_factory.create(self.spec, media_type / "schema")
+            if "schema" in media_type
+            else None
+        )
+        encoding = media_type / "encoding" if "encoding" in media_type else None
+        deserializer = self._media.create(
+            self.spec,
+            mime_type,
+            schema=media_type / "schema" if "schema" in media_type else None,
+            schema_validator=validator,
+            parameters=parameters,
+            encoding=encoding,
+            # orjson, not json: it refuses nesting deeper than 1024 instead of recursing without bound.
+            extra_media_type_deserializers={"application/json": _json_loads},
+        )
+        return _BodyMedia(mime_type, dict(parameters), deserializer, validator)
+
+
+class _SecurityCheck:
+    """The operation's security requirements (openapi-core's `_get_security`), read from the spec once."""
+
+    def __init__(self, spec: SchemaPath, operation: SchemaPath) -> None:
+        security = None
+        if "security" in spec:
+            security = spec / "security"
+        if "security" in operation:
+            security = operation / "security"
+        schemes = spec / "components#securitySchemes"
+        # Per requirement: its scheme names, and for each scheme where to look (apiKey) or the
+        # provider openapi-core would call (other types), or None for an undeclared scheme.
+        self.requirements: list[list[tuple[str, tuple[str, str] | Any]]] = []
+        for requirement in security or []:
+            entries: list[tuple[str, tuple[str, str] | Any]] = []
+            for scheme_name in requirement.str_keys():
+                if scheme_name not in schemes:
+                    entries.append((scheme_name, None))
+                    continue
+                scheme = schemes / scheme_name
+                if (scheme / "type").read_str() == "apiKey":
+                    entries.append((scheme_name, ((scheme / "in").read_str(), (scheme / "name").read_str())))
+                else:
+                    entries.append((scheme_name, security_provider_factory.create(scheme)))
+            self.requirements.append(entries)
+
+    def check(self, parameters: RequestParameters) -> None:
+        """Raise openapi-core's security error when no requirement is met."""
+        if not self.requirements:
+            return
+        tried = []
+        for entries in self.requirements:
+            tried.append([name for name, _ in entries])
+            try:
+                for _, how in entries:
+                    if isinstance(how, tuple):
+                        location, name = how
+                        if name not in getattr(parameters, location):
+                            raise SecurityProviderError("Missing api key parameter.")
+                    elif how is not None:
+                        how(parameters)
+                return
+            except SecurityProviderError:
+                continue
+        raise SecurityValidationError() from SecurityNotFound(tried)
+
+
+class _AnswerCheck:
+    """The schema an answer must match: openapi-core's validator, behind a compiled fast path.
+
+    The fast path is jsonschema-rs compiled from the same resolved schema, with openapi-core's own
+    format checks plugged in, and int32/int64 bounds added, so that it never accepts what the
+    openapi-core validator rejects; it can only be stricter (Rust's `$` does not match before a
+    final newline, for one). Whenever it rejects an answer, or cannot judge one, the openapi-core
+    validator decides and words the problems, so the self-check's verdict and messages are
+    openapi-core's.
+    """
+
+    def __init__(self, schema: Mapping[str, Any], validator: Any) -> None:
+        self.validator = validator
+        checker = validator.format_checker
+        formats: dict[str, Callable[..., bool]] = {
+            str(name): functools.partial(_conforms, checker, name) for name in checker.checkers
+        }
+        try:
+            self.fast: Any = jsonschema_rs.validator_for(
+                _with_integer_bounds(schema), validate_formats=True, formats=formats
+            )
+        except Exception:  # a schema jsonschema-rs cannot compile: openapi-core alone
+            self.fast = None
+
+    def problems(self, payload: Any) -> list[str]:
+        """Where the payload breaks the schema; empty when it matches."""
+        if self.fast is not None:
+            try:
+                if self.fast.is_valid(payload):
+                    return []
+            except Exception:  # a value jsonschema-rs cannot take (an int beyond 64 bits...)
+                pass
+        problems = []
+        for error in self.validator.iter_errors(payload):
+            where = pointer("", error.absolute_path) or "/"
+            problems.append(f"{where}: {error.message}")
+        return problems
+
+
+def _conforms(checker: Any, name: str, instance: Any) -> bool:
+    return bool(checker.conforms(instance, name))
+
+
+_INTEGER_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_NOT_SCHEMAS = frozenset({"const", "enum", "examples", "example", "default"})
+
+
+def _with_integer_bounds(schema: Any) -> Any:
+    """A copy where `format: int32/int64` also bounds the number (jsonschema-rs checks formats on strings only)."""
+    if isinstance(schema, list):
+        return [_with_integer_bounds(item) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    copy = {k: (v if k in _NOT_SCHEMAS else _with_integer_bounds(v)) for k, v in schema.items()}
+    kind = copy.get("format")
+    bounds = _INTEGER_BOUNDS.get(kind) if isinstance(kind, str) else None
+    if bounds is not None:
+        copy["allOf"] = [*copy.get("allOf", []), {"minimum": bounds[0], "maximum": bounds[1]}]
+    return copy
+
+
 class ContractValidator:
-    """Validates requests and answers against the contract; built once per app."""
+    """Validates requests and answers against the contract; built once per app.
+
+    Requests go through openapi-core's own deserializers, casters, schema validators and error
+    types, in openapi-core's order (security, then parameters, then body), but everything it would
+    look up in the spec on each request (the operation, its parameters, the media types, the
+    security schemes) is looked up here, once: the per-request cost is the checks themselves.
+    """
 
     def __init__(self, contract: ContractSpec) -> None:
         spec = contract.openapi.spec
@@ -105,22 +409,50 @@ class ContractValidator:
         variables = {k: v.get("default", "") for k, v in server.get("variables", {}).items()}
         self.host_url = server["url"].format(**variables)
         self.path_template = contract.path_template
-        self._requests = V31RequestValidator(
-            spec,
-            # orjson, not json: it refuses nesting deeper than 1024 instead of recursing without bound.
-            extra_media_type_deserializers={"application/json": _json_loads},
+        self._spec = spec
+        path_item = spec / "paths" / contract.path_template
+        operation = path_item / "post"
+        styles = StyleDeserializersFactory(
+            oas31_schema_casters_factory, style_deserializers=style_deserializers
         )
-        operation = spec / "paths" / contract.path_template / "post"
+        self._security = _SecurityCheck(spec, operation)
+        # openapi-core's order: the operation's parameters, then the path item's; the first of a
+        # (name, location) wins.
+        seen: set[tuple[str, str]] = set()
+        checks = []
+        for source in (operation, path_item):
+            for param in source.get("parameters", SchemaPath.from_dict({})):
+                check = _ParameterCheck(spec, param, styles)
+                if (check.name, check.location) not in seen:
+                    seen.add((check.name, check.location))
+                    checks.append(check)
+        self._parameter_checks = tuple(checks)
+        self._body = (
+            _BodyCheck(
+                spec,
+                operation,
+                MediaTypeDeserializersFactory(styles, media_type_deserializers=media_type_deserializers),
+            )
+            if "requestBody" in operation
+            else None
+        )
+        self._openapi_core: V31RequestValidator | None = None
         self._answers = {
-            int(status): oas31_schema_validators_factory.create(
-                spec, operation / "responses" / status / "content" / "application/json" / "schema"
-            ).validator
+            int(status): _AnswerCheck(
+                contract.response_schema(status),
+                oas31_schema_validators_factory.create(
+                    spec, operation / "responses" / status / "content" / "application/json" / "schema"
+                ).validator,
+            )
             for status in contract.operation["responses"]
         }
         # Statuses the operation does not document (404, 431) still answer the platform's envelope.
-        self._envelope = oas31_schema_validators_factory.create(
-            spec, spec / "components" / "schemas" / "ErrorEnvelope"
-        ).validator
+        self._envelope = _AnswerCheck(
+            contract.error_schema,
+            oas31_schema_validators_factory.create(
+                spec, spec / "components" / "schemas" / "ErrorEnvelope"
+            ).validator,
+        )
         self._parameters = {
             (p["in"], p["name"].lower()): p
             for p in [
@@ -128,6 +460,14 @@ class ContractValidator:
                 *contract.operation.get("parameters", []),
             ]
         }
+
+    def _fallback(self) -> V31RequestValidator:
+        """openapi-core's whole request validator, for parameters described by `content` (none today)."""
+        if self._openapi_core is None:
+            self._openapi_core = V31RequestValidator(
+                self._spec, extra_media_type_deserializers={"application/json": _json_loads}
+            )
+        return self._openapi_core
 
     def parse_body(self, raw: bytes) -> ParsedBody:
         """Parse a JSON body; any failure (syntax, UTF-8, depth) is a 400 violation, never an exception."""
@@ -164,30 +504,41 @@ class ContractValidator:
         body: bytes,
     ) -> list[Violation]:
         """Every violation of the request's parameters and body (openapi-core), in spec terms."""
-        request = SpecRequest(
-            host_url=self.host_url,
-            path=self.path_template.replace("{streamId}", "s"),
-            path_pattern=self.path_template,
-            method="post",
-            body=body or None,
-            content_type=content_type.lower(),
-            parameters=RequestParameters(
-                query=query, header=headers, cookie=cookies, path={"streamId": stream_id}
-            ),
+        parameters = RequestParameters(
+            query=query, header=headers, cookie=cookies, path={"streamId": stream_id}
         )
         violations: list[Violation] = []
-        for error in self._requests.iter_errors(request):
+        for error in self._errors(parameters, body or None, content_type.lower()):
             violations.extend(self._describe(error))
         return violations
 
+    def _errors(
+        self, parameters: RequestParameters, body: bytes | None, content_type: str
+    ) -> Iterator[Exception]:
+        """openapi-core's `_iter_errors`: security (and nothing else when it fails), parameters, body."""
+        try:
+            self._security.check(parameters)
+        except SecurityValidationError as exc:
+            yield exc
+            return
+        for check in self._parameter_checks:
+            try:
+                check.value(parameters, self._fallback)
+            except MissingParameter:
+                continue
+            except ParameterValidationError as exc:
+                yield exc
+        if self._body is not None:
+            try:
+                self._body.value(body, content_type)
+            except MissingRequestBody:
+                pass
+            except RequestBodyValidationError as exc:
+                yield exc
+
     def answer_problems(self, status: int, payload: Any) -> list[str]:
         """Where an answer breaks the schema documented for its status (a mock bug when not empty)."""
-        validator = self._answers.get(status, self._envelope)
-        problems = []
-        for error in validator.iter_errors(payload):
-            where = pointer("", error.absolute_path) or "/"
-            problems.append(f"{where}: {error.message}")
-        return problems
+        return self._answers.get(status, self._envelope).problems(payload)
 
     def _describe(self, error: Exception) -> Iterator[Violation]:
         """openapi-core's error as violations: one per schema error, with pointer and detail."""

@@ -1,0 +1,213 @@
+"""The precomputed validation says exactly what openapi-core's own request validator says, and the
+compiled self-check never accepts an answer openapi-core's schema validator rejects.
+
+`ContractValidator` looks everything up in the spec once and calls openapi-core's deserializers,
+casters and validators itself (mockserver/_validation.py); these properties compare it with the
+obvious use of openapi-core, `V31RequestValidator(spec).iter_errors(request)`, on generated requests.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from hypothesis import example, given
+from hypothesis import strategies as st
+from openapi_core.datatypes import RequestParameters
+from openapi_core.validation.request.validators import V31RequestValidator
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from generators import InvalidRequest, invalid_requests, valid_requests
+from mockserver._errors import Violation
+from mockserver._validation import ContractValidator, _json_loads, pointer
+from spec import load_spec
+
+CONTRACT = load_spec()
+VALIDATOR = ContractValidator(CONTRACT)
+REFERENCE = V31RequestValidator(
+    CONTRACT.openapi.spec, extra_media_type_deserializers={"application/json": _json_loads}
+)
+HEADER_NAMES = [
+    p["name"]
+    for p in [*CONTRACT.operation.get("parameters", []), {"name": "auth"}, {"name": "Authorization"}]
+    if p.get("in", "header") == "header"
+]
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)  # what orjson writes
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@dataclass
+class _Request:
+    """openapi-core's Request protocol, as the mock used it before the tables."""
+
+    host_url: str
+    path: str
+    path_pattern: str
+    method: str
+    body: bytes | None
+    content_type: str
+    parameters: RequestParameters = field(default_factory=RequestParameters)
+
+
+def reference_violations(
+    *, stream_id: str, headers: Headers, query: Any, content_type: str, body: bytes
+) -> list[Violation]:
+    """The obvious use of openapi-core: its whole request validator, every lookup per request."""
+    request = _Request(
+        host_url=VALIDATOR.host_url,
+        path=CONTRACT.path_template.replace("{streamId}", "s"),
+        path_pattern=CONTRACT.path_template,
+        method="post",
+        body=body or None,
+        content_type=content_type.lower(),
+        parameters=RequestParameters(query=query, header=headers, cookie={}, path={"streamId": stream_id}),
+    )
+    return [v for error in REFERENCE.iter_errors(request) for v in VALIDATOR._describe(error)]
+
+
+def assert_same_violations(
+    *, stream_id: str, headers: Headers, query: Any, content_type: str, body: bytes
+) -> None:
+    args = {
+        "stream_id": stream_id,
+        "headers": headers,
+        "query": query,
+        "content_type": content_type,
+        "body": body,
+    }
+    ours = VALIDATOR.request_violations(cookies={}, **args)
+    assert ours == reference_violations(**args)
+
+
+header_sets = st.dictionaries(
+    st.sampled_from(HEADER_NAMES)
+    | st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=8),
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+    max_size=6,
+)
+content_types = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=UTF-8",
+        "APPLICATION/JSON",
+        "text/plain",
+        "",
+        "application/*",
+    ]
+)
+queries = st.dictionaries(st.sampled_from(["__code", "q", "streamId"]), st.text(max_size=4), max_size=2)
+
+
+@given(body=valid_requests(spec=CONTRACT), headers=header_sets, content_type=content_types, query=queries)
+def test_valid_bodies_with_any_headers_and_content_type(
+    body: dict[str, Any], headers: dict[str, str], content_type: str, query: dict[str, str]
+) -> None:
+    assert_same_violations(
+        stream_id="st-1",
+        headers=Headers(headers),
+        query=ImmutableMultiDict(query),
+        content_type=content_type,
+        body=orjson.dumps(body),
+    )
+
+
+@given(bad=invalid_requests(spec=CONTRACT), with_auth=st.booleans())
+def test_invalid_bodies(bad: InvalidRequest, with_auth: bool) -> None:
+    headers = Headers({"auth": "x"} if with_auth else {})
+    assert_same_violations(
+        stream_id="st-1",
+        headers=headers,
+        query=ImmutableMultiDict(),
+        content_type=bad.content_type or "",
+        body=bad.body or b"",
+    )
+
+
+@given(value=JSON_VALUES, stream_id=st.text(max_size=5))
+@example(value={}, stream_id="")
+def test_any_json_and_stream_id(value: Any, stream_id: str) -> None:
+    assert_same_violations(
+        stream_id=stream_id,
+        headers=Headers({"auth": "x", "accountId": "a"}),
+        query=ImmutableMultiDict(),
+        content_type="application/json",
+        body=orjson.dumps(value),
+    )
+
+
+# -- the answer's self-check ----------------------------------------------------------------------
+
+ANSWERS = {
+    int(status): list(
+        (CONTRACT.response_examples if status == "200" else CONTRACT.error_examples(status)).values()
+    )
+    for status in CONTRACT.operation["responses"]
+}
+STATUSES = [*sorted(ANSWERS), 404, 431]  # two statuses the operation does not document: the envelope
+
+
+def openapi_core_problems(status: int, payload: Any) -> list[str]:
+    """The self-check with openapi-core's schema validator alone."""
+    check = VALIDATOR._answers.get(status, VALIDATOR._envelope)
+    return [
+        f"{pointer('', e.absolute_path) or '/'}: {e.message}" for e in check.validator.iter_errors(payload)
+    ]
+
+
+@st.composite
+def mutated_answers(draw: st.DrawFn) -> tuple[int, Any]:
+    """A documented answer with a few leaves replaced, removed or added."""
+    status = draw(st.sampled_from(STATUSES))
+    payload = copy.deepcopy(draw(st.sampled_from(ANSWERS.get(status) or ANSWERS[400])))
+    for _ in range(draw(st.integers(0, 3))):
+        node, key = _pick(draw, payload)
+        if node is None:
+            break
+        action = draw(st.sampled_from(["replace", "remove", "suffix", "big"]))
+        if action == "remove" and isinstance(node, dict):
+            del node[key]
+        elif action == "suffix" and isinstance(node[key], str):
+            node[key] += draw(st.sampled_from(["\n", "x", "Z", "", "\u0660"]))
+        elif action == "big":
+            node[key] = draw(st.sampled_from([2**63, -(2**63) - 1, 2**64 + 1, 1.5, 10**30]))
+        else:
+            node[key] = draw(JSON_VALUES)
+    return status, payload
+
+
+def _pick(draw: st.DrawFn, payload: Any) -> tuple[Any, Any]:
+    node = payload
+    while True:
+        if isinstance(node, dict) and node:
+            key: Any = draw(st.sampled_from(sorted(node)))
+        elif isinstance(node, list) and node:
+            key = draw(st.integers(0, len(node) - 1))
+        else:
+            return None, None
+        child = node[key]
+        if not isinstance(child, dict | list) or not child or draw(st.booleans()):
+            return node, key
+        node = child
+
+
+@given(answer=mutated_answers())
+def test_the_self_check_agrees_with_openapi_core(answer: tuple[int, Any]) -> None:
+    status, payload = answer
+    assert VALIDATOR.answer_problems(status, payload) == openapi_core_problems(status, payload)
+
+
+def test_documented_answers_pass_the_compiled_check() -> None:
+    for status, payloads in ANSWERS.items():
+        check = VALIDATOR._answers[status]
+        assert check.fast is not None
+        for payload in payloads:
+            assert check.fast.is_valid(payload), (status, payload)
