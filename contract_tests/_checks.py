@@ -33,6 +33,8 @@ RELATION_PREFIX = "relation:"
 # The status the spec documents for a created task, and for a refused token (responses 200 and 401).
 CREATED = 200
 UNAUTHORIZED = 401
+# Refusals of every request alike, whatever its body: the run's token, scope or URL is wrong.
+SETUP_STATUSES = frozenset({UNAUTHORIZED, 403, 404})
 
 # Basis of a check that no spec rule but the run's own option sets.
 PERFORMANCE = "performance"
@@ -120,14 +122,17 @@ class Judge:
             return verdicts
         decisions = sorted(set(relied_on))
         accepted = exchange.status == CREATED
+        # A body refusal that the decisions explain is reported apart from the refusals nothing excuses.
+        excused = bool(decisions) and 400 <= exchange.status < 500 and exchange.status not in SETUP_STATUSES
         if not accepted and required and accepted_with is not None:
-            verdicts.append(self._requires_optional(exchange, required, accepted_with))
+            verdicts.append(self._requires_optional(exchange, body, required, accepted_with))
         else:
             verdicts.append(
                 Verdict(
                     POSITIVE_DATA_ACCEPTANCE,
                     accepted,
-                    basis="decision" if decisions and 400 <= exchange.status < 500 else "seed",
+                    subject="+".join(decisions) if excused else "",
+                    basis="decision" if excused else "seed",
                     received=f"{exchange.status} {exchange.body_excerpt(200)}",
                     documented=f"{CREATED} for a request valid against the request schema"
                     + (f" (valid by decision {', '.join(decisions)})" if decisions else ""),
@@ -139,21 +144,25 @@ class Judge:
         return verdicts
 
     def _requires_optional(
-        self, exchange: Exchange, required: Sequence[DecidedOptional], accepted_with: Exchange
+        self, exchange: Exchange, body: Any, required: Sequence[DecidedOptional], accepted_with: Exchange
     ) -> Verdict:
         """The refusal of a valid request that only lacked properties a decision makes optional."""
-        names, decisions = describe(required)
+        names, decisions = describe(required, body)
+        added, _ = describe(required)
         return Verdict(
             POSITIVE_DATA_ACCEPTANCE,
             False,
             subject="+".join(sorted({p.decision for p in required})),
             basis="decision",
             received=(
-                f"{exchange.status} {exchange.body_excerpt(200)}; the same request with {names} added was "
+                f"{exchange.status} {exchange.body_excerpt(200)}; the same request with {added} filled in was "
                 f"answered {accepted_with.status}: the implementation requires {names}, which the contract "
                 f"makes optional ({decisions})"
             ),
-            documented=f"{CREATED} for a request valid against the request schema, which may omit {names} ({decisions})",
+            documented=(
+                f"{CREATED} for a request valid against the request schema, which may leave out {added} "
+                f"({decisions})"
+            ),
         )
 
     def invalid(

@@ -52,14 +52,16 @@ def decided_optional(schema: Mapping[str, Any]) -> tuple[DecidedOptional, ...]:
     return tuple(found)
 
 
-def omitted(body: Any, properties: Sequence[DecidedOptional]) -> tuple[DecidedOptional, ...]:
-    """The properties the body leaves out (those whose parent object it sends at all)."""
+def left_out(body: Any, properties: Sequence[DecidedOptional]) -> tuple[DecidedOptional, ...]:
+    """The properties the body leaves out or sends blank (of the objects it sends at all).
+
+    Blank counts as left out: a reader of the seed page's table who requires `desc` requires some
+    text in it, as the spec itself does of the fields the page requires (`non-empty-required-strings`).
+    """
     missing = []
     for prop in properties:
-        parent = body
-        for key in prop.path[:-1]:
-            parent = parent.get(key) if isinstance(parent, Mapping) else None
-        if isinstance(parent, Mapping) and prop.path[-1] not in parent:
+        parent = _parent(body, prop)
+        if isinstance(parent, Mapping) and (prop.path[-1] not in parent or _blank(parent[prop.path[-1]])):
             missing.append(prop)
     return tuple(missing)
 
@@ -75,9 +77,13 @@ def filled(body: Any, properties: Sequence[DecidedOptional]) -> Any:
     return result
 
 
-def describe(properties: Sequence[DecidedOptional]) -> tuple[str, str]:
-    """(`desc` and `name`, `decision desc-optional` / `decisions a, b`) for messages."""
-    names = [f"`{p.name}`" for p in properties]
+def describe(properties: Sequence[DecidedOptional], body: Any = None) -> tuple[str, str]:
+    """(`desc` and a non-empty `name`, `decision desc-optional` / `decisions a, b`) for messages."""
+    names = []
+    for prop in properties:
+        parent = _parent(body, prop)
+        sent_blank = isinstance(parent, Mapping) and prop.path[-1] in parent
+        names.append(f"a non-empty `{prop.name}`" if sent_blank else f"`{prop.name}`")
     shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     decisions = sorted({p.decision for p in properties})
     label = "decision" if len(decisions) == 1 else "decisions"
@@ -85,6 +91,17 @@ def describe(properties: Sequence[DecidedOptional]) -> tuple[str, str]:
 
 
 _NO_VALUE: Any = object()
+
+
+def _parent(body: Any, prop: DecidedOptional) -> Any:
+    parent = body
+    for key in prop.path[:-1]:
+        parent = parent.get(key) if isinstance(parent, Mapping) else None
+    return parent
+
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
 
 
 def _properties(schema: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:

@@ -30,6 +30,7 @@ from contract_tests._auth import AuthCase, Tokens
 from contract_tests._checks import (
     CREATED,
     POSITIVE_DATA_ACCEPTANCE,
+    SETUP_STATUSES,
     UNAUTHORIZED,
     Judge,
     Verdict,
@@ -39,7 +40,7 @@ from contract_tests._client import ContractClient, Exchange, PreparedRequest, Ta
 from contract_tests._config import ContractConfig
 from contract_tests._curl import to_curl
 from contract_tests._errors import NothingJudged, TargetUnreachable
-from contract_tests._optional import DecidedOptional, decided_optional, filled, omitted
+from contract_tests._optional import DecidedOptional, decided_optional, filled, left_out
 from contract_tests._pacing import Budget, BudgetExhausted, TokenBucket
 from contract_tests._report import (
     FAILURE,
@@ -175,6 +176,11 @@ class _Recorder:
             group = self.groups.get(verdict.key)
             if group is None:
                 self.groups[verdict.key] = _Group(verdict, severity, exchange, exchange)
+            elif severity == FAILURE and group.severity == WARNING:
+                # A key that so far only warned now fails: report (and shrink) the failing answer.
+                self.groups[verdict.key] = _Group(
+                    verdict, severity, exchange, exchange, count=group.count + 1
+                )
             else:
                 group.count += 1
                 if explore is not None and group.explore == explore:
@@ -264,13 +270,13 @@ class _Run:
         """Which left-out properties that a decision makes optional the target requires, and its answer once sent.
 
         An implementation written from the seed page's table may require them. A valid request refused
-        with a 4xx (other than a setup problem) that leaves some out is sent again with each filled in
-        alone, then with all; the first accepted tells which. Nothing accepted: a real refusal.
+        with a 4xx (other than a setup problem) that leaves some out (or blank) is sent again with each
+        filled in alone, then with all; the first accepted tells which. Nothing accepted: a real refusal.
         Only the retry's status is judged: bodies that carry these properties are judged in full anyway.
         """
-        if exchange.status is None or not 400 <= exchange.status < 500 or exchange.status in _SETUP_HINTS:
+        if exchange.status is None or not 400 <= exchange.status < 500 or exchange.status in SETUP_STATUSES:
             return (), None
-        missing = omitted(body, self.decided_optional)
+        missing = left_out(body, self.decided_optional)
         if not missing:
             return (), None
         attempts: list[tuple[DecidedOptional, ...]] = (
@@ -290,7 +296,7 @@ class _Run:
         must not pass for (or hide) the token's.
         """
         known = _without_unknown_properties(self.contract.request_schema, body)
-        result: dict[str, Any] = filled(known, omitted(known, self.decided_optional))
+        result: dict[str, Any] = filled(known, left_out(known, self.decided_optional))
         return result
 
     def examine_invalid(self, invalid: InvalidRequest) -> tuple[Exchange, list[Verdict]]:

@@ -81,8 +81,9 @@ def _problem(body: Any, faults: frozenset[str]) -> str | None:
     for name in OPTIONAL_STRINGS:
         if name in body and not isinstance(body[name], str):
             return f"{name} must be a string"
-        # The seed page's table calls `desc` required and the task `name` conditional.
-        if f"requires-{name}" in faults and name not in body:
+        # The seed page's table calls `desc` required and the task `name` conditional; a validator
+        # that requires a string commonly refuses a blank one too.
+        if f"requires-{name}" in faults and (name not in body or not body[name].strip()):
             return f"{name} is required"
     user = body.get("userInfo")
     if not isinstance(user, dict):

@@ -6,7 +6,7 @@ import copy
 
 from jsonschema import Draft202012Validator
 
-from contract_tests._optional import MARKER, decided_optional, describe, filled, omitted
+from contract_tests._optional import MARKER, decided_optional, describe, filled, left_out
 from spec import load_spec
 
 
@@ -34,10 +34,10 @@ def test_filling_what_a_body_omits_keeps_it_valid() -> None:
     )
     properties = decided_optional(contract.request_schema)
     for body in contract.request_examples.values():
-        missing = omitted(body, properties)
+        missing = left_out(body, properties)
         completed = filled(body, missing)
         assert validator.is_valid(completed)
-        assert not omitted(completed, properties)
+        assert not left_out(completed, properties)
         assert all(completed[p.name] == p.value for p in missing)
         assert body != completed or not missing
 
@@ -50,3 +50,12 @@ def test_messages_name_the_properties_and_decisions() -> None:
         "`name` and `desc`",
         "decisions desc-optional, task-name-optional",
     )
+
+
+def test_a_blank_value_counts_as_left_out_and_is_named_so() -> None:
+    properties = decided_optional(load_spec().request_schema)
+    by_name = {p.name: p for p in properties}
+    body = {"desc": " \t", "name": "Call back", "userInfo": {}}
+    assert left_out(body, properties) == (by_name["desc"],)
+    assert describe([by_name["desc"]], body) == ("a non-empty `desc`", "decision desc-optional")
+    assert filled(body, [by_name["desc"]])["desc"] == by_name["desc"].value

@@ -55,3 +55,22 @@ def test_the_report_renders_failures_and_the_table() -> None:
     assert "the contract is broken: 1 failure(s) in 1 check(s)" in text
     assert "5 requests in 2.0 s (2.5/s, 1 answered 429 and waited out); seed 9" in text
     assert report.exit_code == 1
+
+
+def test_a_key_that_warned_and_then_fails_is_a_failure() -> None:
+    from contract_tests._checks import POSITIVE_DATA_ACCEPTANCE, Verdict
+    from contract_tests._client import Exchange, PreparedRequest
+    from contract_tests._runner import _Recorder
+
+    recorder = _Recorder([POSITIVE_DATA_ACCEPTANCE], strict=False)
+    first, second = (
+        Exchange(PreparedRequest("POST", "http://127.0.0.1:1/x", (), body), status=400)
+        for body in (b"1", b"2")
+    )
+    warned = Verdict(POSITIVE_DATA_ACCEPTANCE, False, basis="decision", received="excused")
+    failed = Verdict(POSITIVE_DATA_ACCEPTANCE, False, basis="seed", received="not excused")
+    assert recorder.record(first, [warned]) == []
+    assert recorder.record(second, [failed]) == [failed]
+    group = recorder.groups[POSITIVE_DATA_ACCEPTANCE]
+    assert (group.severity, group.verdict, group.first, group.count) == ("failure", failed, second, 2)
+    assert recorder.failure_count == 1
