@@ -7,9 +7,9 @@ likes, the body read before the token, 415 for a foreign content type, `charset`
 lower-case header names on every answer, string error codes and extra envelope fields, the whole
 `userInfo` echoed (email, phone and unknown members kept), extra task fields, full uuid4 ids (an
 8-character first group), seven-digit `refId`s, `+00:00` time stamps with microseconds, the app's
-own account when no `accountId` header is sent, and every seventh request answered 429 with an
-HTTP-date `Retry-After`. Served either HTTP/1.0 style (`Connection: close`, the body delimited by
-the end of the connection) or HTTP/1.1 with a chunked body.
+own account when no `accountId` header is sent, gzip-encoded answers when asked, and every seventh
+request answered 429 with an HTTP-date `Retry-After`. Served either as HTTP/1.0 (no keep-alive, no
+Content-Length: the body ends when the connection closes) or as HTTP/1.1 with chunked bodies.
 """
 
 from __future__ import annotations
