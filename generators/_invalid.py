@@ -137,8 +137,10 @@ def _request(rule: Rule, description: str, body: bytes | None, content_type: str
     )
 
 
-def _wrong_types(types: tuple[str, ...]) -> st.SearchStrategy[Any]:
-    excluded = set(types) | ({"integer"} if "number" in types else set())
+def _wrong_types(types: tuple[str, ...], *, allow_null: bool = True) -> st.SearchStrategy[Any]:
+    excluded = (
+        set(types) | ({"integer"} if "number" in types else set()) | (set() if allow_null else {"null"})
+    )
     return st.one_of(
         [values.values_of_type(t, realistic=True) for t in _WRONG_TYPE_ORDER if t not in excluded]
     )
@@ -158,7 +160,11 @@ def _without_keyword(leaf: Leaf, keyword: str) -> OAS31Validator:
 def _breaking_values(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[Any]:
     """Values that break `rule` at its pointer and nothing else there."""
     if rule.kind == "wrong-type":
-        return _wrong_types(rule.documented)
+        node = find(request_tree(spec), rule.pointer)
+        # `null` in an optional property reads as "absent" to many servers (Pydantic's Optional, JS's
+        # `== null`) and the seed page does not say it must be refused: only required ones get it.
+        optional = isinstance(node, Leaf) and not node.required
+        return _wrong_types(rule.documented, allow_null=not optional)
     leaf = _leaf(spec, rule)
     keyword = {
         "empty-string": "minLength",

@@ -152,7 +152,9 @@ def free_text(
         choices.append(st.text(WILD_CHARACTERS, min_size=max(low, LONG_TEXT_MIN), max_size=cap))
     if high is not None:
         choices.append(st.text(WILD_CHARACTERS, min_size=cap, max_size=cap))
-    text = st.one_of(choices).filter(lambda s: low <= len(s) <= cap)
+    # Never "": many servers read an empty optional text as "not sent" (JS truthiness), which the
+    # seed page neither allows nor forbids; blank-but-not-empty text still exercises whitespace.
+    text = st.one_of(choices).filter(lambda s: max(low, 1) <= len(s) <= cap)
     return text.filter(lambda s: not is_blank(s)) if required else text
 
 

@@ -75,6 +75,17 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
     return node
 
 
+def _lowercasings(text: str) -> set[str]:
+    """`text` lower-cased by Python, and as runtimes without context-sensitive rules lower-case it.
+
+    Python lower-cases a word-final capital sigma to the final form and a dotted capital I to "i" plus
+    a combining dot; Go, Java and .NET may give the plain sigma and a plain "i". Each is a faithful
+    lower-casing, so each keeps the relation.
+    """
+    per_char = "".join(c.lower() for c in text)
+    return {text.lower(), per_char, text.lower().replace("i\u0307", "i"), per_char.replace("i\u0307", "i")}
+
+
 def _instant_ms(value: Any) -> float | None:
     """Epoch milliseconds of a date-time string or an epoch-ms integer; None when neither."""
     if isinstance(value, bool):
@@ -124,7 +135,7 @@ def check_relation(
         if not isinstance(source, str):
             return None
         got = resolve_pointer(response, relation.response)
-        if got != source.lower():
+        if got not in _lowercasings(source):
             return RelationViolation(
                 relation, got, source.lower(), f"{relation.response} is not {relation.of} lower-cased"
             )

@@ -223,3 +223,15 @@ def test_editing_the_spec_changes_what_is_drawn(edited_spec: ContractSpec) -> No
         assert body_errors(edited_spec, body) == []
     for bad in drawn(invalid_requests(spec=edited_spec), count=120):
         assert_rejected_for_its_rule(edited_spec, bad)
+
+
+@given(invalid_requests(kinds={"wrong-type"}))
+def test_optional_properties_are_never_broken_with_null(bad: InvalidRequest) -> None:
+    # null in an optional property reads as "absent" to many servers; the seed page does not forbid it.
+    required = {"/caseId", "/caseRefId", "/taskTmp", "/userInfo", "/source", "/userInfo/name"}
+    if bad.pointer not in required:
+        parent, _, key = bad.pointer.rpartition("/")
+        node = bad.json_body
+        for token in filter(None, parent.split("/")):
+            node = node[token]
+        assert node[key] is not None, bad

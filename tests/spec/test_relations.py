@@ -128,3 +128,41 @@ def test_header_pointers_ignore_case() -> None:
     assert facts.get("/header/accountid") == "abc"
     with pytest.raises(ValueError, match="must start with"):
         facts.get("/query/x")
+
+
+# Greek capital ODOS and a Turkish dotted capital I, escaped so the source stays ASCII.
+ODOS, ISTANBUL = "\u039f\u0394\u039f\u03a3", "\u0130stanbul"
+
+
+@pytest.mark.parametrize(
+    ("name", "lname"),
+    [
+        (ODOS, "\u03bf\u03b4\u03bf\u03c2"),  # Python: word-final sigma
+        (ODOS, "\u03bf\u03b4\u03bf\u03c3"),  # Go, Java, .NET: plain sigma
+        (ISTANBUL, "i\u0307stanbul"),  # Python: i + combining dot
+        (ISTANBUL, "istanbul"),  # Go: plain i
+    ],
+)
+def test_lowercasing_of_other_runtimes_keeps_the_relation(name: str, lname: str) -> None:
+    _, task = _pair()
+    task["name"], task["lname"] = name, lname
+    facts = RequestFacts(
+        body={**_pair()[0].body, "name": name},
+        path={"streamId": STREAM},
+        headers={"AccountId": task["accountId"]},
+    )
+    assert "lname-is-lowercased-name" not in {
+        v.relation.id for v in check_relations(CONTRACT.relations, facts, task, seen={})
+    }
+
+
+def test_lowercasing_still_catches_upper_case() -> None:
+    _, task = _pair()
+    task["lname"] = task["name"]
+    assert "lname-is-lowercased-name" in _broken(task)
+
+
+def test_created_and_updated_may_be_written_differently() -> None:
+    _, task = _pair()
+    task["updatedAt"] = task["createdAt"].replace("Z", "+00:00")
+    assert "created-equals-updated" not in _broken(task)
