@@ -216,7 +216,10 @@ def test_bundle_has_no_ref_left(contract: ContractSpec) -> None:
 def test_every_decision_named_by_the_spec_exists(contract: ContractSpec) -> None:
     decided = {d.id for d in contract.decisions}
     named = set(
-        re.findall(r"x-(?:optional-by-)?decision: ([\w-]+)", "".join(p.read_text() for p in SPEC_PATH.parent.rglob("*.yaml")))
+        re.findall(
+            r"x-(?:optional-by-)?decision: ([\w-]+)",
+            "".join(p.read_text() for p in SPEC_PATH.parent.rglob("*.yaml")),
+        )
     )
     named |= {r.decision for r in contract.relations if r.decision}
     assert named and named <= decided
