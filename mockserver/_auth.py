@@ -7,6 +7,8 @@ rule the token broke, which the platform does not, and which is the point of a m
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +23,10 @@ from mockserver._errors import Kind, Violation
 ALGORITHM = "HS256"
 AUTH_HEADER = "auth"
 _POINTER = "/header/auth"
+# Tokens that verified, remembered so that a client sending the same token again (as SDKs do, for
+# the token's lifetime) is not decoded and HMAC-checked anew on every request. Bounded: when full,
+# it is emptied and refilled.
+_VERIFIED_MAX = 4096
 _HOW = (
     "Documented: the `auth` header carries a JWT signed HS256 with the app's client secret, with claim "
     "`appId` = the app's client id (see the jwtAuth security scheme). Fix: "
@@ -57,10 +63,25 @@ class Authenticator:
             "verify_aud": False,
             "verify_iss": False,
         }
+        # header value -> (identity, valid from, valid until): the instants between which PyJWT's
+        # iat/nbf/exp checks pass. Outside them the token is decoded again and PyJWT says why not.
+        self._verified: dict[str, tuple[Identity, float, float]] = {}
 
     def authenticate(self, headers: Headers) -> Identity | Violation:
         """The caller's identity, or the 401 violation saying what is wrong with the token."""
-        token = headers.get(AUTH_HEADER)
+        raw = headers.get(AUTH_HEADER)
+        if raw is not None:
+            known = self._verified.get(raw)
+            if known is not None and known[1] <= time.time() < known[2]:
+                return known[0]
+        found = self._authenticate(raw, headers)
+        if isinstance(found, Identity) and raw is not None:
+            if len(self._verified) >= _VERIFIED_MAX:
+                self._verified.clear()
+            self._verified[raw] = (found, *_validity(found.claims))
+        return found
+
+    def _authenticate(self, token: str | None, headers: Headers) -> Identity | Violation:
         if token is None:
             hint = (
                 " An `Authorization` header was sent: the platform reads the JWT from `auth`, not `Authorization`."
@@ -126,6 +147,17 @@ class Authenticator:
                 f"{_HOW}add the claim `appId` with the app's client id (cs-...).",
             )
         return Identity(app_id=app_id, claims=claims)
+
+
+def _validity(claims: Mapping[str, Any]) -> tuple[float, float]:
+    """When PyJWT's time checks pass for these claims: from max(iat, nbf) included, until exp excluded."""
+    start, end = -math.inf, math.inf
+    for name in ("iat", "nbf"):
+        if name in claims:
+            start = max(start, int(claims[name]))
+    if "exp" in claims:
+        end = int(claims["exp"])
+    return start, end
 
 
 def _fail(msg: str, detail: str) -> Violation:

@@ -1,8 +1,9 @@
 """State shared by every worker: the request journal, the per-account `refId` counters, rate windows.
 
 One SQLite file in WAL mode (embedded, no server). gunicorn forks workers after the app is built, and
-a SQLite connection must not cross a fork, so each process (and each of its threads) opens its own
-connection on first use. Every update is one statement, so concurrent workers never lose a count.
+a SQLite connection must not cross a fork, so each process opens its own connection on first use; the
+threads of a process share it, one statement at a time. Every update is one statement, committed
+before it returns, so concurrent workers never lose a count and a crash loses no journal entry.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -53,6 +56,15 @@ _JOURNAL_COLUMNS = (
     "pid",
 )
 _JSON_COLUMNS = frozenset({"headers", "violations", "answer"})
+# Entries beyond `journal_size` are deleted every this many inserts, not after each one (the journal
+# never shows more than `journal_size` entries either way); one statement less per request.
+_TRIM_EVERY = 64
+# A statement that finds the file locked by another worker is retried after this short a sleep,
+# doubling up to _BUSY_MAX_S: SQLite's own busy handler sleeps at least a millisecond, which the
+# other worker's write (tens of microseconds) seldom needs.
+_BUSY_FIRST_S = 0.00005
+_BUSY_MAX_S = 0.002
+_BUSY_TIMEOUT_S = 10.0
 
 
 # The seeded clock's tick counter shares the counters table; no account id can contain a NUL.
@@ -81,7 +93,11 @@ class StateStore:
     def __init__(self, path: Path, *, journal_size: int = 1000) -> None:
         self.path = Path(path)
         self.journal_size = journal_size
-        self._local = threading.local()
+        # The threads of a process take turns on its one connection. gunicorn forks the workers from
+        # a master that built the app but never used the store, so the lock is free in every fork.
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._open()
         try:
@@ -91,78 +107,110 @@ class StateStore:
             conn.close()
 
     def _open(self) -> sqlite3.Connection:
-        # isolation_level=None: autocommit, each statement is its own transaction.
-        conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        # isolation_level=None: autocommit, each statement is its own transaction. timeout=0: a locked
+        # file raises at once and _run retries with shorter sleeps than SQLite's busy handler.
+        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
         # NORMAL is durable across application crashes in WAL mode; only a power cut may lose the
         # last commits, which a mock can afford, and it saves an fsync per request.
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=10000")
         return conn
 
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        local = self._local
-        pid = os.getpid()
-        if getattr(local, "pid", None) != pid:
-            local.conn = self._open()
-            local.pid = pid
-        conn: sqlite3.Connection = local.conn
-        return conn
+    def _run(self, statements: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run on this process's connection, one thread at a time, retrying while another worker writes."""
+        with self._lock:
+            pid = os.getpid()
+            if self._connection is None or self._pid != pid:
+                self._connection = self._open()  # a fork's copy of the parent's connection is never used
+                self._pid = pid
+            conn = self._connection
+            return self._retry(lambda: statements(conn))
+
+    @staticmethod
+    def _retry(statements: Callable[[], _T]) -> _T:
+        delay = _BUSY_FIRST_S
+        deadline = 0.0
+        while True:
+            try:
+                return statements()
+            except sqlite3.OperationalError as exc:
+                # Each statement is its own transaction: when the file is locked, it changed nothing.
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                now = time.monotonic()
+                if not deadline:
+                    deadline = now + _BUSY_TIMEOUT_S
+                elif now > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, _BUSY_MAX_S)
 
     def next_ref_number(self, account_id: str) -> int:
         """The next `refId` number of an account, 1-based, shared by all workers."""
-        row = self._conn.execute(
-            "INSERT INTO ref_counters (account, value) VALUES (?, 1) "
-            "ON CONFLICT (account) DO UPDATE SET value = value + 1 RETURNING value",
-            (account_id,),
-        ).fetchone()
+        row = self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO ref_counters (account, value) VALUES (?, 1) "
+                "ON CONFLICT (account) DO UPDATE SET value = value + 1 RETURNING value",
+                (account_id,),
+            ).fetchone()
+        )
         return int(row[0])
 
     def count_hit(self, account_id: str, window: int) -> int:
         """Count one request of an account in a rate window; the count so far, this one included."""
-        conn = self._conn
-        row = conn.execute(
-            "INSERT INTO rate_windows (account, window, count) VALUES (?, ?, 1) "
-            "ON CONFLICT (account, window) DO UPDATE SET count = count + 1 RETURNING count",
-            (account_id, window),
-        ).fetchone()
+        row = self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO rate_windows (account, window, count) VALUES (?, ?, 1) "
+                "ON CONFLICT (account, window) DO UPDATE SET count = count + 1 RETURNING count",
+                (account_id, window),
+            ).fetchone()
+        )
         count = int(row[0])
         if count == 1:  # a new window: forget the account's old ones
-            conn.execute("DELETE FROM rate_windows WHERE account = ? AND window < ?", (account_id, window))
+            self._run(
+                lambda conn: conn.execute(
+                    "DELETE FROM rate_windows WHERE account = ? AND window < ?", (account_id, window)
+                )
+            )
         return count
 
     def record(self, entry: JournalEntry) -> int:
-        """Append a request to the journal, dropping the oldest beyond `journal_size`; its id."""
-        conn = self._conn
-        cursor = conn.execute(
-            "INSERT INTO journal (at, method, path, query, headers, body, status, violations, answer, ms, pid) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                entry.at,
-                entry.method,
-                entry.path,
-                entry.query,
-                orjson.dumps(dict(entry.headers)).decode(),
-                entry.body,
-                entry.status,
-                orjson.dumps(entry.violations).decode(),
-                entry.answer.decode("utf-8", "replace"),
-                entry.ms,
-                os.getpid(),
-            ),
+        """Append a request to the journal (the oldest beyond `journal_size` are dropped); its id."""
+        row = (
+            entry.at,
+            entry.method,
+            entry.path,
+            entry.query,
+            orjson.dumps(dict(entry.headers)).decode(),
+            entry.body,
+            entry.status,
+            orjson.dumps(entry.violations).decode(),
+            entry.answer.decode("utf-8", "replace"),
+            entry.ms,
+            os.getpid(),
+        )
+        cursor = self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO journal (at, method, path, query, headers, body, status, violations, answer, ms, "
+                "pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
         )
         row_id = int(cursor.lastrowid or 0)
-        if row_id > self.journal_size:
-            conn.execute("DELETE FROM journal WHERE id <= ?", (row_id - self.journal_size,))
+        if row_id > self.journal_size and row_id % _TRIM_EVERY == 0:
+            self._run(
+                lambda conn: conn.execute("DELETE FROM journal WHERE id <= ?", (row_id - self.journal_size,))
+            )
         return row_id
 
     def journal(self, *, limit: int | None = None) -> list[dict[str, Any]]:
-        """The most recent requests, newest first."""
-        rows = self._conn.execute(
-            f"SELECT {', '.join(_JOURNAL_COLUMNS)} FROM journal ORDER BY id DESC LIMIT ?",
-            (limit if limit is not None else self.journal_size,),
-        ).fetchall()
+        """The most recent requests (at most `journal_size`), newest first."""
+        size = self.journal_size if limit is None else min(limit, self.journal_size)
+        rows = self._run(
+            lambda conn: conn.execute(
+                f"SELECT {', '.join(_JOURNAL_COLUMNS)} FROM journal ORDER BY id DESC LIMIT ?", (size,)
+            ).fetchall()
+        )
         entries = []
         for row in rows:
             entry = dict(zip(_JOURNAL_COLUMNS, row, strict=True))
@@ -172,23 +220,30 @@ class StateStore:
         return entries
 
     def clear_journal(self) -> int:
-        """Forget every journaled request; how many there were."""
-        return self._conn.execute("DELETE FROM journal").rowcount
+        """Forget every journaled request; how many the journal showed."""
+        deleted: int = self._run(lambda conn: conn.execute("DELETE FROM journal").rowcount)
+        return min(deleted, self.journal_size)
 
     def reset(self) -> None:
         """Forget the journal, the `refId` counters and the rate windows."""
-        conn = self._conn
-        conn.execute("DELETE FROM journal")
-        conn.execute("DELETE FROM ref_counters")
-        conn.execute("DELETE FROM rate_windows")
+
+        def forget(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM journal")
+                conn.execute("DELETE FROM ref_counters")
+                conn.execute("DELETE FROM rate_windows")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+        self._run(forget)
 
     def counters(self) -> dict[str, int]:
         """The last `refId` number of each account."""
-        return {
-            account: int(value)
-            for account, value in self._conn.execute("SELECT account, value FROM ref_counters")
-            if account != CLOCK_COUNTER
-        }
+        rows = self._run(lambda conn: conn.execute("SELECT account, value FROM ref_counters").fetchall())
+        return {account: int(value) for account, value in rows if account != CLOCK_COUNTER}
 
 
 def _loads(text: str) -> Any:

@@ -116,6 +116,8 @@ class ParsedBody:
     violation: Violation | None = None
 
 
+_REMEMBERED_VALUES = 1024
+_REMEMBERED_LENGTH = 256
 # openapi-core's casters that read nothing from the spec when called: built once, they can be reused.
 _PLAIN_CASTERS = (PrimitiveCaster, IntegerCaster, NumberCaster, BooleanCaster)
 
@@ -149,6 +151,9 @@ class _ParameterCheck:
         self.cast: Callable[[Any], Any] | None = type_caster if type(type_caster) in _PLAIN_CASTERS else None
         self.default: Any = (schema / "default").read_value() if "default" in schema else _MISSING
         self.validator = oas31_schema_validators_factory.create(spec, schema)
+        # Header and path values a client sends again and again (its app name, its stream id): a
+        # string valid against this fixed schema stays valid, so it is validated once. Bounded.
+        self._valid_strings: set[str] = set()
 
     def value(self, parameters: RequestParameters, fallback: Callable[[], V31RequestValidator]) -> Any:
         """The parameter's value; MissingParameter when absent and optional, openapi-core's errors else."""
@@ -184,7 +189,13 @@ class _ParameterCheck:
                 )
             if not self.allow_empty and self.location == "query" and value == "":
                 raise EmptyQueryParameterValue(self.name)
+        if type(value) is str and value in self._valid_strings:
+            return value
         self.validator.validate(value)
+        if type(value) is str and len(value) <= _REMEMBERED_LENGTH:
+            if len(self._valid_strings) >= _REMEMBERED_VALUES:
+                self._valid_strings.clear()
+            self._valid_strings.add(value)
         return value
 
     def _deserialize(self, location: Mapping[str, Any]) -> Any:
