@@ -1,0 +1,248 @@
+"""The servers under test: the mock (its production server), a worker-model variant, and Prism."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from bench._sample import SampleRequest
+
+ROOT = Path(__file__).resolve().parent.parent
+NPM_CACHE = ROOT / ".cache" / "npm"  # where bin/_setup.sh's npm_tools keeps Spectral, Redocly and Prism
+PRISM_PACKAGE = "@stoplight/prism-cli@5"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A server process of ours, in its own process group, logging to a file."""
+
+    name: str
+    command: list[str]
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    started_at: float
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        """Scheme, host and port."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def display(self) -> str:
+        """The command, as a shell would take it."""
+        return shlex.join(_shorten(self.command))
+
+    def stop(self) -> None:
+        """Stop the process group we started (SIGTERM, then SIGKILL after 10 s)."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def worker_pids(self) -> list[int]:
+        """The processes serving requests: gunicorn's workers (children of the master), else the process."""
+        children = _children(self.process.pid)
+        if self.name.startswith("prism"):
+            # `prism` is a node script; npm may wrap it in a shell. Count the whole tree.
+            return [self.process.pid, *_descendants(self.process.pid)]
+        return children or [self.process.pid]
+
+    def worker_rss_mb(self) -> list[float]:
+        """VmRSS of each serving process, in MB."""
+        return [rss for rss in (_rss_mb(pid) for pid in self.worker_pids()) if rss is not None]
+
+    def wait_ready(self, sample: SampleRequest, *, timeout_s: float = 60.0) -> float:
+        """Poll the operation with the sample request until it answers 200; seconds since process start."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.process.returncode}); see {self.log_path}")
+            status = post_status(self.port, sample)
+            if status == 200:
+                return time.perf_counter() - self.started_at
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not answer 200 within {timeout_s} s (last: {status})")
+            time.sleep(0.005)
+
+
+def post_status(port: int, sample: SampleRequest) -> int | None:
+    """The status of one POST of the sample, or None while nothing listens."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("POST", sample.path, body=sample.body, headers=sample.headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
+def start(
+    name: str, command: list[str], port: int, log_dir: Path, env: dict[str, str] | None = None
+) -> Server:
+    """Start a server process in a new process group, its output in `log_dir/<name>.log`."""
+    log_path = log_dir / f"{name}.log"
+    log = log_path.open("ab")
+    started_at = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+    return Server(name, command, port, log_path, process, started_at, log)
+
+
+def mock_command(
+    port: int, secret: str, *, workers: int | None, threads: int | None, extra: list[str]
+) -> list[str]:
+    """`python -m mockserver serve` with the benchmark's port and secret; the serve defaults otherwise."""
+    command = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--jwt-secret", secret]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    return command + extra
+
+
+def variant_command(port: int, secret: str, *, worker_class: str, workers: int, threads: int) -> list[str]:
+    """The mock under another gunicorn worker class (bench/_variant.py), for the worker-model comparison."""
+    return [
+        sys.executable,
+        "-m",
+        "bench._variant",
+        "--worker-class",
+        worker_class,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--port",
+        str(port),
+        "--jwt-secret",
+        secret,
+    ]
+
+
+def ensure_prism(say: Callable[[str], None], explicit: str | None = None) -> str:
+    """The prism command: --prism-bin, else .cache/npm (installed from the npm registry when missing)."""
+    if explicit:
+        return explicit
+    binary = NPM_CACHE / "node_modules" / ".bin" / "prism"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is needed to install Prism (apt-get install -y npm)")
+        say(f"Prism is not installed: `npm install {PRISM_PACKAGE}` into {NPM_CACHE}")
+        NPM_CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(NPM_CACHE),
+                PRISM_PACKAGE,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return str(binary)
+
+
+def prism_command(prism: str, spec_file: Path, port: int, *, dynamic: bool) -> list[str]:
+    """`prism mock` on the bundled spec; `-d` generates dynamic data as the mock does."""
+    return [prism, "mock", *(["-d"] if dynamic else []), "-h", "127.0.0.1", "-p", str(port), str(spec_file)]
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return [p for p, parent in _parents().items() if parent == pid]
+    return [int(p) for p in text.split()]
+
+
+def _descendants(pid: int) -> list[int]:
+    parents = _parents()
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        current = frontier.pop()
+        for child, parent in parents.items():
+            if parent == current:
+                found.append(child)
+                frontier.append(child)
+    return found
+
+
+def _parents() -> dict[int, int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # The command name may hold spaces and parentheses; the fields after the last ')' do not.
+            fields = stat.rsplit(")", 1)[1].split()
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _shorten(command: list[str]) -> list[str]:
+    """The command as a reader would type it: `python` for this interpreter, paths relative to the repo."""
+    out = []
+    for part in command:
+        if part == sys.executable:
+            part = "python"
+        elif part.startswith(str(ROOT) + os.sep):
+            part = os.path.relpath(part, ROOT)
+        out.append(part)
+    return out
