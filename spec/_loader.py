@@ -58,6 +58,7 @@ class Relation:
     tolerance_ms: int = 0
     if_in_response: bool = False
     decision: str | None = None
+    within: str | None = None
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,7 @@ def _parse_relations(root: Path, resolved: Mapping[str, Any]) -> tuple[Relation,
                 tolerance_ms=int(item.get("tolerance-ms", 0)),
                 if_in_response=bool(item.get("if-in-response", False)),
                 decision=item.get("decision"),
+                within=item.get("within"),
             )
         )
     return tuple(relations)

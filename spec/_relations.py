@@ -175,7 +175,8 @@ def check_relation(
         got = resolve_pointer(response, relation.response)
         if got is MISSING or seen is None:
             return None
-        key = repr(got)
+        scope = repr(resolve_pointer(response, relation.within)) if relation.within else ""
+        key = f"{scope}|{got!r}"
         bucket = seen.setdefault(relation.id, set())
         if key in bucket:
             return RelationViolation(

@@ -222,7 +222,8 @@ def _rule(r: Relation) -> str:
     if r.kind == "same-instant":
         return " ≈ ".join(f"`{p}`" for p in r.pointers) + f", within {r.tolerance_ms} ms"
     if r.kind == "unique":
-        return f"answer `{r.response}` differs from every other answer's"
+        scope = f" with the same `{r.within}`" if r.within else ""
+        return f"answer `{r.response}` differs from every other answer's{scope}"
     if r.kind == "constant":
         return f"answer `{r.response}` = `{json.dumps(r.value, ensure_ascii=False)}`"
     # The loader rejects unknown kinds; should one be added there first, show its raw fields.

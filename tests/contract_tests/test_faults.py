@@ -197,3 +197,12 @@ def test_a_redirecting_target_is_reported_as_a_setup_problem() -> None:
     assert "no valid request was accepted: the target redirects (308) to https://tasks.example.com/" in (
         outcome.output
     )
+
+
+def test_an_ignored_account_header_is_caught_on_loopback_without_an_account(
+    serve: Callable[..., str],
+) -> None:
+    # No --account-id: on loopback the suite names a made-up account on every other request.
+    outcome = invoke(serve("ignores-account-header"))
+    assert outcome.exit_code == 1, outcome.output
+    assert failing_checks(outcome.output) == {"relation:account-is-header"}, outcome.output

@@ -166,3 +166,14 @@ def test_created_and_updated_may_be_written_differently() -> None:
     _, task = _pair()
     task["updatedAt"] = task["createdAt"].replace("Z", "+00:00")
     assert "created-equals-updated" not in _broken(task)
+
+
+def test_ref_ids_are_unique_within_an_account_only() -> None:
+    facts, task = _pair()
+    seen: dict[str, set[str]] = {}
+    assert check_relations(CONTRACT.relations, facts, task, seen=seen) == []
+    other = copy.deepcopy(task)
+    other["_id"] = other["_id"][:-4] + "beef"
+    other["accountId"] = "0" * 24
+    other_facts = RequestFacts(body=facts.body, path=facts.path, headers={"AccountId": other["accountId"]})
+    assert check_relations(CONTRACT.relations, other_facts, other, seen=seen) == []
