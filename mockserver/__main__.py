@@ -259,6 +259,14 @@ def _proxy_env_table() -> str:
     help="Wait this long for the upstream, then answer 504.  [default: 30]",
 )
 @click.option(
+    "--body-limit",
+    default=None,
+    callback=_parsed(parse_size, "--body-limit"),
+    metavar="SIZE",
+    help="Largest request body forwarded, e.g. 20MiB; a larger one is answered 413 and never forwarded.  "
+    "[default: 10MiB]",
+)
+@click.option(
     "--state-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,

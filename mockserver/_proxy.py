@@ -11,6 +11,10 @@ did wrong by the contract (`_proxy_checks`). What changes on the way, and why:
 - a request carrying `Origin` gets the proxy's CORS headers (`--cors-origin`) instead of the
   upstream's, and CORS preflights are answered by the proxy, so a browser app works through it.
 
+A request body larger than `--body-limit` is answered 413 by the proxy and never forwarded: its
+`Content-Length` decides before anything is read, and a chunked body is read no further than one byte
+past the limit, so no body bigger than the limit is ever held in memory.
+
 Bodies are passed back as raw bytes: a compressed answer stays compressed with its `Content-Encoding`
 (the client's `Accept-Encoding` is forwarded as sent); the proxy decompresses a copy to check it.
 """
@@ -38,7 +42,8 @@ from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from werkzeug.exceptions import HTTPException
 
-from mockserver._errors import Envelopes
+from mockserver._config import KIB, MIB
+from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._proxy_checks import RESPONSE, ContractChecker, ContractViolation, RequestCheck
 from mockserver._proxy_config import ProxyConfig
 from mockserver._state import JournalEntry, StateStore
@@ -59,6 +64,11 @@ _HOP_BY_HOP = frozenset(
 )
 _REDACTED = frozenset({"auth", "authorization", "cookie"})
 _JOURNAL_MAX = 64 * 1024
+# orjson writes JSON no deeper than this; the journal shows a deeper answer as text, not as JSON.
+_JOURNAL_DEPTH = 254
+# Bodies are read in pieces: one read of limit + 1 bytes would allocate that much for every request
+# (werkzeug's stream is an io.RawIOBase), however small its body.
+_READ_CHUNK = 64 * 1024
 _ADMIN_METHODS = {HEALTH_PATH: frozenset({"GET", "HEAD"}), JOURNAL_PATH: frozenset({"GET", "HEAD", "DELETE"})}
 
 
@@ -80,6 +90,17 @@ class Upstream:
         """The first value of a header (any case)."""
         wanted = name.lower()
         return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+
+@dataclass(frozen=True)
+class OversizedBody:
+    """A request body over --body-limit: its size as far as known, how it is known, the part read."""
+
+    size: str
+    how: str
+    # Empty when Content-Length told; otherwise the first limit + 1 bytes of a chunked body.
+    start: bytes
+    length: int | None
 
 
 @dataclass(frozen=True)
@@ -131,7 +152,10 @@ class ProxyService:
     def handle(self) -> Response:
         """Check, forward (or refuse with --strict), check the answer, journal and log."""
         started = time.perf_counter()
-        body = request.get_data(cache=False)
+        received = self._read_body()
+        if isinstance(received, OversizedBody):
+            return self._refuse_oversized(received, started)
+        body = received
         check = self._check_request(body)
         violations = list(check.violations)
         if self.config.strict and check.refusal:
@@ -166,6 +190,51 @@ class ProxyService:
             response.headers[CHECK_FAILED_HEADER] = "failed"
         return self._finish(
             response, body, decoded if decoded is not None else answer.raw, violations, started
+        )
+
+    def _read_body(self) -> bytes | OversizedBody:
+        """The whole body, or what is known of one over --body-limit (never more than limit + 1 bytes)."""
+        limit = self.config.body_limit
+        length = request.content_length
+        if length is not None and length > limit:
+            return OversizedBody(f"{length} bytes", "as its Content-Length says", b"", length)
+        # Without Content-Length (chunked), the stream ends where the client's body does.
+        chunks: list[bytes] = []
+        remaining = limit + 1
+        while remaining > 0:
+            chunk = request.stream.read(min(_READ_CHUNK, remaining))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        body = b"".join(chunks)
+        if len(body) > limit:
+            return OversizedBody(f"more than {limit} bytes", "as read so far (chunked)", body, None)
+        return body
+
+    def _refuse_oversized(self, oversized: OversizedBody, started: float) -> Response:
+        """413 in the platform's envelope (the spec's wording), the body neither forwarded nor checked."""
+        limit = self.config.body_limit
+        violation = Violation(
+            Kind.BODY_TOO_LARGE,
+            f"Request body of {oversized.size} exceeds the limit of {limit} bytes",
+            "/body",
+            f"Received: {oversized.size}, {oversized.how}. The proxy forwards bodies of up to "
+            f"{_human_size(limit)} (--body-limit); this one was not forwarded to {self.config.upstream} "
+            "nor checked. Fix: send a smaller body, or, if the implementation accepts larger ones, raise "
+            f"the proxy's limit: --body-limit {_suggested_limit(oversized.length, limit)} "
+            "(or KORE_PROXY_BODY_LIMIT).",
+        )
+        payload = orjson.dumps(self.envelopes.envelope([violation]))
+        response = Response(payload, self.envelopes.status_of([violation]), content_type=JSON)
+        return self._finish(
+            response,
+            oversized.start,
+            payload,
+            [],
+            started,
+            note=violation.msg,
+            body_note=f"{oversized.size}, over --body-limit: not read further",
         )
 
     def _check_request(self, body: bytes) -> RequestCheck:
@@ -259,6 +328,7 @@ class ProxyService:
         started: float,
         *,
         note: str = "",
+        body_note: str | None = None,
     ) -> Response:
         response.headers[VIOLATIONS_HEADER] = str(len(violations))
         self._cors(response)
@@ -273,10 +343,10 @@ class ProxyService:
                     headers={
                         k: ("<redacted>" if k.lower() in _REDACTED else v) for k, v in request.headers.items()
                     },
-                    body=_clip(body),
+                    body=_clip(body, body_note),
                     status=response.status_code,
                     violations=[v.entry() for v in violations],
-                    answer=_clip(answer).encode(),
+                    answer=_journal_answer(answer),
                     ms=round(ms, 3),
                 )
             )
@@ -288,7 +358,7 @@ class ProxyService:
     def _log(self, status: int, ms: float, violations: list[ContractViolation], note: str) -> None:
         line = f"{request.method} {_printable(request.path)} {status} {ms:.1f}ms violations={len(violations)}"
         first = "; ".join(part for part in (note, str(violations[0]) if violations else "") if part)
-        level = logging.WARNING if violations or status in (502, 504) else logging.INFO
+        level = logging.WARNING if violations or status in (413, 502, 504) else logging.INFO
         log.log(level, "%s%s", line, f" {_printable(first)}" if first else "")
         # Every further violation on its own line, so that none is only in the journal.
         for number, violation in enumerate(violations[1:], start=2):
@@ -391,6 +461,7 @@ def create_proxy_app(config: ProxyConfig) -> Flask:
                 "upstream": config.upstream,
                 "strict": config.strict,
                 "timeoutSeconds": config.timeout,
+                "bodyLimitBytes": config.body_limit,
                 "spec": {"title": info.get("title"), "version": info.get("version")},
                 "uptimeSeconds": round(time.time() - started_at, 3),
                 "proxyBugs": service.proxy_bugs,
@@ -496,9 +567,42 @@ def decode_body(raw: bytes, encoding: str | None) -> tuple[bytes | None, Contrac
     return data, None
 
 
-def _clip(data: bytes) -> str:
+def _clip(data: bytes, note: str | None = None) -> str:
+    """A body for the journal: its first 64 KiB as text, and a note when that is not all of it."""
     text = data[:_JOURNAL_MAX].decode("utf-8", "replace")
-    return text + (f"... [{len(data)} bytes, truncated]" if len(data) > _JOURNAL_MAX else "")
+    if note is None and len(data) > _JOURNAL_MAX:
+        note = f"{len(data)} bytes, truncated"
+    if not note:
+        return text
+    return f"{text}... [{note}]" if text else f"[{note}]"
+
+
+def _journal_answer(answer: bytes) -> bytes:
+    """The answer as the journal keeps it: clipped, and marked as text when it is JSON nested deeper
+    than the journal endpoint could write back (the store gives back any JSON it can parse)."""
+    text = _clip(answer)
+    if text.count("[") + text.count("{") > _JOURNAL_DEPTH:
+        try:
+            orjson.dumps(orjson.loads(text))
+        except orjson.JSONEncodeError:
+            text += f" [nested more than {_JOURNAL_DEPTH} levels deep: journaled as text]"
+        except orjson.JSONDecodeError:
+            pass  # not JSON: the journal keeps it as text already
+    return text.encode()
+
+
+def _human_size(size: int) -> str:
+    """Bytes in the unit --body-limit would be given in: `10 MiB`, `512 KiB`, `1000 bytes`."""
+    for unit, name in ((MIB, "MiB"), (KIB, "KiB")):
+        if size % unit == 0:
+            return f"{size // unit} {name}"
+    return f"{size} bytes"
+
+
+def _suggested_limit(length: int | None, limit: int) -> str:
+    """A --body-limit that lets this body through: its size rounded up to MiB, or twice the limit."""
+    wanted = length if length is not None else 2 * limit
+    return f"{-(-wanted // MIB)}MiB"
 
 
 def _printable(text: str, limit: int = 300) -> str:

@@ -6,6 +6,11 @@ body, with the mock's pointers and explanations), plus the transport rules the m
 type, the schema documented for that status (the task for 200, the error envelope otherwise) and, for a
 200, every `x-contract-relations` entry. Each finding is a `ContractViolation` with a direction, a
 pointer and its basis (`seed`, or `decision` when a seed decision makes the rule).
+
+A body or answer nested deeper than the contract's schemas look (`CHECKED_DEPTH`) is checked with its
+deeper containers cut short: the verdicts are the same, and jsonschema, which puts the repr of a failing
+value in its message, never meets a value too deep to repr (about 1000 levels raise RecursionError;
+orjson parses up to 1024).
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ _UTF8 = frozenset({"utf-8", "utf8"})
 _STAGES = {Kind.UNSUPPORTED_MEDIA_TYPE: 0, Kind.UNAUTHORIZED: 1}
 # `unique` values remembered per relation; beyond this the oldest are forgotten (memory stays bounded).
 UNIQUE_MEMORY = 100_000
+# Far deeper than any schema of the contract looks (a task's, 4 levels), far shallower than Python's
+# recursion limit and orjson's 254-level limit when dumping.
+CHECKED_DEPTH = 32
+CUT_MARK = f"<nested deeper than {CHECKED_DEPTH} levels: cut for checking>"
 
 
 @dataclass(frozen=True)
@@ -201,13 +210,16 @@ class ContractChecker:
             found.append(auth)
         parsed: Any = MISSING
         malformed = False
+        checked = body  # what the validator reads: the body, or its deep levels cut short
         if body and media_type is None:
             result = self.validator.parse_body(body)
             if result.violation is not None:
                 found.append(result.violation)
                 malformed = True
             else:
-                parsed = result.value
+                parsed, cut = cut_deep(result.value, body)
+                if cut:
+                    checked = orjson.dumps(parsed)
         if auth is not None:
             # openapi-core stops at a failed security requirement; judged above, it must not hide the
             # body's violations, so the validator sees the header as present.
@@ -219,7 +231,7 @@ class ContractChecker:
             query=query,
             cookies=cookies,
             content_type=(content_type or "") if media_type is None else "application/json",
-            body=body if media_type is None and not malformed else b"",
+            body=checked if media_type is None and not malformed else b"",
         ):
             # Content type and auth are judged above with the mock's own rules; openapi-core's security
             # check only knows the header is absent, and a body it could not read was reported already.
@@ -335,6 +347,7 @@ class ContractChecker:
                 )
             )
             return found
+        document, _ = cut_deep(document, body)
         found.extend(self._schema_violations(status, document))
         if status == 200 and isinstance(document, Mapping):
             found.extend(self._relation_violations(request, document))
@@ -386,6 +399,36 @@ class ContractChecker:
                 decision=relation.decision,
                 detail=relation.description,
             )
+
+
+def cut_deep(document: Any, raw: bytes = b"") -> tuple[Any, bool]:
+    """The document with containers nested deeper than CHECKED_DEPTH replaced by a one-item stand-in
+    of the same type holding CUT_MARK; and whether anything was cut."""
+    if raw and raw.count(b"[") + raw.count(b"{") <= CHECKED_DEPTH:
+        return document, False  # too few brackets to nest that deep: no walk
+    if not _deeper_than(document, CHECKED_DEPTH):
+        return document, False
+    return _cut(document, CHECKED_DEPTH), True
+
+
+def _deeper_than(value: Any, levels: int) -> bool:
+    """Whether a container lies `levels` or more containers below `value` (recursing at most that deep)."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    if children is None:
+        return False
+    if levels == 0:
+        return True
+    return any(_deeper_than(child, levels - 1) for child in children if isinstance(child, (dict, list)))
+
+
+def _cut(value: Any, levels: int) -> Any:
+    if not isinstance(value, (dict, list)):
+        return value
+    if levels == 0:
+        return {CUT_MARK: CUT_MARK} if isinstance(value, dict) else [CUT_MARK]
+    if isinstance(value, dict):
+        return {k: _cut(v, levels - 1) for k, v in value.items()}
+    return [_cut(v, levels - 1) for v in value]
 
 
 def _from_request_violation(violation: Violation) -> ContractViolation:

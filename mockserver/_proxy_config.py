@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mockserver._config import LOG_LEVELS, parse_float, parse_int, parse_level, parse_origins
+from mockserver._config import (
+    LOG_LEVELS,
+    MIB,
+    parse_float,
+    parse_int,
+    parse_level,
+    parse_origins,
+    parse_size,
+)
 from mockserver._errors import ConfigError
 
 PROXY_ENV_PREFIX = "KORE_PROXY_"
@@ -39,6 +47,9 @@ class ProxyConfig:
     threads: int = 8
     strict: bool = False
     timeout: float = 30.0
+    # Ten times the mock's: the proxy fronts implementations whose own limit it does not know, and
+    # should let them answer for themselves; the limit only keeps a huge body out of memory.
+    body_limit: int = 10 * MIB
     state_file: Path | None = None
     cors_origins: tuple[str, ...] = ("*",)
     spec_path: Path | None = None
@@ -60,6 +71,7 @@ class ProxyConfig:
         _require(self.workers >= 1, "workers", self.workers, "at least 1")
         _require(self.threads >= 1, "threads", self.threads, "at least 1")
         _require(self.timeout > 0, "timeout", self.timeout, "a positive number of seconds")
+        _require(self.body_limit >= 1, "body_limit", self.body_limit, "a positive number of bytes")
         _require(self.journal_size >= 1, "journal_size", self.journal_size, "at least 1")
         _require(self.log_level in LOG_LEVELS, "log_level", self.log_level, f"one of {', '.join(LOG_LEVELS)}")
         _require(bool(self.cors_origins), "cors_origins", self.cors_origins, "at least one origin, or *")
@@ -140,6 +152,9 @@ PROXY_SETTINGS: tuple[ProxySetting, ...] = (
     ProxySetting("threads", parse_int, "threads per worker", "8"),
     ProxySetting("strict", parse_bool, "answer invalid requests 400/401 instead of forwarding them", "1"),
     ProxySetting("timeout", parse_seconds, "seconds to wait for the upstream before answering 504", "30"),
+    ProxySetting(
+        "body_limit", parse_size, "largest request body forwarded; a larger one is answered 413", "20MiB"
+    ),
     ProxySetting(
         "state_file", _parse_path, "SQLite file of the journal (the mock's format)", "proxy.sqlite3"
     ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import gzip
+import io
 import os
 import re
 import subprocess
@@ -33,7 +34,9 @@ from werkzeug.test import TestResponse
 from generators import Caller, SeededIds, build_task, system_clock
 from mockserver import MockConfig, create_app
 from mockserver.__main__ import cli
+from mockserver._config import KIB, MIB
 from mockserver._proxy import VIOLATIONS_HEADER, create_proxy_app, decode_body
+from mockserver._proxy_checks import CHECKED_DEPTH, CUT_MARK
 from mockserver._proxy_config import ProxyConfig
 from mockserver._validation import ContractValidator
 from spec import ContractSpec, load_spec
@@ -43,6 +46,16 @@ pytestmark = pytest.mark.http
 
 ENVELOPE_401 = {"errors": [{"msg": "Invalid SDK credentials", "code": 4002}]}
 REQUIRED = ("caseId", "caseRefId", "taskTmp", "userInfo", "source")
+# Far past orjson's 1024-level limit, and just under it: the one is malformed JSON, the other parses.
+DEEPEST = 10_000
+DEEP = 1_000
+
+
+def nested(levels: int, kind: str = "[") -> bytes:
+    """JSON nesting arrays (`[`) or objects (`{`) `levels` deep."""
+    if kind == "[":
+        return b"[" * levels + b"]" * levels
+    return b'{"a":' * levels + b"1" + b"}" * levels
 
 
 # -- upstreams ---------------------------------------------------------------------------------------
@@ -152,7 +165,10 @@ def upstream_app(*, faulty: bool) -> Flask:
             sent = orjson.loads(body)
         except orjson.JSONDecodeError:
             sent = None
-        if not isinstance(sent, dict) or any(not sent.get(name) for name in REQUIRED):
+        if not isinstance(sent, dict) or any(
+            not sent.get(name) or not isinstance(sent[name], dict if name == "userInfo" else str)
+            for name in REQUIRED
+        ):
             if fault != "accept-anything":
                 return answer(400, orjson.dumps({"errors": [{"msg": "/body: invalid task", "code": 400}]}))
             sent = {**contract.request_examples["seed-sample"], **(sent if isinstance(sent, dict) else {})}
@@ -171,6 +187,12 @@ def upstream_app(*, faulty: bool) -> Flask:
         elif fault == "late-timestamp":
             created["timestampValue"] += 5000
         payload = orjson.dumps(created)
+        if fault == "deep-caseId":
+            payload = payload.replace(orjson.dumps(created["caseId"]), nested(DEEP), 1)
+        elif fault == "deep-error":
+            return answer(400, b'{"errors":[{"msg":' + nested(DEEP, "{") + b',"code":400}]}')
+        elif fault == "invalid-utf8":
+            payload = payload.replace(b'"lname":"', b'"lname":"caf\xe9 ', 1)
         if fault == "gzip" or "gzip" in request.headers.get("X-Fault-Extra", ""):
             compressed = gzip.compress(payload)
             app.config["UPSTREAM"].sent.append(compressed)
@@ -612,6 +634,256 @@ def test_the_mock_as_upstream_keeps_the_contract_through_the_proxy(
     assert all(v["direction"] == "request" for e in journal(client) for v in e["violations"])
 
 
+# -- bodies over --body-limit ----------------------------------------------------------------------------
+
+
+class EndlessBody(io.RawIOBase):
+    """A request body that never ends, counting the bytes read of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        buffer[:size] = b" " * size
+        self.consumed += size
+        return size
+
+
+def post_stream(
+    client: FlaskClient, stream: io.RawIOBase | io.BytesIO, *, length: int | None = None, **extra: str
+) -> TestResponse:
+    """POST a body read from `stream`: with a Content-Length of `length`, or chunked when None."""
+    # The test client would measure a stream it is given (seeking it); the environ takes it as is.
+    environ: dict[str, Any] = {"wsgi.input": stream}
+    if length is None:
+        # What a WSGI server says of a chunked body: no CONTENT_LENGTH, the stream ends with the body.
+        environ["wsgi.input_terminated"] = True
+        extra["Transfer-Encoding"] = "chunked"
+    else:
+        environ["CONTENT_LENGTH"] = str(length)
+    return client.post(operation_path(), headers=headers(**extra), environ_overrides=environ)
+
+
+def test_a_body_whose_content_length_is_over_the_limit_is_refused_413_unread(
+    correct: Upstream, proxy_client: Callable[..., FlaskClient], contract: ContractSpec
+) -> None:
+    client = proxy_client(correct.base, body_limit=64 * KIB)
+    stream = EndlessBody()
+    response = post_stream(client, stream, length=50 * MIB, Origin="http://localhost:3000")
+    assert response.status_code == 413
+    assert stream.consumed == 0
+    assert correct.received == []
+    assert ContractValidator(contract).answer_problems(413, document(response)) == []
+    [error] = document(response)["errors"]
+    # Worded as the spec's own 413 example: "Request body of 2097152 bytes exceeds the limit of 1048576 bytes".
+    assert (error["msg"], error["code"], error["pointer"]) == (
+        f"Request body of {50 * MIB} bytes exceeds the limit of {64 * KIB} bytes",
+        413,
+        "/body",
+    )
+    assert "as its Content-Length says" in error["detail"]
+    assert "--body-limit 50MiB (or KORE_PROXY_BODY_LIMIT)" in error["detail"]
+    assert (response.headers[VIOLATIONS_HEADER], response.headers["Access-Control-Allow-Origin"]) == (
+        "0",
+        "*",
+    )
+    [entry] = journal(client)
+    assert (entry["status"], entry["violations"], entry["answer"]) == (413, [], document(response))
+    assert entry["body"] == f"[{50 * MIB} bytes, over --body-limit: not read further]"
+
+
+def test_a_chunked_body_is_read_no_further_than_one_byte_past_the_limit(
+    correct: Upstream, proxy_client: Callable[..., FlaskClient]
+) -> None:
+    limit = 100 * KIB + 7
+    client = proxy_client(correct.base, body_limit=limit)
+    stream = EndlessBody()
+    response = post_stream(client, stream)
+    assert response.status_code == 413
+    assert stream.consumed == limit + 1
+    assert correct.received == []
+    [error] = document(response)["errors"]
+    assert error["msg"] == f"Request body of more than {limit} bytes exceeds the limit of {limit} bytes"
+    assert "--body-limit 1MiB" in error["detail"]
+    [entry] = journal(client)
+    assert entry["status"] == 413
+    assert entry["body"].endswith(f"... [more than {limit} bytes, over --body-limit: not read further]")
+    assert document(client.get("/__admin/health"))["bodyLimitBytes"] == limit
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_of_exactly_the_limit_is_forwarded_and_one_byte_more_is_not(
+    correct: Upstream, proxy_client: Callable[..., FlaskClient], chunked: bool
+) -> None:
+    body = seed_bytes()
+    client = proxy_client(correct.base, body_limit=len(body))
+
+    def send(data: bytes) -> TestResponse:
+        return post_stream(client, io.BytesIO(data), length=None if chunked else len(data))
+
+    response = send(body)
+    assert (response.status_code, correct.received[-1].body) == (200, body)
+    assert send(body + b" ").status_code == 413
+    assert len(correct.received) == 1
+
+
+def test_the_body_limit_is_an_option_and_a_variable_with_the_mocks_size_syntax() -> None:
+    assert ProxyConfig(upstream="http://127.0.0.1:9").body_limit == 10 * MIB
+    config = ProxyConfig.from_env({"KORE_PROXY_UPSTREAM": "http://x:1", "KORE_PROXY_BODY_LIMIT": "512KiB"})
+    assert config.body_limit == 512 * KIB
+    result = CliRunner().invoke(cli, ["proxy", "--upstream", "http://x:1", "--body-limit", "lots"])
+    assert result.exit_code == 2
+    assert "a size in bytes such as 1048576, 512KiB or 1MiB" in result.output
+    help_text = CliRunner().invoke(cli, ["proxy", "--help"]).output
+    assert "--body-limit SIZE" in help_text and "KORE_PROXY_BODY_LIMIT" in help_text
+
+
+# -- deep and broken bodies: violations, never a proxy bug -------------------------------------------------
+
+
+def deep_in(field: str, levels: int, kind: str = "[") -> bytes:
+    """The seed request with `field` (a top-level property, known or not) nested `levels` deep."""
+    return seed_bytes(**{field: "DEEP"}).replace(b'"DEEP"', nested(levels, kind), 1)
+
+
+def health_bugs(client: FlaskClient) -> int:
+    bugs: int = document(client.get("/__admin/health"))["proxyBugs"]
+    return bugs
+
+
+@pytest.mark.parametrize("kind", ["[", "{"], ids=["arrays", "objects"])
+def test_a_body_nested_10000_levels_deep_is_a_malformed_body_violation(
+    correct: Upstream, proxy_client: Callable[..., FlaskClient], kind: str
+) -> None:
+    client = proxy_client(correct.base)
+    body = nested(DEEPEST, kind)
+    response = client.post(operation_path(), data=body, headers=headers())
+    assert (response.status_code, response.headers[VIOLATIONS_HEADER]) == (400, "1")
+    assert "X-Contract-Check" not in response.headers
+    assert correct.received[-1].body == body
+    [violation] = journal(client)[0]["violations"]
+    assert (violation["check"], violation["pointer"]) == ("body", "/body")
+    assert "depth" in violation["msg"] and "1024 levels" in violation["detail"]
+    strict = proxy_client(correct.base, strict=True)
+    refused = strict.post(operation_path(), data=deep_in("caseId", DEEPEST, kind), headers=headers())
+    assert refused.status_code == 400
+    assert document(refused)["errors"][0]["pointer"] == "/body"
+    assert health_bugs(client) == health_bugs(strict) == 0
+
+
+@pytest.mark.parametrize("kind", ["[", "{"], ids=["arrays", "objects"])
+def test_a_value_nested_1000_levels_deep_gets_its_own_violation_without_a_recursion_error(
+    correct: Upstream, proxy_client: Callable[..., FlaskClient], kind: str
+) -> None:
+    client = proxy_client(correct.base)
+    body = deep_in("caseId", DEEP, kind)
+    response = client.post(operation_path(), data=body, headers=headers())
+    assert "X-Contract-Check" not in response.headers
+    assert response.headers[VIOLATIONS_HEADER] == "1"
+    assert correct.received[-1].body == body  # checked shortened, forwarded as sent
+    [violation] = journal(client)[0]["violations"]
+    assert (violation["check"], violation["pointer"]) == ("body", "/body/caseId")
+    assert CUT_MARK in violation["msg"] and len(violation["msg"]) < 400
+    # An unknown property is accepted and ignored, however deep (the contract says so).
+    response = client.post(operation_path(), data=deep_in("extra", DEEP, kind), headers=headers())
+    assert response.headers[VIOLATIONS_HEADER] == "0"
+    assert "X-Contract-Check" not in response.headers
+    strict = proxy_client(correct.base, strict=True)
+    refused = strict.post(operation_path(), data=body, headers=headers())
+    assert (refused.status_code, document(refused)["errors"][0]["pointer"]) == (400, "/body/caseId")
+    assert health_bugs(client) == health_bugs(strict) == 0
+
+
+def test_the_cut_for_checking_is_deeper_than_any_schema_of_the_contract(contract: ContractSpec) -> None:
+    # Cutting levels no schema looks at keeps every verdict; a deeper schema would need a deeper cut.
+    def depth(schema: Any) -> int:
+        """How many containers a schema nests: an object of strings is 1."""
+        if not isinstance(schema, dict):
+            return 0
+        below = [depth(s) for s in schema.get("properties", {}).values()]
+        below += [depth(schema[k]) for k in ("items", "additionalProperties") if k in schema]
+        deeper = 1 + max(below) if below else 0
+        combined = [depth(s) for k in ("allOf", "anyOf", "oneOf") for s in schema.get(k, [])]
+        return max([deeper, *combined])
+
+    operation = contract.operation
+    schemas = [operation["requestBody"]["content"]["application/json"]["schema"]]
+    schemas += [r["content"]["application/json"]["schema"] for r in operation["responses"].values()]
+    assert 1 <= max(map(depth, schemas)) < CHECKED_DEPTH
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "expected"),
+    [
+        ("deep-caseId", 200, [("schema", "/body/caseId"), ("relation:echo-caseId", "/body/caseId")]),
+        ("deep-error", 400, [("schema", "/body/errors/0/msg")]),
+        ("invalid-utf8", 200, [("schema", "/body")]),
+    ],
+)
+def test_deep_and_broken_answers_are_violations_not_proxy_bugs(
+    faulty: Upstream,
+    proxy_client: Callable[..., FlaskClient],
+    fault: str,
+    status: int,
+    expected: list[tuple[str, str]],
+) -> None:
+    client = proxy_client(faulty.base)
+    response = client.post(operation_path(), data=seed_bytes(), headers=headers(**{"X-Fault": fault}))
+    assert (response.status_code, response.data) == (status, faulty.sent[-1])
+    assert "X-Contract-Check" not in response.headers
+    entry = journal(client)[0]
+    assert [(v["check"], v["pointer"]) for v in entry["violations"]] == expected
+    if fault.startswith("deep"):  # deeper than the journal endpoint can write back as JSON
+        assert entry["answer"].endswith("levels deep: journaled as text]")
+    assert health_bugs(client) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"caseId": "caf\xe9"}',
+        seed_bytes(name="NAME").replace(b'"NAME"', b'"\xff\xfe"'),
+        seed_bytes(name="NAME").replace(b'"NAME"', b'"\\ud800"'),
+        b"\xef\xbb\xbf" + seed_bytes(),
+    ],
+    ids=["latin-1", "invalid-bytes", "lone-surrogate-escape", "byte-order-mark"],
+)
+def test_a_body_that_is_not_utf8_json_is_a_malformed_body_violation(
+    correct: Upstream, proxy_client: Callable[..., FlaskClient], body: bytes
+) -> None:
+    client = proxy_client(correct.base)
+    response = client.post(operation_path(), data=body, headers=headers())
+    assert (response.status_code, response.headers[VIOLATIONS_HEADER]) == (400, "1")
+    assert "X-Contract-Check" not in response.headers
+    assert correct.received[-1].body == body
+    [violation] = journal(client)[0]["violations"]
+    assert (violation["check"], violation["pointer"]) == ("body", "/body")
+    assert violation["msg"].startswith("Malformed JSON body")
+    strict = proxy_client(correct.base, strict=True)
+    refused = strict.post(operation_path(), data=body, headers=headers())
+    assert (refused.status_code, document(refused)["errors"][0]["pointer"]) == (400, "/body")
+    assert health_bugs(client) == health_bugs(strict) == 0
+
+
+def test_bytes_outside_utf8_in_the_path_query_and_headers_are_forwarded_and_checked(
+    correct: Upstream, proxy_client: Callable[..., FlaskClient]
+) -> None:
+    client = proxy_client(correct.base)
+    stream_path = operation_path().replace("st-", "st-%FF", 1)
+    response = client.post(stream_path + "?q=%FF%FE", data=seed_bytes(), headers=headers(accountId="caf\xe9"))
+    assert response.status_code == 200
+    assert correct.received[-1].target == stream_path + "?q=%FF%FE"
+    outside = client.post("/caseManagement/%FF", data=seed_bytes(), headers=headers())
+    assert outside.headers[VIOLATIONS_HEADER] == "1"
+    assert journal(client)[0]["violations"][0]["check"] == "path"
+    assert health_bugs(client) == 0
+
+
 # -- configuration and the command ---------------------------------------------------------------------
 
 
@@ -746,3 +1018,49 @@ def test_the_command_with_strict_and_a_dead_upstream(
         assert down.status_code == 502
         assert "refused the connection" in down.json()["errors"][0]["msg"]
     assert "Traceback" not in strict.log_text() + dead.log_text()
+
+
+def test_the_command_refuses_big_bodies_413_and_takes_deep_and_broken_ones_in_its_stride(
+    correct: Upstream, run_proxy: Callable[..., ProxyProcess]
+) -> None:
+    proxy = run_proxy(
+        env={"KORE_PROXY_UPSTREAM": correct.base, "KORE_PROXY_WORKERS": "1", "KORE_PROXY_BODY_LIMIT": "64KiB"}
+    )
+    path = operation_path()
+    big = b" " * (4 * MIB)
+    with httpx.Client(timeout=10) as client:
+        sized = client.post(proxy.base + path, content=big, headers=headers())
+        chunked = client.post(
+            proxy.base + path,
+            content=(big[i : i + 16 * KIB] for i in range(0, len(big), 16 * KIB)),
+            headers=headers(),
+        )
+        for answer, size in ((sized, f"{4 * MIB} bytes"), (chunked, f"more than {64 * KIB} bytes")):
+            assert (answer.status_code, answer.headers[VIOLATIONS_HEADER]) == (413, "0")
+            [error] = answer.json()["errors"]
+            assert (error["msg"], error["code"]) == (
+                f"Request body of {size} exceeds the limit of {64 * KIB} bytes",
+                413,
+            )
+        assert correct.received == []
+        # Still serving, deep and broken bodies included: each a violation, none a proxy bug.
+        sent = [
+            (seed_bytes(), 200),
+            (nested(DEEPEST), 400),
+            (deep_in("caseId", DEEP, "{"), 400),
+            (seed_bytes(name="NAME").replace(b'"NAME"', b'"\xff"'), 400),
+        ]
+        for body, status in sent:
+            answer = client.post(proxy.base + path, content=body, headers=headers())
+            assert (answer.status_code, answer.headers[VIOLATIONS_HEADER]) == (
+                status,
+                "0" if status == 200 else "1",
+            )
+        assert [seen.body for seen in correct.received] == [body for body, _ in sent]
+        health = client.get(proxy.base + "/__admin/health").json()
+        assert (health["proxyBugs"], health["bodyLimitBytes"]) == (0, 64 * KIB)
+        entries = client.get(proxy.base + "/__admin/requests").json()["requests"]
+        assert [e["status"] for e in entries] == [400, 400, 400, 200, 413, 413]
+    log = proxy.log_text()
+    assert "Traceback" not in log and "PROXY BUG" not in log
+    assert f"POST {path} 413 " in log and f"Request body of {4 * MIB} bytes exceeds the limit" in log
