@@ -112,7 +112,7 @@ def start(
     name: str, command: list[str], port: int, log_dir: Path, env: dict[str, str] | None = None
 ) -> Server:
     """Start a server process in a new process group, its output in `log_dir/<name>.log`."""
-    log_path = log_dir / f"{name}.log"
+    log_path = log_dir / f"{name.replace('/', '-x')}.log"
     log = log_path.open("ab")
     started_at = time.perf_counter()
     process = subprocess.Popen(

@@ -23,16 +23,22 @@ class VariantApplication(MockApplication):
 
     def __init__(self, app: Any, config: MockConfig, worker_class: str) -> None:
         self._worker_class = worker_class
+        self._threads = config.threads
         super().__init__(app, config)
 
     def load_config(self) -> None:
-        """The mock's options, then the worker class under test."""
+        """The mock's options, then the worker class and threads under test."""
         self.options["worker_class"] = self._worker_class
+        self.options["threads"] = self._threads
         super().load_config()
 
 
 @click.command()
-@click.option("--worker-class", required=True, help="sync, gthread, gevent, tornado...")
+@click.option(
+    "--worker-class",
+    required=True,
+    help="sync, gthread, gevent, tornado, mockserver._serve.MockSyncWorker...",
+)
 @click.option("--workers", type=int, default=2)
 @click.option("--threads", type=int, default=1)
 @click.option("--port", type=int, default=4010)

@@ -102,6 +102,13 @@ def spread(values: Sequence[float], unit: str = "", digits: int = 0) -> str:
     help="Measure the mock under this gunicorn worker class (bench/_variant.py) instead of `serve`'s own.",
 )
 @click.option(
+    "--compare-workers",
+    default=None,
+    metavar="CLASS/THREADS,...",
+    help="Also measure the mock under these gunicorn worker classes (bench/_variant.py), rounds interleaved, "
+    "e.g. sync/1,gthread/1,gthread/4,tornado/1.",
+)
+@click.option(
     "--vs-prism", is_flag=True, help="Also measure `prism mock -d` on the same spec, rounds interleaved."
 )
 @click.option("--prism-static", is_flag=True, help="With --vs-prism: also Prism's static mode (no -d).")

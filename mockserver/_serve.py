@@ -1,9 +1,21 @@
-"""Serving: gunicorn (production WSGI server, preloaded app, gthread workers), or Flask's reloader in --dev."""
+"""Serving: gunicorn (production WSGI server, preloaded app), or Flask's reloader in --dev.
+
+The worker model, measured with `python -m bench --compare-workers ...` (docs/performance.md): every
+request is CPU work (validation, the task, the self-check) on a GIL, so one request at a time per
+process is fastest. gunicorn's sync workers accept a connection only when free, which spreads the
+load evenly over the workers; keep-alive workers (gthread, tornado, gevent) keep each client
+connection on the worker that accepted it, and one worker often ends up with most of them. So:
+
+- no added latency: `MockSyncWorker`, gunicorn's sync worker (one request per connection) that closes
+  a connection sending nothing within FIRST_BYTES_TIMEOUT_S instead of waiting on it;
+- with --latency (requests that mostly sleep): gthread workers with --threads threads each.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import select
 import shutil
 import sys
 import tempfile
@@ -15,6 +27,7 @@ import orjson
 from flask import Flask, Response
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.sync import SyncWorker
 from werkzeug.routing import Rule
 
 from mockserver._config import MockConfig
@@ -30,6 +43,41 @@ log = logging.getLogger("mockserver")
 GUNICORN_FIELD_LIMIT = 1024 * 1024
 GUNICORN_FIELD_COUNT = 1000
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(message)s"
+# How long a sync worker waits for the first bytes of a new connection. A client with a request sends
+# it right after connecting (well within a second, even across continents); a browser's speculative
+# connection sends nothing, and must not hold one of the two workers.
+FIRST_BYTES_TIMEOUT_S = 1.0
+# Then each read or write of the request and answer: the bound gthread workers use for slow clients.
+CLIENT_TIMEOUT_S = 5.0
+
+
+class MockSyncWorker(SyncWorker):  # type: ignore[misc]
+    """gunicorn's sync worker, with a bound on how long one silent or stalled client can hold it.
+
+    The stock sync worker reads a new connection with no timeout: a connection that sends nothing
+    blocks the worker until the arbiter kills it (--timeout, 60 s). Here a connection that sends
+    nothing within FIRST_BYTES_TIMEOUT_S is closed, and reads and writes time out after CLIENT_TIMEOUT_S.
+    """
+
+    def accept(self, listener: Any) -> None:
+        """Accept one connection; serve it once its first bytes arrive, else close it."""
+        client, addr = listener.accept()
+        client.setblocking(True)
+        gunicorn_util.close_on_exec(client)
+        poller = select.poll()  # not select.select: descriptors above 1023 are fine
+        poller.register(client, select.POLLIN)
+        if not poller.poll(FIRST_BYTES_TIMEOUT_S * 1000):
+            gunicorn_util.close(client)
+            return
+        client.settimeout(CLIENT_TIMEOUT_S)
+        self.handle(listener, client, addr)
+
+
+def worker_options(config: MockConfig) -> dict[str, Any]:
+    """gunicorn's worker class and threads for a config (see the module's docstring)."""
+    if config.latency.max_ms > 0:
+        return {"worker_class": "gthread", "threads": config.threads}
+    return {"worker_class": f"{__name__}.MockSyncWorker", "threads": 1}
 
 
 def write_envelope_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
@@ -54,15 +102,18 @@ def write_envelope_error(sock: Any, status_int: int, reason: str, mesg: str) -> 
 
 
 class MockApplication(BaseApplication):  # type: ignore[misc]
-    """gunicorn running the already-built app: `preload_app`, so the spec is loaded once, before forking."""
+    """gunicorn running the already-built app: `preload_app`, so the spec is loaded once, before forking.
+
+    Keep-alive connections get a 5 s idle timeout under gthread (--latency); sync workers answer one
+    request per connection (`Connection: close`), which every HTTP client handles.
+    """
 
     def __init__(self, app: Flask, config: MockConfig) -> None:
         self.application = app
         self.options: dict[str, Any] = {
             "bind": f"{_bind_host(config.host)}:{config.port}",
             "workers": config.workers,
-            "worker_class": "gthread",
-            "threads": config.threads,
+            **worker_options(config),
             "preload_app": True,
             "accesslog": None,  # the app logs one line per request itself
             "errorlog": "-",
