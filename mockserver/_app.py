@@ -55,6 +55,9 @@ MOCK_BUG_MARK = "MOCK BUG"
 _JOURNAL_BODY_MAX = 64 * 1024
 _DRAIN_MAX = 64 * 1024 * 1024
 _REDACTED = frozenset({"auth", "authorization", "cookie"})
+_NO_QUERY: Mapping[str, str] = {}
+_IDS_REMEMBERED = 4096
+_CALLERS_REMEMBERED = 1024
 _UTF8 = frozenset({"utf-8", "utf8"})
 _STATUS_KINDS = {
     404: Kind.NOT_FOUND,
@@ -82,6 +85,10 @@ class StoredIds:
     def __init__(self, store: StateStore, seed: int) -> None:
         self._store = store
         self._ids = SeededIds(seed)
+        # An id is a pure function of (seed, prefix, key), and most keys of a task are its account's
+        # (org, status, priority, fields): those are hashed once. Least recently used keys go first,
+        # so the task ids, new every time, never push the account's out.
+        self._new_id = functools.lru_cache(maxsize=_IDS_REMEMBERED)(self._ids.new_id)
 
     def next_ref_number(self, account_id: str) -> int:
         """The next `refId` number of an account, shared by all workers and kept across restarts."""
@@ -89,7 +96,13 @@ class StoredIds:
 
     def new_id(self, prefix: str, *, key: str) -> str:
         """A deterministic id for (seed, prefix, key)."""
-        return self._ids.new_id(prefix, key=key)
+        return self._new_id(prefix, key=key)
+
+
+@functools.lru_cache(maxsize=_CALLERS_REMEMBERED)
+def _caller(app_id: str, seed: int) -> Caller:
+    """The caller of an app: a pure function of (app, seed), made once per app."""
+    return Caller.for_app(app_id, seed=seed)
 
 
 # Where a seeded mock's clock starts: the instant of the seed page's sample task.
@@ -203,7 +216,9 @@ class MockService:
             return self.fail(unsupported)
 
         headers = request.headers
-        control = self.controls.parse(headers, request.args)
+        # Without a query string there is nothing to look up: werkzeug's MultiDict raises and catches
+        # an exception for each missing key, four times per request.
+        control = self.controls.parse(headers, request.args if request.query_string else _NO_QUERY)
         if isinstance(control, Violation):
             return self.fail(control)
         canned = self.controls.canned(control)
@@ -250,7 +265,7 @@ class MockService:
             body,
             stream_id=stream_id,
             account_id=account_id,
-            caller=Caller.for_app(identity.app_id, seed=seed),
+            caller=_caller(identity.app_id, seed),
             clock=self.clock,
             ids=ids,
             spec=self.contract,
@@ -363,9 +378,7 @@ class MockService:
                 method=request.method,
                 path=request.path,
                 query=request.query_string.decode("latin-1"),
-                headers={
-                    k: ("<redacted>" if k.lower() in _REDACTED else v) for k, v in request.headers.items()
-                },
+                headers=_journal_headers(request.environ),
                 body=body,
                 status=answer.status,
                 violations=[self.envelopes.entry(v) for v in answer.violations],
@@ -557,6 +570,26 @@ def _document_routes(app: Flask, service: MockService) -> None:
         if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
             content_type += "; charset=utf-8"
         return Response(content, 200, content_type=content_type)
+
+
+def _journal_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The request's headers as `request.headers.items()` names them, auth and cookies redacted."""
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                continue
+        elif key not in ("CONTENT_TYPE", "CONTENT_LENGTH") or not value:
+            continue
+        name = _header_name(key)
+        headers[name] = "<redacted>" if name.lower() in _REDACTED else value
+    return headers
+
+
+@functools.lru_cache(maxsize=512)
+def _header_name(environ_key: str) -> str:
+    """werkzeug's name of a header from its WSGI key (`HTTP_X_TIMEZONE_OFFSET` -> `X-Timezone-Offset`)."""
+    return environ_key.removeprefix("HTTP_").replace("_", "-").title()
 
 
 def _header_bytes(environ: Mapping[str, Any]) -> int:
