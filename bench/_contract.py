@@ -72,13 +72,18 @@ def schemathesis_command(base_url: str, spec_file: Path, token: str, examples: i
     ]  # fmt: skip
 
 
-def display(command: list[str], token: str) -> str:
-    """The command as a reader would type it, the token as `$JWT` (see the benchmark's output for it)."""
-    text = shlex.join(_shorten(command))
+def display(command: list[str], token: str, spec_file: Path | None = None) -> str:
+    """The command as a reader would type it: the token as `$JWT`, the bundled spec as `openapi.json`."""
+    shown = [Path(part).name if part.endswith("/schemathesis") else part for part in _shorten(command)]
+    if spec_file is not None:
+        shown = ["openapi.json" if part == str(spec_file) else part for part in shown]
+    text = shlex.join(shown)
     return text.replace(f"'auth: {token}'", '"auth: $JWT"').replace(token, '"$JWT"')
 
 
-def _run(tool: str, command: list[str], token: str, base_url: str, round_: int, log: Path) -> ToolRun:
+def _run(
+    tool: str, command: list[str], token: str, spec_file: Path, base_url: str, round_: int, log: Path
+) -> ToolRun:
     _admin(base_url, "POST", "/__admin/reset")
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -88,7 +93,7 @@ def _run(tool: str, command: list[str], token: str, base_url: str, round_: int, 
     match = _CONTRACT_SUMMARY.search(done.stdout + done.stderr) if tool == "contract_tests" else None
     if match:
         self_reported = int(match.group(1))
-    shown = display(command, token)
+    shown = display(command, token, spec_file)
     return ToolRun(tool, round_, wall, journal_count(base_url), self_reported, done.returncode, shown)
 
 
@@ -110,7 +115,7 @@ def compare(
             ("contract_tests", contract_command(base_url, stream_id, token, examples, index)),
             ("schemathesis", schemathesis_command(base_url, spec_file, token, examples, index)),
         ):
-            run = _run(tool, command, token, base_url, index, log_dir / f"{tool}-{index}.log")
+            run = _run(tool, command, token, spec_file, base_url, index, log_dir / f"{tool}-{index}.log")
             say(
                 f"  run {index} {tool:<15} {run.journaled:>6} requests in {run.wall_s:6.1f} s = {run.rps:7.1f}/s"
                 f"  (exit {run.exit_code}"

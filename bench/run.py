@@ -31,7 +31,7 @@ import click
 import orjson
 
 from bench import _contract, _profile, _servers, _wrk
-from bench._sample import BENCH_SECRET, SampleRequest, mint_jwt, sample_request
+from bench._sample import APP_ID, BENCH_SECRET, SampleRequest, mint_jwt, sample_request
 from spec import load_spec
 
 # Issue 6's targets, with request validation, auth and the response self-check on.
@@ -447,6 +447,10 @@ class Bench:
         )
         say(_contract.render(runs))
         self.report["contract"] = [asdict(r) for r in runs]
+        say(
+            f"  JWT=$(python -m mockserver token --app-id {APP_ID} --secret {self.secret} --expires-in 86400)"
+        )
+        say("  python -m spec bundle --format json -o openapi.json")
         for tool in ("contract_tests", "schemathesis"):
             example = next(r for r in runs if r.tool == tool)
             say(f"  {tool}: {example.display}")

@@ -1,0 +1,102 @@
+"""The benchmark's pieces that need no server: options, the Lua script, wrk's result line, the profile summary."""
+
+from __future__ import annotations
+
+import re
+
+import jwt
+import orjson
+from click.testing import CliRunner
+
+from bench import _profile, _wrk
+from bench._sample import BENCH_SECRET, mint_jwt, sample_request
+from bench.run import main, spread
+from spec import load_spec
+
+
+def lua_decode(literal: str) -> bytes:
+    """Read back a double-quoted Lua string literal of the kind lua_string writes."""
+    assert literal.startswith('"') and literal.endswith('"')
+    body, out, i = literal[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\":
+            if body[i + 1].isdigit():
+                out.append(int(body[i + 1 : i + 4]))
+                i += 4
+                continue
+            out += body[i + 1].encode()
+            i += 2
+            continue
+        assert char != '"', "an unescaped quote ends the literal early"
+        out += char.encode()
+        i += 1
+    return bytes(out)
+
+
+def test_lua_strings_hold_any_bytes() -> None:
+    for text in [
+        "plain",
+        'quote " and back\\slash',
+        "new\nline\ttab\r",
+        "Mart\u00ednez \u0660 \U0001f600",
+        "",
+    ]:
+        assert lua_decode(_wrk.lua_string(text)) == text.encode()
+    assert lua_decode(_wrk.lua_string(bytes(range(256)))) == bytes(range(256))
+
+
+def test_the_script_posts_the_seed_sample_with_a_valid_token() -> None:
+    contract = load_spec()
+    sample = sample_request(contract, mint_jwt(BENCH_SECRET))
+    script = _wrk.post_script(sample.path, sample.headers, sample.body)
+    assert 'wrk.method = "POST"' in script
+    assert f"wrk.path = {_wrk.lua_string(sample.path)}" in script
+    body = re.search(r"^wrk\.body = (.*)$", script, re.MULTILINE)
+    assert body is not None
+    assert orjson.loads(lua_decode(body.group(1))) == contract.request_examples["seed-sample"]
+    headers = dict(re.findall(r'^wrk\.headers\[(".*?")\] = (".*")$', script, re.MULTILINE))
+    decoded = {lua_decode(k).decode(): lua_decode(v).decode() for k, v in headers.items()}
+    claims = jwt.decode(decoded["auth"], BENCH_SECRET, algorithms=["HS256"])
+    assert claims["appId"] and claims["exp"] > claims["iat"]
+    assert decoded["Content-Type"].startswith("application/json")
+    assert {"client-app", "X-Timezone-Offset", "Iid", "state", "bot-language", "app-language"} <= set(decoded)
+    assert "done = function(summary, latency, requests)" in script
+
+
+def test_wrk_result_line_is_parsed() -> None:
+    line = (
+        f'{_wrk.RESULT_MARK}{{"requests":20000,"duration_us":10000000,"bytes":1,"non2xx":3,"connect":0,"read":1,'
+        '"write":0,"timeout":0,"p50_us":15000,"p90_us":18000,"p99_us":24000,"max_us":40000,"mean_us":16000.5}'
+    )
+    result = _wrk.parse_result(f"Running 10s test\n{line}\n")
+    assert (result.rps, result.p50_ms, result.p99_ms, result.non2xx, result.socket_errors) == (
+        2000.0,
+        15.0,
+        24.0,
+        3,
+        1,
+    )
+
+
+def test_options_parse_and_help_shows_examples() -> None:
+    runner = CliRunner()
+    shown = runner.invoke(main, ["--help"])
+    assert shown.exit_code == 0 and "--vs-prism" in shown.output and "python -m bench" in shown.output
+    wrong = runner.invoke(main, ["--rounds", "many"])
+    assert wrong.exit_code == 2
+
+
+def test_spread_and_profile_summary() -> None:
+    assert spread([3.0, 1.0, 2.0]) == "2 [1-3]"
+    collapsed = "\n".join(
+        [
+            'process 1:"python";handle (mockserver/_app.py:10);validate (jsonschema/validators.py:3) 6',
+            'process 1:"python";handle_request (gunicorn/workers/sync.py:170) 4',
+        ]
+    )
+    summary = _profile.summarize(collapsed)
+    assert summary.total == 10
+    assert summary.charged["mockserver/_app.py:handle"] == 6
+    assert summary.charged["[gunicorn] handle_request"] == 4
+    assert dict(summary.stages)["the pipeline (handle), all of it"] == 6
