@@ -109,9 +109,18 @@ def post_status(port: int, sample: SampleRequest) -> int | None:
 
 
 def start(
-    name: str, command: list[str], port: int, log_dir: Path, env: dict[str, str] | None = None
+    name: str,
+    command: list[str],
+    port: int,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> Server:
-    """Start a server process in a new process group, its output in `log_dir/<name>.log`."""
+    """Start a server process in a new process group, its output in `log_dir/<name>.log`.
+
+    `python -m` imports the packages of the working directory first, so `cwd` may be another
+    checkout of the project (a baseline).
+    """
     log_path = log_dir / f"{name.replace('/', '-x')}.log"
     log = log_path.open("ab")
     started_at = time.perf_counter()
@@ -120,7 +129,7 @@ def start(
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )

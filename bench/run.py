@@ -102,6 +102,12 @@ def spread(values: Sequence[float], unit: str = "", digits: int = 0) -> str:
     help="Measure the mock under this gunicorn worker class (bench/_variant.py) instead of `serve`'s own.",
 )
 @click.option(
+    "--baseline",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Also measure `serve` of another checkout (e.g. a git worktree of an older commit), interleaved.",
+)
+@click.option(
     "--compare-workers",
     default=None,
     metavar="CLASS/THREADS,...",
@@ -214,12 +220,12 @@ class Bench:
             port, self.secret, workers=self.o["workers"], threads=self.o["threads"], extra=[]
         )
 
-    def _start(self, name: str, command_of: Callable[[int], list[str]]) -> Target:
+    def _start(self, name: str, command_of: Callable[[int], list[str]], cwd: Path = _servers.ROOT) -> Target:
         port = _servers.free_port()
         command = command_of(port)
         target = Target(name, command)
         self.targets.append(target)
-        target.server = _servers.start(name, command, port, self.work)
+        target.server = _servers.start(name, command, port, self.work, cwd=cwd)
         target.startup_s = target.server.wait_ready(self.sample)
         return target
 
@@ -230,6 +236,16 @@ class Bench:
         script = self.work / "post.lua"
         script.write_text(_wrk.post_script(self.sample.path, self.sample.headers, self.sample.body))
         targets = [self._start("mock", self._mock_command)]
+        if self.o["baseline"]:
+            # The same serve command, run in another checkout (its own defaults apply).
+            baseline: Path = self.o["baseline"]
+            targets.append(
+                self._start(
+                    "baseline",
+                    lambda p: _servers.mock_command(p, self.secret, workers=None, threads=None, extra=[]),
+                    cwd=baseline.resolve(),
+                )
+            )
         for spec in filter(None, (self.o["compare_workers"] or "").split(",")):
             worker_class, _, threads = spec.strip().partition("/")
 
@@ -335,7 +351,8 @@ class Bench:
         self._verdicts(summary)
         say(f"  each round: {shlex.join(_servers._shorten(example_wrk))}")
         for target in targets:
-            say(f"  {target.name}: {shlex.join(_servers._shorten(target.command))}")
+            where = f"  (in {self.o['baseline']})" if target.name == "baseline" else ""
+            say(f"  {target.name}: {shlex.join(_servers._shorten(target.command))}{where}")
         say(f"reproduce: {self.command}")
 
     def _verdicts(self, summary: dict[str, Any]) -> None:
@@ -397,21 +414,34 @@ class Bench:
         say()
         runs = self.o["startup_runs"]
         say(f"startup: process start to the first 200 of the sample request, {runs} runs")
-        times = []
+        checkouts = {"mock": _servers.ROOT}
+        if self.o["baseline"]:
+            checkouts["baseline"] = self.o["baseline"].resolve()
+        times: dict[str, list[float]] = {name: [] for name in checkouts}
         for _ in range(runs):
-            port = _servers.free_port()
-            server = _servers.start("startup", self._mock_command(port), port, self.work)
-            try:
-                times.append(server.wait_ready(self.sample))
-            finally:
-                server.stop()
-        med = statistics.median(times)
-        say(f"  mock: {spread(times, ' s', 2)}  (each: {' '.join(f'{t:.2f}' for t in times)})")
+            for name, cwd in checkouts.items():  # interleaved, like the rounds
+                port = _servers.free_port()
+                command = (
+                    self._mock_command(port)
+                    if name == "mock"
+                    else _servers.mock_command(port, self.secret, workers=None, threads=None, extra=[])
+                )
+                server = _servers.start(f"startup-{name}", command, port, self.work, cwd=cwd)
+                try:
+                    times[name].append(server.wait_ready(self.sample))
+                finally:
+                    server.stop()
+        for name, values in times.items():
+            say(f"  {name}: {spread(values, ' s', 2)}  (each: {' '.join(f'{t:.2f}' for t in values)})")
+        med = statistics.median(times["mock"])
         say(f"  target <= {TARGET_STARTUP_S} s: {'met' if med <= TARGET_STARTUP_S else 'NOT met'}")
         prism_startups = {t.name: t.startup_s for t in self.targets if t.name.startswith("prism")}
         for name, seconds in prism_startups.items():
-            say(f"  {name} (one run, from the throughput section): {seconds:.2f} s")
-        self.report["startup"] = {"runs_s": times, "median_s": med}
+            if seconds is not None:
+                say(f"  {name} (one run, from the throughput section): {seconds:.2f} s")
+        self.report["startup"] = {
+            name: {"runs_s": v, "median_s": statistics.median(v)} for name, v in times.items()
+        }
         say(f"  server: {shlex.join(_servers._shorten(self._mock_command(4010)))}")
         say(f"reproduce: {self.command}")
 
