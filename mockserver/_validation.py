@@ -519,8 +519,22 @@ class ContractValidator:
             query=query, header=headers, cookie=cookies, path={"streamId": stream_id}
         )
         violations: list[Violation] = []
-        for error in self._errors(parameters, body or None, content_type.lower()):
-            violations.extend(self._describe(error))
+        try:
+            for error in self._errors(parameters, body or None, content_type.lower()):
+                violations.extend(self._describe(error))
+        except RecursionError:
+            # jsonschema puts the repr of a failing value in its message; a value some 1000 levels deep
+            # (orjson parses up to 1024) overflows the stack there. Only a failing value is repr'd, so
+            # the body is invalid: say so without showing it. Deep values that validate pass untouched.
+            violations.append(
+                Violation(
+                    Kind.INVALID_REQUEST,
+                    "A value in the body nests too deeply to show, and does not match the schema",
+                    "/body",
+                    "Received: a value nested about a thousand levels deep where the CreateTaskRequest "
+                    "schema documents a string or a small object. Fix: send the documented types.",
+                )
+            )
         return violations
 
     def _errors(

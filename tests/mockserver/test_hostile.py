@@ -102,3 +102,17 @@ def test_chunked_body_over_the_limit_is_413(client: FlaskClient) -> None:
 def test_body_limit_is_configurable(make_app: Any, seed_body: dict[str, Any]) -> None:
     client = make_app(body_limit=100).test_client()
     assert client.post(operation_path(), json=seed_body, headers=headers()).status_code == 413
+
+
+@pytest.mark.parametrize("depth", [1000, 300, 200])
+def test_deeply_nested_known_field_is_a_400_not_a_500(
+    client: FlaskClient, seed_body: dict[str, Any], depth: int
+) -> None:
+    # orjson parses 1000 levels, but jsonschema's message (the repr of the value) overflows the stack.
+    import orjson
+
+    text = orjson.dumps({**seed_body, "caseId": "@"}).decode()
+    body = text.replace('"@"', "[" * depth + "]" * depth).encode()
+    answer = client.post(operation_path(), data=body, headers=headers())
+    assert answer.status_code == 400, answer.data[:300]
+    assert answer.json["errors"][0]["pointer"] in ("/body", "/body/caseId")
