@@ -91,7 +91,14 @@ def spread(values: Sequence[float], unit: str = "", digits: int = 0) -> str:
     "--warmup", type=float, default=3.0, show_default=True, help="Seconds of unmeasured load per target."
 )
 @click.option("--connections", type=int, default=32, show_default=True, help="wrk connections.")
-@click.option("--wrk-threads", type=int, default=2, show_default=True, help="wrk threads.")
+@click.option(
+    "--wrk-threads",
+    type=int,
+    default=1,
+    show_default=True,
+    help="wrk threads. One drives 32 connections at thousands of requests/s; on a 2-core machine a second "
+    "one only takes CPU from the workers (measured: about 3% fewer requests/s, 2 ms more at p99).",
+)
 @click.option("--workers", type=int, default=None, help="Mock workers.  [default: serve's default]")
 @click.option(
     "--threads", type=int, default=None, help="Threads per mock worker.  [default: serve's default]"
