@@ -33,6 +33,7 @@ import orjson
 from flask import Flask, Request, Response, g, redirect, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_options_header
 from werkzeug.routing import Rule
 
 from generators import Caller, Clock, FrozenClock, SeededIds, build_task, system_clock
@@ -296,8 +297,8 @@ class MockService:
                 f"Received: a {len(raw)}-byte body without Content-Type. Documented: application/json. "
                 "Fix: add `Content-Type: application/json`.",
             )
-        charset = request.mimetype_params.get("charset", "utf-8").lower()
-        if request.mimetype != "application/json" or charset not in _UTF8:
+        mimetype, charset = _media_type(content_type)
+        if mimetype != "application/json" or charset not in _UTF8:
             return Violation(
                 Kind.UNSUPPORTED_MEDIA_TYPE,
                 f"Content-Type {content_type!r} is not supported; send application/json",
@@ -575,6 +576,13 @@ def _document_routes(app: Flask, service: MockService) -> None:
         if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
             content_type += "; charset=utf-8"
         return Response(content, 200, content_type=content_type)
+
+
+@functools.lru_cache(maxsize=256)
+def _media_type(content_type: str) -> tuple[str, str]:
+    """`request.mimetype` and the `charset` parameter (UTF-8 when absent), parsed once per header value."""
+    mimetype, parameters = parse_options_header(content_type)
+    return mimetype.lower(), parameters.get("charset", "utf-8").lower()
 
 
 def _current_request() -> Request:
