@@ -17,6 +17,8 @@ import logging
 import os
 import select
 import shutil
+import socket
+import struct
 import sys
 import tempfile
 from collections.abc import Callable
@@ -49,6 +51,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(message)s"
 FIRST_BYTES_TIMEOUT_S = 1.0
 # Then each read or write of the request and answer: the bound gthread workers use for slow clients.
 CLIENT_TIMEOUT_S = 5.0
+_CLIENT_TIMEVAL = struct.pack(
+    "ll", int(CLIENT_TIMEOUT_S), int(CLIENT_TIMEOUT_S % 1 * 1_000_000)
+)  # struct timeval
 
 
 class MockSyncWorker(SyncWorker):  # type: ignore[misc]
@@ -61,15 +66,17 @@ class MockSyncWorker(SyncWorker):  # type: ignore[misc]
 
     def accept(self, listener: Any) -> None:
         """Accept one connection; serve it once its first bytes arrive, else close it."""
-        client, addr = listener.accept()
+        client, addr = listener.accept()  # close-on-exec already: Python sockets are not inheritable
         client.setblocking(True)
-        gunicorn_util.close_on_exec(client)
         poller = select.poll()  # not select.select: descriptors above 1023 are fine
         poller.register(client, select.POLLIN)
         if not poller.poll(FIRST_BYTES_TIMEOUT_S * 1000):
             gunicorn_util.close(client)
             return
-        client.settimeout(CLIENT_TIMEOUT_S)
+        # Timeouts kept by the kernel, not settimeout(): the socket stays blocking, so each read and
+        # write is one system call instead of a poll() and the call.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _CLIENT_TIMEVAL)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _CLIENT_TIMEVAL)
         self.handle(listener, client, addr)
 
 
