@@ -28,10 +28,12 @@ _CONTRACT_SUMMARY = re.compile(r"(\d+) requests in ([\d.]+) s")
 class ToolRun:
     """One run of one tool."""
 
+    target: str
     tool: str
     round: int
     wall_s: float
     journaled: int
+    mock_busy_s: float
     self_reported: int | None
     exit_code: int
     display: str
@@ -49,10 +51,11 @@ def _admin(base_url: str, method: str, path: str) -> bytes:
         return body
 
 
-def journal_count(base_url: str) -> int:
-    """Requests to the operation (and any other non-admin path) since the last reset."""
-    count: int = orjson.loads(_admin(base_url, "GET", "/__admin/requests?limit=100000000"))["count"]
-    return count
+def journal_count(base_url: str) -> tuple[int, float]:
+    """Requests to the operation (and other non-admin paths) since the last reset, and the seconds the
+    mock spent answering them (the sum of the journal's `ms`)."""
+    journal = orjson.loads(_admin(base_url, "GET", "/__admin/requests?limit=100000000"))
+    return int(journal["count"]), sum(float(e.get("ms") or 0) for e in journal["requests"]) / 1000
 
 
 def contract_command(base_url: str, stream_id: str, token: str, examples: int, seed: int) -> list[str]:
@@ -82,7 +85,14 @@ def display(command: list[str], token: str, spec_file: Path | None = None) -> st
 
 
 def _run(
-    tool: str, command: list[str], token: str, spec_file: Path, base_url: str, round_: int, log: Path
+    target: str,
+    tool: str,
+    command: list[str],
+    token: str,
+    spec_file: Path,
+    base_url: str,
+    round_: int,
+    log: Path,
 ) -> ToolRun:
     _admin(base_url, "POST", "/__admin/reset")
     started = time.perf_counter()
@@ -94,12 +104,13 @@ def _run(
     if match:
         self_reported = int(match.group(1))
     shown = display(command, token, spec_file)
-    return ToolRun(tool, round_, wall, journal_count(base_url), self_reported, done.returncode, shown)
+    count, busy = journal_count(base_url)
+    return ToolRun(target, tool, round_, wall, count, busy, self_reported, done.returncode, shown)
 
 
 def compare(
     *,
-    base_url: str,
+    targets: dict[str, str],
     spec_file: Path,
     token: str,
     stream_id: str,
@@ -108,31 +119,39 @@ def compare(
     log_dir: Path,
     say: Callable[[str], None],
 ) -> list[ToolRun]:
-    """Run both tools `rounds` times, interleaved, against a mock started with a large journal."""
+    """Run both tools `rounds` times against each target (name -> base URL), all interleaved."""
     runs = []
     for index in range(1, rounds + 1):
-        for tool, command in (
-            ("contract_tests", contract_command(base_url, stream_id, token, examples, index)),
-            ("schemathesis", schemathesis_command(base_url, spec_file, token, examples, index)),
-        ):
-            run = _run(tool, command, token, spec_file, base_url, index, log_dir / f"{tool}-{index}.log")
-            say(
-                f"  run {index} {tool:<15} {run.journaled:>6} requests in {run.wall_s:6.1f} s = {run.rps:7.1f}/s"
-                f"  (exit {run.exit_code}"
-                f"{', it counted ' + str(run.self_reported) if run.self_reported is not None else ''})"
-            )
-            runs.append(run)
+        for target, base_url in targets.items():
+            for tool, command in (
+                ("contract_tests", contract_command(base_url, stream_id, token, examples, index)),
+                ("schemathesis", schemathesis_command(base_url, spec_file, token, examples, index)),
+            ):
+                log = log_dir / f"{target}-{tool}-{index}.log"
+                run = _run(target, tool, command, token, spec_file, base_url, index, log)
+                say(
+                    f"  run {index} {target:<9} {tool:<15} {run.journaled:>6} requests in {run.wall_s:6.1f} s "
+                    f"= {run.rps:7.1f}/s; pipeline {run.mock_busy_s:5.2f} s  (exit {run.exit_code}"
+                    f"{', it counted ' + str(run.self_reported) if run.self_reported is not None else ''})"
+                )
+                runs.append(run)
     return runs
 
 
 def render(runs: list[ToolRun]) -> str:
-    """Median and spread per tool."""
-    lines = [f"{'tool':<15} {'requests/s median [min-max]':>30} {'requests per run':>18} {'wall s':>16}"]
-    for tool in ("contract_tests", "schemathesis"):
-        mine = [r for r in runs if r.tool == tool]
-        rps = [r.rps for r in mine]
-        lines.append(
-            f"{tool:<15} {statistics.median(rps):>10.1f} [{min(rps):.1f}-{max(rps):.1f}]{'':>4} "
-            f"{statistics.median([r.journaled for r in mine]):>18.0f} {statistics.median([r.wall_s for r in mine]):>16.1f}"
-        )
+    """Median and spread per target and tool."""
+    lines = [
+        f"{'target':<9} {'tool':<15} {'requests/s median [min-max]':>30} {'requests/run':>13} {'wall s':>7} "
+        f"{'pipeline':>10}"
+    ]
+    for target in dict.fromkeys(r.target for r in runs):
+        for tool in ("contract_tests", "schemathesis"):
+            mine = [r for r in runs if r.target == target and r.tool == tool]
+            rps = [r.rps for r in mine]
+            busy = statistics.median([r.mock_busy_s / r.wall_s for r in mine])
+            lines.append(
+                f"{target:<9} {tool:<15} {statistics.median(rps):>10.1f} [{min(rps):.1f}-{max(rps):.1f}]{'':>6} "
+                f"{statistics.median([r.journaled for r in mine]):>13.0f} "
+                f"{statistics.median([r.wall_s for r in mine]):>7.1f} {busy:>9.0%}"
+            )
     return "\n".join(lines)

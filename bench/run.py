@@ -469,11 +469,22 @@ class Bench:
             ),
         )
         assert target.server is not None
+        urls = {"mock": target.server.base_url}
+        if self.o["baseline"]:
+            before = self._start(
+                "baseline-contract",
+                lambda p: _servers.mock_command(
+                    p, self.secret, workers=None, threads=None, extra=journal_size
+                ),
+                cwd=self.o["baseline"].resolve(),
+            )
+            assert before.server is not None
+            urls["baseline"] = before.server.base_url
         spec_file = self.work / "openapi.json"
         spec_file.write_text(self.contract.bundle_json())
         stream_id = self.sample.path.split("/")[-2]
         runs = _contract.compare(
-            base_url=target.server.base_url,
+            targets=urls,
             spec_file=spec_file,
             token=self.token,
             stream_id=stream_id,
