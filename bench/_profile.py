@@ -42,7 +42,7 @@ _LIBRARIES = (
 )
 # Project functions whose inclusive share is worth a line of its own: the stages of a request.
 STAGES = (
-    ("mockserver/_app.py", "handle", "the pipeline (handle), all of it"),
+    ("mockserver/_app.py", "handle", "handle(): limits, route, content type, auth, validation, build"),
     ("mockserver/_auth.py", "authenticate", "auth (JWT)"),
     ("mockserver/_validation.py", "request_violations", "request validation (openapi-core)"),
     ("mockserver/_validation.py", "parse_body", "body parse (orjson)"),
@@ -120,6 +120,13 @@ class ProfileSummary:
             return "  no samples (were the workers busy?)"
         lines = [f"  {self.total} samples of busy worker threads", "  inclusive share of request stages:"]
         lines += [f"    {share / self.total:6.1%}  {name}" for name, share in self.stages]
+        shares = dict(self.stages)
+        outside = (
+            self.total - shares.get(STAGES[0][2], 0) - shares.get("respond: self-check, journal, log", 0)
+        )
+        lines.append(
+            f"    {outside / self.total:6.1%}  outside handle() and respond(): gunicorn, Flask, werkzeug, CORS"
+        )
         lines.append(
             "  self time, charged to the innermost project function (or the library, outside the project):"
         )

@@ -99,4 +99,5 @@ def test_spread_and_profile_summary() -> None:
     assert summary.total == 10
     assert summary.charged["mockserver/_app.py:handle"] == 6
     assert summary.charged["[gunicorn] handle_request"] == 4
-    assert dict(summary.stages)["the pipeline (handle), all of it"] == 6
+    assert dict(summary.stages)[_profile.STAGES[0][2]] == 6
+    assert "40.0%  outside handle() and respond()" in summary.render()
