@@ -89,7 +89,7 @@ class StoredIds:
         # An id is a pure function of (seed, prefix, key), and most keys of a task are its account's
         # (org, status, priority, fields): those are hashed once. Least recently used keys go first,
         # so the task ids, new every time, never push the account's out.
-        self._new_id = functools.lru_cache(maxsize=_IDS_REMEMBERED)(self._ids.new_id)
+        self._new_id = functools.lru_cache(maxsize=_IDS_REMEMBERED)(self._hashed_id)
 
     def next_ref_number(self, account_id: str) -> int:
         """The next `refId` number of an account, shared by all workers and kept across restarts."""
@@ -97,7 +97,10 @@ class StoredIds:
 
     def new_id(self, prefix: str, *, key: str) -> str:
         """A deterministic id for (seed, prefix, key)."""
-        return self._new_id(prefix, key=key)
+        return self._new_id(prefix, key)  # positional: a cheaper cache key than keywords
+
+    def _hashed_id(self, prefix: str, key: str) -> str:
+        return self._ids.new_id(prefix, key=key)
 
 
 @functools.lru_cache(maxsize=_CALLERS_REMEMBERED)
@@ -595,20 +598,25 @@ def _journal_headers(environ: Mapping[str, Any]) -> dict[str, str]:
     """The request's headers as `request.headers.items()` names them, auth and cookies redacted."""
     headers = {}
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-                continue
-        elif key not in ("CONTENT_TYPE", "CONTENT_LENGTH") or not value:
-            continue
-        name = _header_name(key)
-        headers[name] = "<redacted>" if name.lower() in _REDACTED else value
+        header = _journal_header(key)
+        if header is not None and (value or key.startswith("HTTP_")):
+            name, redacted = header
+            headers[name] = "<redacted>" if redacted else value
     return headers
 
 
 @functools.lru_cache(maxsize=512)
-def _header_name(environ_key: str) -> str:
-    """werkzeug's name of a header from its WSGI key (`HTTP_X_TIMEZONE_OFFSET` -> `X-Timezone-Offset`)."""
-    return environ_key.removeprefix("HTTP_").replace("_", "-").title()
+def _journal_header(environ_key: str) -> tuple[str, bool] | None:
+    """werkzeug's name of the header an environ key holds (`HTTP_X_TIMEZONE_OFFSET` -> `X-Timezone-Offset`)
+    and whether the journal redacts it; None for keys that are not headers (werkzeug skips
+    `HTTP_CONTENT_TYPE` and `HTTP_CONTENT_LENGTH`, and an empty CONTENT_TYPE or CONTENT_LENGTH)."""
+    if environ_key.startswith("HTTP_"):
+        if environ_key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+            return None
+    elif environ_key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return None
+    name = environ_key.removeprefix("HTTP_").replace("_", "-").title()
+    return name, name.lower() in _REDACTED
 
 
 def _header_bytes(environ: Mapping[str, Any]) -> int:
