@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 from flask import Flask, Request, Response, g, redirect, request
 from flask_cors import CORS
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_options_header
 from werkzeug.routing import Rule
@@ -57,6 +58,7 @@ _JOURNAL_BODY_MAX = 64 * 1024
 _DRAIN_MAX = 64 * 1024 * 1024
 _REDACTED = frozenset({"auth", "authorization", "cookie"})
 _NO_QUERY: Mapping[str, str] = {}
+_NO_COOKIES: Mapping[str, str] = ImmutableMultiDict()
 _IDS_REMEMBERED = 4096
 _CALLERS_REMEMBERED = 1024
 _UTF8 = frozenset({"utf-8", "utf8"})
@@ -250,7 +252,8 @@ class MockService:
             stream_id=stream_id,
             headers=headers,
             query=request.args,
-            cookies=request.cookies,
+            # werkzeug reads cookies by scanning every header; without a Cookie header there are none.
+            cookies=request.cookies if "HTTP_COOKIE" in request.environ else _NO_COOKIES,
             content_type=request.content_type or "",
             body=raw,
         )
