@@ -51,9 +51,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(message)s"
 FIRST_BYTES_TIMEOUT_S = 1.0
 # Then each read or write of the request and answer: the bound gthread workers use for slow clients.
 CLIENT_TIMEOUT_S = 5.0
-_CLIENT_TIMEVAL = struct.pack(
-    "ll", int(CLIENT_TIMEOUT_S), int(CLIENT_TIMEOUT_S % 1 * 1_000_000)
-)  # struct timeval
+# CLIENT_TIMEOUT_S as the `struct timeval` SO_RCVTIMEO and SO_SNDTIMEO take.
+_CLIENT_TIMEVAL = struct.pack("ll", int(CLIENT_TIMEOUT_S), int(CLIENT_TIMEOUT_S % 1 * 1_000_000))
 
 
 class MockSyncWorker(SyncWorker):  # type: ignore[misc]
