@@ -4,9 +4,9 @@ The one place that talks to openapi-core. Everything openapi-core would look up 
 request (the operation, its parameters, their styles and schemas, the media types, the security
 schemes) is looked up once, when the app is built, into small tables of openapi-core's own
 deserializers, casters and schema validators; per request there is a JSON parse (orjson,
-depth-limited), those checks in openapi-core's order with openapi-core's error types, and a compiled
-schema check of the answer (jsonschema-rs, with openapi-core's validator as the judge of anything it
-rejects). Handlers only see `Violation`s.
+depth-limited), those checks in openapi-core's order with openapi-core's error types, and compiled
+schema checks of the body and the answer (jsonschema-rs, with openapi-core's validator as the judge
+and the wording of anything they reject). Handlers only see `Violation`s.
 """
 
 from __future__ import annotations
@@ -225,6 +225,7 @@ class _BodyMedia:
     parameters: Mapping[str, str]
     deserializer: Any
     validator: SchemaValidator | None
+    check: _SchemaCheck | None
 
 
 class _BodyCheck:
@@ -251,7 +252,9 @@ class _BodyCheck:
                 raise MissingRequestBody
             media = self._find(content_type)
             value = media.deserializer.deserialize(body)
-            if media.validator is not None:
+            # The compiled check never accepts what openapi-core's validator rejects (see _SchemaCheck):
+            # a body it accepts has no errors to report, anything else is openapi-core's to judge and word.
+            if media.validator is not None and not (media.check is not None and media.check.accepts(value)):
                 media.validator.validate(value)
             return value
         except RequestBodyValidationError:
@@ -294,7 +297,12 @@ class _BodyCheck:
             # orjson, not json: it refuses nesting deeper than 1024 instead of recursing without bound.
             extra_media_type_deserializers={"application/json": _json_loads},
         )
-        return _BodyMedia(mime_type, dict(parameters), deserializer, validator)
+        check = (
+            _SchemaCheck((media_type / "schema").read_value(), validator.validator)
+            if validator is not None
+            else None
+        )
+        return _BodyMedia(mime_type, dict(parameters), deserializer, validator, check)
 
 
 class _SecurityCheck:
@@ -344,15 +352,14 @@ class _SecurityCheck:
         raise SecurityValidationError() from SecurityNotFound(tried)
 
 
-class _AnswerCheck:
-    """The schema an answer must match: openapi-core's validator, behind a compiled fast path.
+class _SchemaCheck:
+    """A schema a request body or an answer must match: openapi-core's validator, behind a compiled fast path.
 
     The fast path is jsonschema-rs compiled from the same resolved schema, with openapi-core's own
     format checks plugged in, and int32/int64 bounds added, so that it never accepts what the
     openapi-core validator rejects; it can only be stricter (Rust's `$` does not match before a
-    final newline, for one). Whenever it rejects an answer, or cannot judge one, the openapi-core
-    validator decides and words the problems, so the self-check's verdict and messages are
-    openapi-core's.
+    final newline, for one). Whenever it rejects a value, or cannot judge one, the openapi-core
+    validator decides and words the problems, so the verdicts and messages are openapi-core's.
     """
 
     def __init__(self, schema: Mapping[str, Any], validator: Any) -> None:
@@ -368,14 +375,19 @@ class _AnswerCheck:
         except Exception:  # a schema jsonschema-rs cannot compile: openapi-core alone
             self.fast = None
 
+    def accepts(self, payload: Any) -> bool:
+        """True when the compiled check accepts the payload (so openapi-core's would too); False: ask it."""
+        if self.fast is None:
+            return False
+        try:
+            return bool(self.fast.is_valid(payload))
+        except Exception:  # a value jsonschema-rs cannot take (an int beyond 64 bits...)
+            return False
+
     def problems(self, payload: Any) -> list[str]:
         """Where the payload breaks the schema; empty when it matches."""
-        if self.fast is not None:
-            try:
-                if self.fast.is_valid(payload):
-                    return []
-            except Exception:  # a value jsonschema-rs cannot take (an int beyond 64 bits...)
-                pass
+        if self.accepts(payload):
+            return []
         problems = []
         for error in self.validator.iter_errors(payload):
             where = pointer("", error.absolute_path) or "/"
@@ -449,7 +461,7 @@ class ContractValidator:
         )
         self._openapi_core: V31RequestValidator | None = None
         self._answers = {
-            int(status): _AnswerCheck(
+            int(status): _SchemaCheck(
                 contract.response_schema(status),
                 oas31_schema_validators_factory.create(
                     spec, operation / "responses" / status / "content" / "application/json" / "schema"
@@ -458,7 +470,7 @@ class ContractValidator:
             for status in contract.operation["responses"]
         }
         # Statuses the operation does not document (404, 431) still answer the platform's envelope.
-        self._envelope = _AnswerCheck(
+        self._envelope = _SchemaCheck(
             contract.error_schema,
             oas31_schema_validators_factory.create(
                 spec, spec / "components" / "schemas" / "ErrorEnvelope"
