@@ -38,7 +38,15 @@ from werkzeug.http import parse_options_header
 from werkzeug.routing import Rule
 
 from generators import Caller, Clock, FrozenClock, SeededIds, build_task, system_clock
-from mockserver._auth import AUTH_HEADER, Authenticator, Identity, derived_account_id
+from mockserver._auth import (
+    AUTH_HEADER,
+    DEVELOPMENT_SECRET,
+    SAMPLE_APP_ID,
+    Authenticator,
+    Identity,
+    derived_account_id,
+    mint_token,
+)
 from mockserver._config import MockConfig
 from mockserver._control import Canned, Control, Controls
 from mockserver._errors import Envelopes, Kind, Violation
@@ -411,7 +419,13 @@ class MockService:
                     self._docs_error = f"spec.docs is not available ({exc})"
                 else:
                     try:
-                        self._docs = build_docs(self.contract)
+                        # Served here, "Try it out" sends to this mock. Without --jwt-secret any
+                        # well-formed token passes, so the page fills one in; with a secret, minting a
+                        # valid token into a page anyone on the network may load would give it away.
+                        token = (
+                            None if self.config.jwt_secret else mint_token(SAMPLE_APP_ID, DEVELOPMENT_SECRET)
+                        )
+                        self._docs = build_docs(self.contract, try_it_out=True, auth_token=token)
                     except Exception as exc:  # a docs failure must not take the API down
                         log.exception("building the documentation failed")
                         self._docs_error = f"building the documentation failed: {exc}"

@@ -22,6 +22,11 @@ from mockserver._errors import Kind, Violation
 
 ALGORITHM = "HS256"
 AUTH_HEADER = "auth"
+# What `python -m mockserver token` signs with when given no secret: a mock started without
+# --jwt-secret does not check signatures, so any secret would do; this one is documented.
+DEVELOPMENT_SECRET = "kore-mock-development-secret-0000"
+# The app of the tokens the mock hands out itself (its banner's curl, its docs' "Try it out").
+SAMPLE_APP_ID = "cs-5f7e1b0a-9c3d-5e2f-8a4b-1c2d3e4f5a6b"
 _POINTER = "/header/auth"
 # Tokens that verified, remembered so that a client sending the same token again (as SDKs do, for
 # the token's lifetime) is not decoded and HMAC-checked anew on every request. Bounded: when full,
@@ -39,6 +44,21 @@ class Identity:
 
     app_id: str
     claims: Mapping[str, Any]
+
+
+def mint_token(app_id: str, secret: str, *, sub: str = "mock-user", expires_in: int | None = None) -> str:
+    """An HS256 JWT as the platform expects in `auth`: `appId`, `sub`, `iat` (and `exp` if asked).
+
+    Example:
+        >>> token = mint_token(SAMPLE_APP_ID, DEVELOPMENT_SECRET)
+        >>> jwt.decode(token, DEVELOPMENT_SECRET, algorithms=[ALGORITHM])["appId"] == SAMPLE_APP_ID
+        True
+    """
+    now = int(time.time())
+    claims: dict[str, Any] = {"appId": app_id, "sub": sub, "iat": now}
+    if expires_in is not None:
+        claims["exp"] = now + expires_in
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def derived_account_id(app_id: str, seed: int) -> str:

@@ -4,6 +4,10 @@ The UI's files come from the installed `flask-swagger-ui` package (Swagger UI 5,
 OpenAPI 3.1); nothing is fetched from a CDN, and every URL in the pages is relative, so the same
 files open from disk (file://) and are served by the mock under `/docs/`.
 
+"Try it out" is off in the folder (the spec's only server is the real platform). The mock builds its
+`/docs/` with `try_it_out=True`: the page then offers its own origin as the first server, so requests
+go to the mock that served it, and with `auth_token` the `auth` header is filled in.
+
 Example:
     >>> files = build_docs()
     >>> sorted(files)[:2]
@@ -50,9 +54,9 @@ _UI_FILES = {
 }
 
 # The mock builds the docs once at start-up; tests and the CLI may ask again for the same contract.
-# Keyed by identity (ContractSpec holds dicts, so it is not hashable) with the contract kept alive, so
-# an id is never reused while its entry exists.
-_CACHE: dict[int, tuple[ContractSpec, dict[str, bytes]]] = {}
+# Keyed by the contract's identity (ContractSpec holds dicts, so it is not hashable) and the options,
+# with the contract kept alive, so an id is never reused while its entry exists.
+_CACHE: dict[tuple[int, bool, str | None], tuple[ContractSpec, dict[str, bytes]]] = {}
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8
 
@@ -82,18 +86,25 @@ class _RelationRow:
     description: str
 
 
-def build_docs(contract: ContractSpec | None = None) -> dict[str, bytes]:
-    """The documentation's files: relative path -> bytes, with `index.html` and `openapi.json` (cached)."""
+def build_docs(
+    contract: ContractSpec | None = None, *, try_it_out: bool = False, auth_token: str | None = None
+) -> dict[str, bytes]:
+    """The documentation's files: relative path -> bytes, with `index.html` and `openapi.json` (cached).
+
+    `try_it_out`: the page is served by the mock, so "Try it out" sends requests to the page's own
+    origin. `auth_token`: a token the page puts in the `auth` header (with `try_it_out` only).
+    """
     contract = contract if contract is not None else load_spec()
+    key = (id(contract), try_it_out, auth_token if try_it_out else None)
     with _CACHE_LOCK:
-        hit = _CACHE.get(id(contract))
+        hit = _CACHE.get(key)
         if hit is not None and hit[0] is contract:
             return dict(hit[1])
-    files = _render(contract)
+    files = _render(contract, try_it_out=try_it_out, auth_token=key[2])
     with _CACHE_LOCK:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[id(contract)] = (contract, files)
+        _CACHE[key] = (contract, files)
     # A copy, so a caller that edits its dict cannot change what the next caller gets.
     return dict(files)
 
@@ -107,7 +118,7 @@ def write_docs(out_dir: Path, contract: ContractSpec | None = None) -> Path:
     return out_dir / "index.html"
 
 
-def _render(contract: ContractSpec) -> dict[str, bytes]:
+def _render(contract: ContractSpec, *, try_it_out: bool, auth_token: str | None) -> dict[str, bytes]:
     ui_dist = resources.files(_UI_PACKAGE) / "dist"
     ui_version = (ui_dist / "VERSION").read_text(encoding="utf-8").strip().lstrip("v")
     info = contract.resolved.get("info", {})
@@ -128,6 +139,11 @@ def _render(contract: ContractSpec) -> dict[str, bytes]:
         decisions=_decision_rows(contract),
         relations=[_relation_row(r) for r in contract.relations],
         spec_json=_script_json(contract.resolved),
+        try_it_out=try_it_out,
+        auth_token_given=auth_token is not None,
+        docs_config=_script_json(
+            {"tryItOut": try_it_out, "authToken": auth_token, "authScheme": _header_scheme(contract, "auth")}
+        ),
     )
     files = {
         "index.html": html.encode("utf-8"),
@@ -138,6 +154,15 @@ def _render(contract: ContractSpec) -> dict[str, bytes]:
     for key, name in _UI_FILES.items():
         files[_ASSETS[key]] = (ui_dist / name).read_bytes()
     return files
+
+
+def _header_scheme(contract: ContractSpec, header: str) -> str | None:
+    """The name of the apiKey security scheme read from `header`, for Swagger UI's preauthorizeApiKey."""
+    schemes = contract.resolved.get("components", {}).get("securitySchemes", {})
+    for name, scheme in schemes.items():
+        if scheme.get("type") == "apiKey" and scheme.get("in") == "header" and scheme.get("name") == header:
+            return str(name)
+    return None
 
 
 def _operation_method(contract: ContractSpec) -> str:

@@ -1,8 +1,17 @@
-// Starts Swagger UI on the spec embedded in index.html. Everything that could reach the network is off:
+// Starts Swagger UI on the spec embedded in index.html. Nothing reaches the network unless asked:
 // the docs open from disk and from the mock, and must not call the real platform or swagger.io.
+// "Try it out" is on only when the mock serves the page (docs-config.tryItOut), and then it sends
+// requests to the page's own origin, the mock, never to the spec's server, the platform.
 (function () {
   "use strict";
   var spec = JSON.parse(document.getElementById("openapi-spec").textContent);
+  var config = JSON.parse(document.getElementById("docs-config").textContent);
+  var served = /^https?:$/.test(window.location.protocol);
+  var tryItOut = Boolean(config.tryItOut) && served;
+  if (tryItOut) {
+    spec.servers = [{ url: window.location.origin, description: "This mock (Try it out sends requests here)" }]
+      .concat(spec.servers || []);
+  }
   window.ui = SwaggerUIBundle({
     spec: spec,
     dom_id: "#swagger-ui",
@@ -10,8 +19,8 @@
     layout: "BaseLayout",
     // The default posts the spec to validator.swagger.io for a badge.
     validatorUrl: null,
-    // "Try it out" would send requests to the spec's only server, the real platform.
-    supportedSubmitMethods: [],
+    // Off unless the mock serves the page: the spec's only server is the real platform.
+    supportedSubmitMethods: tryItOut ? ["post"] : [],
     tryItOutEnabled: false,
     // One endpoint: show it open, with its examples, and the schemas one level deep.
     docExpansion: "full",
@@ -22,6 +31,11 @@
     showExtensions: false,
     showCommonExtensions: true,
     displayOperationId: true,
-    deepLinking: false
+    deepLinking: false,
+    onComplete: function () {
+      if (tryItOut && config.authToken && config.authScheme) {
+        window.ui.preauthorizeApiKey(config.authScheme, config.authToken);
+      }
+    }
   });
 })();

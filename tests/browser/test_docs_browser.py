@@ -308,3 +308,50 @@ def test_screenshot(driver: Any, docs_dir: Path, tmp_path: Path) -> None:
     if os.environ.get("UPDATE_DOCS_SCREENSHOT"):
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target, SCREENSHOT)
+
+
+def test_try_it_out_sends_to_the_serving_mock(driver: Any, tmp_path: Path, contract: ContractSpec) -> None:
+    """From the mock's /docs/, "Try it out" then "Execute" creates a task on that mock, token filled in."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if not _mock_has_command():
+        pytest.skip("mockserver has no `python -m mockserver serve` command yet")
+    with _mock_server(tmp_path) as url:
+        requested = _open(driver, url)
+        origin = url.removesuffix("/docs/")
+        servers = [
+            o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, ".servers select option")
+        ]
+        assert servers[0] == origin, servers
+        assert "try-it-out-notice" in driver.page_source
+        block = _expand_operation(driver)
+        block.find_element(By.CSS_SELECTOR, ".try-out__btn").click()
+        execute = WebDriverWait(driver, TIMEOUT).until(
+            lambda d: block.find_element(By.CSS_SELECTOR, ".execute")
+        )
+        execute.click()
+        WebDriverWait(driver, TIMEOUT).until(
+            lambda d: block.find_elements(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status")
+        )
+        status = block.find_element(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status").text
+        body = block.find_element(
+            By.CSS_SELECTOR, ".live-responses-table tbody .response-col_description pre"
+        ).text
+        assert status.strip().startswith("200"), f"the mock answered {status}: {body}"
+        task = json.loads(body)
+        sample = contract.request_examples[next(iter(contract.request_examples))]
+        assert task["caseId"] == sample["caseId"] and task["refId"].startswith("TS")
+        sent = [u for u in _all_requests(driver, requested) if u.endswith("/createTask")]
+        assert sent and all(u.startswith(origin + "/") for u in sent), sent
+
+
+def test_try_it_out_is_off_outside_the_mock(driver: Any, docs_dir: Path) -> None:
+    """Served by any other host or opened from disk, the page sends nothing: the spec's server is the platform."""
+    from selenium.webdriver.common.by import By
+
+    with _static_server(docs_dir) as url:
+        _open(driver, url)
+        block = _expand_operation(driver)
+        assert block.find_elements(By.CSS_SELECTOR, ".try-out__btn") == []
+        assert "try-it-out-notice" not in driver.page_source

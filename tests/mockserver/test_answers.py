@@ -244,3 +244,36 @@ def test_docs_redirect_and_serve_local_assets(client: FlaskClient) -> None:
     assert "cdn" not in text.lower() and "https://unpkg" not in text
     assert client.get("/docs/openapi.json").status_code == 200
     assert client.get("/docs/no-such-file.js").status_code == 404
+
+
+def _docs_config(client: FlaskClient) -> Any:
+    page = client.get("/docs/").get_data(as_text=True)
+    start = page.index('<script id="docs-config" type="application/json">') + len(
+        '<script id="docs-config" type="application/json">'
+    )
+    return orjson.loads(page[start : page.index("</script>", start)])
+
+
+def test_docs_try_it_out_on_this_mock_with_a_token_only_when_signatures_are_not_checked(
+    make_app: Callable[..., Flask],
+) -> None:
+    unverified = make_app(seed=7).test_client()
+    config = _docs_config(unverified)
+    assert config["tryItOut"] is True and config["authScheme"] == "jwtAuth"
+    # The token the page fills in is one this mock accepts.
+    answer = unverified.post(
+        operation_path(),
+        json={
+            "caseId": "ci-1",
+            "caseRefId": "CS1",
+            "taskTmp": "ttm-1",
+            "userInfo": {"_id": "u-1", "name": "n"},
+            "source": "rtm",
+        },
+        headers={"auth": config["authToken"]},
+    )
+    assert answer.status_code == 200, answer.json
+    # With --jwt-secret, a valid token in a page anyone who reaches the mock can load would give the
+    # secret's power away: none is written.
+    verified = make_app(seed=7, jwt_secret="s3cr3t-0123456789abcdef-0123456789").test_client()
+    assert _docs_config(verified)["authToken"] is None

@@ -127,8 +127,34 @@ def test_swagger_ui_is_told_not_to_reach_the_network(files: dict[str, bytes]) ->
     # Defaults that would call out: the validator badge (validator.swagger.io) and "Try it out" against
     # the spec's only server, the real platform.
     assert "validatorUrl: null" in init
-    assert "supportedSubmitMethods: []" in init
-    assert re.search(r"\bspec: spec\b", init) and not re.search(r"\burl:", init)
+    assert 'supportedSubmitMethods: tryItOut ? ["post"] : []' in init
+    assert re.search(r"\bspec: spec\b", init)
+    # The only URL the script names is the page's own origin, offered when the mock serves the page.
+    assert re.findall(r"\burl: ([^,]+)", init) == ["window.location.origin"]
+    assert _docs_config(files) == {"tryItOut": False, "authToken": None, "authScheme": "jwtAuth"}
+    assert b"try-it-out-notice" not in files["index.html"]
+
+
+def _docs_config(files: dict[str, bytes]) -> object:
+    match = re.search(
+        rb'<script id="docs-config" type="application/json">(.*?)</script>', files["index.html"]
+    )
+    assert match, "index.html embeds the page's configuration"
+    return json.loads(match.group(1))
+
+
+def test_served_by_the_mock_the_page_may_try_it_out(contract: ContractSpec) -> None:
+    with_token = build_docs(contract, try_it_out=True, auth_token="h.p.s")
+    assert _docs_config(with_token) == {"tryItOut": True, "authToken": "h.p.s", "authScheme": "jwtAuth"}
+    html = with_token["index.html"].decode("utf-8")
+    assert 'id="try-it-out-notice"' in html and "development token" in html
+    # A mock that verifies signatures hands out no token; the page says how to make one.
+    verified = build_docs(contract, try_it_out=True)
+    assert _docs_config(verified) == {"tryItOut": True, "authToken": None, "authScheme": "jwtAuth"}
+    assert "python -m mockserver token --secret" in verified["index.html"].decode("utf-8")
+    # A token without try_it_out is never written into the folder.
+    assert _docs_config(build_docs(contract, auth_token="h.p.s"))["authToken"] is None  # type: ignore[index]
+    assert build_docs(contract) == build_docs(contract, auth_token="h.p.s")
 
 
 def test_swagger_ui_renders_openapi_3_1(files: dict[str, bytes]) -> None:
