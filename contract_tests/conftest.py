@@ -7,8 +7,8 @@ plugins' seeds. Without `--base-url` every test is skipped, so collecting the pr
 
 from __future__ import annotations
 
-import contextlib
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -27,77 +27,56 @@ from contract_tests._runner import run_contract
 _REPORT = pytest.StashKey[ContractReport]()
 
 
-def _add(group: Any, name: str, **kwargs: Any) -> None:
-    # Already registered by a plugin (pytest-base-url's --base-url): share it.
-    with contextlib.suppress(ValueError):
-        group.addoption(name, **kwargs)
+@dataclass(frozen=True)
+class _Option:
+    """One command-line option of the contract group; None leaves argparse's own default."""
+
+    name: str
+    help: str | None = None
+    dest: str | None = None  # None: argparse's, from the name (--contract-seed -> contract_seed)
+    env: str | None = None  # the default is this environment variable, read when pytest starts
+    default: int | float | None = None
+    type: type[int] | type[float] | None = None
+    switch: bool = False  # a flag: true when given
+    shared: bool = False  # a plugin may have registered it (pytest-base-url's --base-url): share it
+
+
+_OPTIONS = (
+    _Option("--base-url", "Implementation to test, e.g. http://127.0.0.1:4010.", shared=True),
+    _Option("--stream-id", "The path's stream id.", env="KORE_STREAM_ID"),
+    _Option("--jwt", "The app's JWT [env: KORE_JWT].", dest="contract_jwt", env="KORE_JWT"),
+    _Option("--client-id", "Mint tokens with this app id.", env="KORE_CLIENT_ID"),
+    _Option("--client-secret", "The app's client secret.", env="KORE_CLIENT_SECRET"),
+    _Option("--account-id", "Send this accountId header."),
+    _Option("--allow-writes", "Allow a target that is not loopback.", switch=True),
+    _Option("--contract-seed", "Seed of the generated requests.", type=int),
+    _Option("--contract-max-examples", type=int, default=DEFAULT_MAX_EXAMPLES),
+    _Option("--contract-max-time", type=float, default=DEFAULT_MAX_TIME_S),
+    _Option("--contract-max-response-time", type=float, default=DEFAULT_MAX_RESPONSE_TIME_MS),
+    _Option("--contract-rate-limit", "e.g. 1/s, 60/m or none."),
+    _Option("--contract-strict", "Decision-based rules fail.", switch=True),
+    _Option("--contract-show-secrets", switch=True),
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The same options as `python -m contract_tests`."""
     group = parser.getgroup("contract", "Create a task contract tests (contract_tests/)")
-    _add(
-        group,
-        "--base-url",
-        dest="base_url",
-        default=None,
-        help="Implementation to test, e.g. http://127.0.0.1:4010.",
-    )
-    group.addoption(
-        "--stream-id",
-        dest="stream_id",
-        default=os.environ.get("KORE_STREAM_ID"),
-        help="The path's stream id.",
-    )
-    group.addoption(
-        "--jwt",
-        dest="contract_jwt",
-        default=os.environ.get("KORE_JWT"),
-        help="The app's JWT [env: KORE_JWT].",
-    )
-    group.addoption(
-        "--client-id",
-        dest="client_id",
-        default=os.environ.get("KORE_CLIENT_ID"),
-        help="Mint tokens with this app id.",
-    )
-    group.addoption(
-        "--client-secret",
-        dest="client_secret",
-        default=os.environ.get("KORE_CLIENT_SECRET"),
-        help="The app's client secret.",
-    )
-    group.addoption("--account-id", dest="account_id", default=None, help="Send this accountId header.")
-    group.addoption(
-        "--allow-writes",
-        dest="allow_writes",
-        action="store_true",
-        help="Allow a target that is not loopback.",
-    )
-    group.addoption(
-        "--contract-seed",
-        dest="contract_seed",
-        type=int,
-        default=None,
-        help="Seed of the generated requests.",
-    )
-    group.addoption(
-        "--contract-max-examples", dest="contract_max_examples", type=int, default=DEFAULT_MAX_EXAMPLES
-    )
-    group.addoption("--contract-max-time", dest="contract_max_time", type=float, default=DEFAULT_MAX_TIME_S)
-    group.addoption(
-        "--contract-max-response-time",
-        dest="contract_max_response_time",
-        type=float,
-        default=DEFAULT_MAX_RESPONSE_TIME_MS,
-    )
-    group.addoption(
-        "--contract-rate-limit", dest="contract_rate_limit", default=None, help="e.g. 1/s, 60/m or none."
-    )
-    group.addoption(
-        "--contract-strict", dest="contract_strict", action="store_true", help="Decision-based rules fail."
-    )
-    group.addoption("--contract-show-secrets", dest="contract_show_secrets", action="store_true")
+    for option in _OPTIONS:
+        settings = {
+            "dest": option.dest,
+            "help": option.help,
+            "type": option.type,
+            "default": os.environ.get(option.env) if option.env else option.default,
+            "action": "store_true" if option.switch else None,
+        }
+        try:
+            group.addoption(
+                option.name, **{key: value for key, value in settings.items() if value is not None}
+            )
+        except ValueError:
+            if not option.shared:
+                raise
 
 
 def _config(options: pytest.Config) -> ContractConfig:
