@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import jwt
@@ -15,22 +15,27 @@ from click.core import ParameterSource
 from mockserver._config import (
     SETTINGS,
     MockConfig,
+    Setting,
     parse_instant,
     parse_latency,
     parse_rate_limit,
+    parse_seconds,
     parse_size,
 )
 from mockserver._errors import ConfigError
-from mockserver._proxy_config import PROXY_SETTINGS, ProxyConfig, parse_seconds
+from mockserver._proxy_config import PROXY_SETTINGS, ProxyConfig
 from spec import SpecError, load_spec
 
 _SAMPLE_APP_ID = "cs-5f7e1b0a-9c3d-5e2f-8a4b-1c2d3e4f5a6b"
 _SAMPLE_STREAM = "st-084d3c5e-376a-559f-9987-a012bb2b1234"
+_F = TypeVar("_F", bound=Callable[..., Any])
+_Config = TypeVar("_Config", MockConfig, ProxyConfig)
 
 
-def _env_table() -> str:
-    width = max(len(s.env) for s in SETTINGS)
-    lines = [f"  {s.env.ljust(width)}  {s.help} (e.g. {s.example})" for s in SETTINGS]
+def _env_table(settings: tuple[Setting, ...]) -> str:
+    """The --help epilog listing a command's environment variables."""
+    width = max(len(s.env) for s in settings)
+    lines = [f"  {s.env.ljust(width)}  {s.help} (e.g. {s.example})" for s in settings]
     return "\b\nEnvironment variables (options win over them):\n" + "\n".join(lines)
 
 
@@ -50,6 +55,80 @@ def _parsed(
     return callback
 
 
+def _options(*decorators: Callable[[_F], _F]) -> Callable[[_F], _F]:
+    """Several click options as one decorator, in the order given."""
+
+    def decorate(command: _F) -> _F:
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+
+    return decorate
+
+
+def _listen_options(*, port: int, threads: int) -> Callable[[_F], _F]:
+    """--host, --port, --workers and --threads, whose defaults the help states."""
+    return _options(
+        click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]"),
+        click.option("--port", type=int, default=None, help=f"Port.  [default: {port}]"),
+        click.option("--workers", type=int, default=None, help="gunicorn worker processes.  [default: 2]"),
+        click.option("--threads", type=int, default=None, help=f"Threads per worker.  [default: {threads}]"),
+    )
+
+
+def _state_file_option(help_text: str) -> Callable[[_F], _F]:
+    """--state-file, a SQLite file."""
+    return click.option(
+        "--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=help_text
+    )
+
+
+_cors_origin_option = click.option(
+    "--cors-origin", "cors_origins", multiple=True, help="Allowed browser origin (repeatable).  [default: *]"
+)
+
+
+def _contract_options(*, spec_help: str, log_level_help: str) -> Callable[[_F], _F]:
+    """--spec, --journal-size and --log-level."""
+    return _options(
+        click.option(
+            "--spec",
+            "spec_path",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help=spec_help,
+        ),
+        click.option(
+            "--journal-size",
+            type=int,
+            default=None,
+            help="Requests kept by GET /__admin/requests.  [default: 1000]",
+        ),
+        click.option(
+            "--log-level",
+            type=click.Choice(["debug", "info", "warning", "error"]),
+            default=None,
+            help=log_level_help,
+        ),
+    )
+
+
+def _config_from_command_line(
+    from_env: Callable[..., _Config], cors_origins: tuple[str, ...], options: dict[str, Any]
+) -> _Config:
+    """The config from the environment and the options really given; a bad value is a usage error."""
+    context = click.get_current_context()
+    given = {
+        k: v for k, v in options.items() if context.get_parameter_source(k) is ParameterSource.COMMANDLINE
+    }
+    if cors_origins:
+        given["cors_origins"] = cors_origins
+    try:
+        return from_env(**given)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
 def cli() -> None:
     """The Create a task mock: the platform's validation, auth and errors, with realistic tasks.
@@ -62,21 +141,13 @@ def cli() -> None:
     """
 
 
-@cli.command(epilog=_env_table())
-@click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]")
-@click.option("--port", type=int, default=None, help="Port.  [default: 4010]")
-@click.option("--workers", type=int, default=None, help="gunicorn worker processes.  [default: 2]")
-@click.option("--threads", type=int, default=None, help="Threads per worker.  [default: 4]")
+@cli.command(epilog=_env_table(SETTINGS))
+@_listen_options(port=MockConfig.port, threads=MockConfig.threads)
 @click.option(
     "--seed", type=int, default=None, help="Seed every generated value: same seed and requests, same answers."
 )
 @click.option("--jwt-secret", default=None, help="Verify the JWT's HS256 signature with this client secret.")
-@click.option(
-    "--state-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="SQLite file of journal and counters; kept across restarts.  [default: a temporary file]",
-)
+@_state_file_option("SQLite file of journal and counters; kept across restarts.  [default: a temporary file]")
 @click.option(
     "--body-limit",
     default=None,
@@ -106,9 +177,7 @@ def cli() -> None:
     metavar="N/min",
     help="Per-account limit answering 429 (the platform: 60/min).",
 )
-@click.option(
-    "--cors-origin", "cors_origins", multiple=True, help="Allowed browser origin (repeatable).  [default: *]"
-)
+@_cors_origin_option
 @click.option(
     "--freeze-time",
     default=None,
@@ -116,21 +185,8 @@ def cli() -> None:
     metavar="ISO",
     help="Fix the clock of created tasks.",
 )
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Contract to serve.  [default: the bundled spec]",
-)
-@click.option(
-    "--journal-size", type=int, default=None, help="Requests kept by GET /__admin/requests.  [default: 1000]"
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default=None,
-    help="[default: info]",
+@_contract_options(
+    spec_help="Contract to serve.  [default: the bundled spec]", log_level_help="[default: info]"
 )
 @click.option("--dev", is_flag=True, help="Flask's reloader: restart when the spec or the code changes.")
 def serve(dev: bool, cors_origins: tuple[str, ...], **options: Any) -> None:
@@ -158,16 +214,7 @@ def serve(dev: bool, cors_origins: tuple[str, ...], **options: Any) -> None:
     from mockserver._serve import configure_logging
     from mockserver._serve import serve as run
 
-    context = click.get_current_context()
-    given = {
-        k: v for k, v in options.items() if context.get_parameter_source(k) is ParameterSource.COMMANDLINE
-    }
-    if cors_origins:
-        given["cors_origins"] = cors_origins
-    try:
-        config = MockConfig.from_env(**given)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+    config = _config_from_command_line(MockConfig.from_env, cors_origins, options)
     configure_logging(config.log_level)
     run(config, dev=dev, create=create_app, banner=_banner)
 
@@ -229,23 +276,14 @@ def _banner(config: MockConfig) -> None:
     )
 
 
-def _proxy_env_table() -> str:
-    width = max(len(s.env) for s in PROXY_SETTINGS)
-    lines = [f"  {s.env.ljust(width)}  {s.help} (e.g. {s.example})" for s in PROXY_SETTINGS]
-    return "\b\nEnvironment variables (options win over them):\n" + "\n".join(lines)
-
-
-@cli.command(epilog=_proxy_env_table())
+@cli.command(epilog=_env_table(PROXY_SETTINGS))
 @click.option(
     "--upstream",
     default=None,
     metavar="URL",
     help="The implementation to forward to (required; or KORE_PROXY_UPSTREAM).",
 )
-@click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]")
-@click.option("--port", type=int, default=None, help="Port.  [default: 4011]")
-@click.option("--workers", type=int, default=None, help="gunicorn worker processes.  [default: 2]")
-@click.option("--threads", type=int, default=None, help="Threads per worker.  [default: 8]")
+@_listen_options(port=ProxyConfig.port, threads=ProxyConfig.threads)
 @click.option(
     "--strict/--no-strict",
     default=False,
@@ -266,30 +304,13 @@ def _proxy_env_table() -> str:
     help="Largest request body forwarded, e.g. 20MiB; a larger one is answered 413 and never forwarded.  "
     "[default: 10MiB]",
 )
-@click.option(
-    "--state-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="SQLite file of the journal (the mock's format; may be the mock's own file).  [default: temporary]",
+@_state_file_option(
+    "SQLite file of the journal (the mock's format; may be the mock's own file).  [default: temporary]"
 )
-@click.option(
-    "--cors-origin", "cors_origins", multiple=True, help="Allowed browser origin (repeatable).  [default: *]"
-)
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Contract to check against.  [default: the bundled spec]",
-)
-@click.option(
-    "--journal-size", type=int, default=None, help="Requests kept by GET /__admin/requests.  [default: 1000]"
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default=None,
-    help="[default: info]; warning shows only requests with violations.",
+@_cors_origin_option
+@_contract_options(
+    spec_help="Contract to check against.  [default: the bundled spec]",
+    log_level_help="[default: info]; warning shows only requests with violations.",
 )
 def proxy(cors_origins: tuple[str, ...], **options: Any) -> None:
     """Forward to a real implementation and check both directions against the contract.
@@ -317,16 +338,7 @@ def proxy(cors_origins: tuple[str, ...], **options: Any) -> None:
     from mockserver._proxy import serve_proxy
     from mockserver._serve import configure_logging
 
-    context = click.get_current_context()
-    given = {
-        k: v for k, v in options.items() if context.get_parameter_source(k) is ParameterSource.COMMANDLINE
-    }
-    if cors_origins:
-        given["cors_origins"] = cors_origins
-    try:
-        config = ProxyConfig.from_env(**given)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+    config = _config_from_command_line(ProxyConfig.from_env, cors_origins, options)
     configure_logging(config.log_level)
     try:
         serve_proxy(config, banner=_proxy_banner)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,8 @@ _UNITS = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "ho
 _SIZE = re.compile(r"^\s*(?P<n>\d+)\s*(?P<unit>|b|k|kb|kib|m|mb|mib)\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": KIB, "kb": KIB, "kib": KIB, "m": MIB, "mb": MIB, "mib": MIB}
 LOG_LEVELS = ("debug", "info", "warning", "error")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 @dataclass(frozen=True)
@@ -74,23 +76,23 @@ class MockConfig:
     log_level: str = "info"
 
     def __post_init__(self) -> None:
-        _require(0 <= self.port <= 65535, "port", self.port, "an integer from 0 to 65535")
-        _require(self.workers >= 1, "workers", self.workers, "at least 1")
-        _require(self.threads >= 1, "threads", self.threads, "at least 1")
-        _require(self.body_limit >= 1, "body_limit", self.body_limit, "a positive number of bytes")
-        _require(self.header_limit >= 1 * KIB, "header_limit", self.header_limit, "at least 1 KiB")
-        _require(0.0 <= self.error_rate <= 1.0, "error_rate", self.error_rate, "a fraction from 0 to 1")
-        _require(
+        require(0 <= self.port <= 65535, "port", self.port, "an integer from 0 to 65535")
+        require(self.workers >= 1, "workers", self.workers, "at least 1")
+        require(self.threads >= 1, "threads", self.threads, "at least 1")
+        require(self.body_limit >= 1, "body_limit", self.body_limit, "a positive number of bytes")
+        require(self.header_limit >= 1 * KIB, "header_limit", self.header_limit, "at least 1 KiB")
+        require(0.0 <= self.error_rate <= 1.0, "error_rate", self.error_rate, "a fraction from 0 to 1")
+        require(
             0 <= self.latency.min_ms <= self.latency.max_ms,
             "latency",
             self.latency,
             "MS or MIN-MAX milliseconds with MIN <= MAX",
         )
-        _require(self.journal_size >= 1, "journal_size", self.journal_size, "at least 1")
-        _require(self.log_level in LOG_LEVELS, "log_level", self.log_level, f"one of {', '.join(LOG_LEVELS)}")
-        _require(bool(self.cors_origins), "cors_origins", self.cors_origins, "at least one origin, or *")
+        require(self.journal_size >= 1, "journal_size", self.journal_size, "at least 1")
+        require(self.log_level in LOG_LEVELS, "log_level", self.log_level, f"one of {', '.join(LOG_LEVELS)}")
+        require(bool(self.cors_origins), "cors_origins", self.cors_origins, "at least one origin, or *")
         if self.rate_limit is not None:
-            _require(self.rate_limit.count >= 1, "rate_limit", self.rate_limit, "N/min with N >= 1")
+            require(self.rate_limit.count >= 1, "rate_limit", self.rate_limit, "N/min with N >= 1")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> MockConfig:
@@ -99,12 +101,7 @@ class MockConfig:
         An override of None is applied too (`--rate-limit off` must beat `KORE_MOCK_RATE_LIMIT`), so pass
         only the fields that were really given.
         """
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for setting in SETTINGS:
-            raw = environ.get(setting.env)
-            if raw is not None and raw != "":
-                values[setting.field] = setting.parse(raw, setting.env)
+        values = read_env(SETTINGS, environ)
         values.update(overrides)
         return cls(**values)
 
@@ -113,7 +110,8 @@ class MockConfig:
         return dataclasses.replace(self, **changes)
 
 
-def _require(ok: bool, name: str, received: object, expected: str) -> None:
+def require(ok: bool, name: str, received: object, expected: str) -> None:
+    """A ConfigError naming the field, what it received and what it expects, unless `ok`."""
     if not ok:
         raise ConfigError(name, str(received), expected)
 
@@ -190,11 +188,36 @@ def parse_level(raw: str, name: str = "log_level") -> str:
     return level
 
 
-def _parse_str(raw: str, name: str = "value") -> str:
+def parse_bool(raw: str, name: str = "value") -> bool:
+    """`1/true/yes/on` or `0/false/no/off`."""
+    text = raw.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(name, raw, "true or false (1/0, yes/no, on/off)")
+
+
+def parse_seconds(raw: str, name: str = "timeout") -> float:
+    """A positive number of seconds, `2.5` or `2.5s`."""
+    value = parse_float(raw.strip().removesuffix("s"), name)
+    if value <= 0:
+        raise ConfigError(name, raw, "a positive number of seconds such as 30 or 2.5")
+    return value
+
+
+def parse_str(raw: str, name: str = "value") -> str:
+    """The value as given."""
     return raw
 
 
-def _parse_path(raw: str, name: str = "path") -> Path:
+def parse_stripped(raw: str, name: str = "value") -> str:
+    """The value without surrounding white space."""
+    return raw.strip()
+
+
+def parse_path(raw: str, name: str = "path") -> Path:
+    """A path; `~` is the user's home."""
     return Path(raw).expanduser()
 
 
@@ -206,26 +229,38 @@ class Setting:
     parse: Callable[[str, str], Any]
     help: str
     example: str
+    prefix: str = ENV_PREFIX
 
     @property
     def env(self) -> str:
         """The environment variable that sets it."""
-        return ENV_PREFIX + self.field.upper()
+        return self.prefix + self.field.upper()
+
+
+def read_env(settings: Iterable[Setting], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The fields set by non-empty environment variables (`os.environ` by default), parsed."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in settings:
+        raw = environ.get(setting.env)
+        if raw is not None and raw != "":
+            values[setting.field] = setting.parse(raw, setting.env)
+    return values
 
 
 # Read by `from_env`, the CLI's --help and the README's table alike, so the three never disagree.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("host", _parse_str, "interface to bind (loopback by default)", "127.0.0.1"),
+    Setting("host", parse_str, "interface to bind (loopback by default)", "127.0.0.1"),
     Setting("port", parse_int, "port to listen on", "4010"),
     Setting("workers", parse_int, "gunicorn worker processes", "2"),
     Setting("threads", parse_int, "threads per worker", "4"),
     Setting("seed", parse_int, "seed of every generated value; same seed, same answers", "42"),
     Setting(
-        "jwt_secret", _parse_str, "verify the auth JWT's HS256 signature with this client secret", "s3cr3t..."
+        "jwt_secret", parse_str, "verify the auth JWT's HS256 signature with this client secret", "s3cr3t..."
     ),
     Setting(
         "state_file",
-        _parse_path,
+        parse_path,
         "SQLite file of the journal and refId counters (kept across restarts)",
         "mock.sqlite3",
     ),
@@ -241,7 +276,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("freeze_time", parse_instant, "fix the clock of created tasks", "2025-06-04T10:18:00.725Z"),
     Setting(
-        "spec_path", _parse_path, "the contract to serve (default: the bundled spec)", "spec/openapi.yaml"
+        "spec_path", parse_path, "the contract to serve (default: the bundled spec)", "spec/openapi.yaml"
     ),
     Setting("journal_size", parse_int, "requests kept in the journal", "1000"),
     Setting("log_level", parse_level, "debug, info, warning or error", "info"),

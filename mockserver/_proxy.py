@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -38,12 +37,16 @@ from urllib.parse import quote, urlsplit
 import httpx
 import orjson
 from flask import Flask, Response, request
-from gunicorn import util as gunicorn_util
-from gunicorn.app.base import BaseApplication
 from werkzeug.exceptions import HTTPException
 
 from mockserver._config import KIB, MIB
 from mockserver._errors import Envelopes, Kind, Violation
+from mockserver._gunicorn import (
+    PreloadedApplication,
+    envelope_error_writer,
+    gunicorn_options,
+    state_file_or_temporary,
+)
 from mockserver._proxy_checks import RESPONSE, ContractChecker, ContractViolation, RequestCheck
 from mockserver._proxy_config import ProxyConfig
 from mockserver._state import JournalEntry, StateStore
@@ -614,74 +617,33 @@ def _printable(text: str, limit: int = 300) -> str:
 # -- serving ---------------------------------------------------------------------------------------
 
 
-def write_proxy_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
-    """gunicorn's answer to a request it cannot parse, in the platform's envelope instead of HTML."""
-    body = orjson.dumps(
-        {
-            "errors": [
-                {
-                    "msg": f"{reason}: {mesg}" if mesg else reason,
-                    "code": status_int,
-                    "detail": "The proxy's HTTP server rejected the request before reading it (malformed "
-                    "HTTP or an invalid header); it was not forwarded.",
-                }
-            ]
-        }
-    )
-    head = (
-        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
-        f"Content-Type: {JSON}\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+# gunicorn's answer to a request it cannot parse, in the platform's envelope instead of HTML.
+write_proxy_error = envelope_error_writer(
+    "The proxy's HTTP server rejected the request before reading it "
+    "(malformed HTTP or an invalid header); it was not forwarded."
+)
 
 
-class ProxyApplication(BaseApplication):  # type: ignore[misc]
+class ProxyApplication(PreloadedApplication):
     """gunicorn running the already-built proxy (`preload_app`: the spec is loaded once, before forking)."""
 
     def __init__(self, app: Flask, config: ProxyConfig) -> None:
-        self.application = app
-        host = f"[{config.host}]" if ":" in config.host and not config.host.startswith("[") else config.host
-        self.options: dict[str, Any] = {
-            "bind": f"{host}:{config.port}",
-            "workers": config.workers,
-            "worker_class": "gthread",
-            "threads": config.threads,
-            "preload_app": True,
-            "accesslog": None,  # the proxy logs one line per request itself
-            "errorlog": "-",
-            "loglevel": "warning" if config.log_level in ("info", "debug") else config.log_level,
+        options = gunicorn_options(
+            config,
+            worker_class="gthread",
+            threads=config.threads,
             # A worker busy waiting for a slow upstream must not be taken for a hung one.
-            "timeout": max(60, int(config.timeout) + 30),
-            "graceful_timeout": 5,
-            "keepalive": 5,
-            "proc_name": "kore-proxy",
-        }
-        gunicorn_util.write_error = write_proxy_error
-        super().__init__()
-
-    def load_config(self) -> None:
-        """Hand our options to gunicorn's config."""
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        """The WSGI app."""
-        return self.application
+            timeout=max(60, int(config.timeout) + 30),
+            proc_name="kore-proxy",
+        )
+        super().__init__(app, options, write_proxy_error)
 
 
 def serve_proxy(config: ProxyConfig, *, banner: Callable[[ProxyConfig], None] | None = None) -> None:
     """Run until interrupted; the default journal lives in a temporary directory removed at exit."""
-    owner = os.getpid()
-    temp_dir: str | None = None
-    if config.state_file is None:
-        temp_dir = tempfile.mkdtemp(prefix="kore-proxy-")
-        config = config.replace(state_file=Path(temp_dir) / "state.sqlite3")
-    try:
+    with state_file_or_temporary(config.state_file, prefix="kore-proxy-") as state_file:
+        config = config.replace(state_file=state_file)
         app = create_proxy_app(config)
         if banner is not None:
             banner(config)
         ProxyApplication(app, config).run()
-    finally:
-        # gunicorn's workers are forks of this process and unwind through this frame on exit.
-        if temp_dir is not None and os.getpid() == owner:
-            shutil.rmtree(temp_dir, ignore_errors=True)

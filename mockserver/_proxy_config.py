@@ -7,9 +7,9 @@ proxy's HTTP machinery.
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,17 +17,21 @@ from urllib.parse import urlsplit
 from mockserver._config import (
     LOG_LEVELS,
     MIB,
-    parse_float,
+    Setting,
+    parse_bool,
     parse_int,
     parse_level,
     parse_origins,
+    parse_path,
+    parse_seconds,
     parse_size,
+    parse_stripped,
+    read_env,
+    require,
 )
 from mockserver._errors import ConfigError
 
 PROXY_ENV_PREFIX = "KORE_PROXY_"
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class ProxyConfig:
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.upstream)
-        _require(
+        require(
             parts.scheme in ("http", "https")
             and bool(parts.hostname)
             and not parts.query
@@ -67,24 +71,19 @@ class ProxyConfig:
             self.upstream,
             "an http:// or https:// URL with a host and no query, such as http://127.0.0.1:8080",
         )
-        _require(0 <= self.port <= 65535, "port", self.port, "an integer from 0 to 65535")
-        _require(self.workers >= 1, "workers", self.workers, "at least 1")
-        _require(self.threads >= 1, "threads", self.threads, "at least 1")
-        _require(self.timeout > 0, "timeout", self.timeout, "a positive number of seconds")
-        _require(self.body_limit >= 1, "body_limit", self.body_limit, "a positive number of bytes")
-        _require(self.journal_size >= 1, "journal_size", self.journal_size, "at least 1")
-        _require(self.log_level in LOG_LEVELS, "log_level", self.log_level, f"one of {', '.join(LOG_LEVELS)}")
-        _require(bool(self.cors_origins), "cors_origins", self.cors_origins, "at least one origin, or *")
+        require(0 <= self.port <= 65535, "port", self.port, "an integer from 0 to 65535")
+        require(self.workers >= 1, "workers", self.workers, "at least 1")
+        require(self.threads >= 1, "threads", self.threads, "at least 1")
+        require(self.timeout > 0, "timeout", self.timeout, "a positive number of seconds")
+        require(self.body_limit >= 1, "body_limit", self.body_limit, "a positive number of bytes")
+        require(self.journal_size >= 1, "journal_size", self.journal_size, "at least 1")
+        require(self.log_level in LOG_LEVELS, "log_level", self.log_level, f"one of {', '.join(LOG_LEVELS)}")
+        require(bool(self.cors_origins), "cors_origins", self.cors_origins, "at least one origin, or *")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ProxyConfig:
         """Defaults, then `KORE_PROXY_*` variables, then `overrides` (options given on the command line)."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for setting in PROXY_SETTINGS:
-            raw = environ.get(setting.env)
-            if raw is not None and raw != "":
-                values[setting.field] = setting.parse(raw, setting.env)
+        values = read_env(PROXY_SETTINGS, environ)
         values.update(overrides)
         if not values.get("upstream"):
             raise ConfigError(
@@ -97,56 +96,14 @@ class ProxyConfig:
         return dataclasses.replace(self, **changes)
 
 
-def _require(ok: bool, name: str, received: object, expected: str) -> None:
-    if not ok:
-        raise ConfigError(name, str(received), expected)
-
-
-def parse_bool(raw: str, name: str = "value") -> bool:
-    """`1/true/yes/on` or `0/false/no/off`."""
-    text = raw.strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ConfigError(name, raw, "true or false (1/0, yes/no, on/off)")
-
-
-def parse_seconds(raw: str, name: str = "timeout") -> float:
-    """A positive number of seconds, `2.5` or `2.5s`."""
-    value = parse_float(raw.strip().removesuffix("s"), name)
-    if value <= 0:
-        raise ConfigError(name, raw, "a positive number of seconds such as 30 or 2.5")
-    return value
-
-
-def _parse_str(raw: str, name: str = "value") -> str:
-    return raw.strip()
-
-
-def _parse_path(raw: str, name: str = "path") -> Path:
-    return Path(raw).expanduser()
-
-
-@dataclass(frozen=True)
-class ProxySetting:
-    """One configurable field: its environment variable, parser and help line."""
-
-    field: str
-    parse: Callable[[str, str], Any]
-    help: str
-    example: str
-
-    @property
-    def env(self) -> str:
-        """The environment variable that sets it."""
-        return PROXY_ENV_PREFIX + self.field.upper()
+# A `Setting` read from a `KORE_PROXY_*` variable.
+ProxySetting = partial(Setting, prefix=PROXY_ENV_PREFIX)
 
 
 # Read by `from_env` and the command's --help alike, so the two never disagree.
-PROXY_SETTINGS: tuple[ProxySetting, ...] = (
-    ProxySetting("upstream", _parse_str, "the implementation to forward to", "http://127.0.0.1:8080"),
-    ProxySetting("host", _parse_str, "interface to bind (loopback by default)", "127.0.0.1"),
+PROXY_SETTINGS: tuple[Setting, ...] = (
+    ProxySetting("upstream", parse_stripped, "the implementation to forward to", "http://127.0.0.1:8080"),
+    ProxySetting("host", parse_stripped, "interface to bind (loopback by default)", "127.0.0.1"),
     ProxySetting("port", parse_int, "port to listen on", "4011"),
     ProxySetting("workers", parse_int, "gunicorn worker processes", "2"),
     ProxySetting("threads", parse_int, "threads per worker", "8"),
@@ -155,14 +112,12 @@ PROXY_SETTINGS: tuple[ProxySetting, ...] = (
     ProxySetting(
         "body_limit", parse_size, "largest request body forwarded; a larger one is answered 413", "20MiB"
     ),
-    ProxySetting(
-        "state_file", _parse_path, "SQLite file of the journal (the mock's format)", "proxy.sqlite3"
-    ),
+    ProxySetting("state_file", parse_path, "SQLite file of the journal (the mock's format)", "proxy.sqlite3"),
     ProxySetting(
         "cors_origins", parse_origins, "allowed browser origins, comma-separated", "http://localhost:3000"
     ),
     ProxySetting(
-        "spec_path", _parse_path, "the contract to check against (default: bundled)", "spec/openapi.yaml"
+        "spec_path", parse_path, "the contract to check against (default: bundled)", "spec/openapi.yaml"
     ),
     ProxySetting("journal_size", parse_int, "requests kept in the journal", "1000"),
     ProxySetting("log_level", parse_level, "debug, info, warning or error", "info"),

@@ -16,11 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import select
-import shutil
 import socket
 import struct
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,12 +26,18 @@ from typing import Any
 import orjson
 from flask import Flask, Response
 from gunicorn import util as gunicorn_util
-from gunicorn.app.base import BaseApplication
 from gunicorn.workers.sync import SyncWorker
 from werkzeug.routing import Rule
 
 from mockserver._config import MockConfig
 from mockserver._errors import Envelopes, Kind, Violation
+from mockserver._gunicorn import (
+    JSON_CONTENT_TYPE,
+    PreloadedApplication,
+    envelope_error_writer,
+    gunicorn_options,
+    state_file_or_temporary,
+)
 from spec import SpecError
 
 log = logging.getLogger("mockserver")
@@ -86,69 +90,30 @@ def worker_options(config: MockConfig) -> dict[str, Any]:
     return {"worker_class": f"{__name__}.MockSyncWorker", "threads": 1}
 
 
-def write_envelope_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
-    """gunicorn's answer to a request it cannot parse, in the platform's envelope instead of HTML."""
-    body = orjson.dumps(
-        {
-            "errors": [
-                {
-                    "msg": f"{reason}: {mesg}" if mesg else reason,
-                    "code": status_int,
-                    "detail": "The HTTP server rejected the request before the mock could read it "
-                    "(malformed HTTP, an invalid header, or a request line or header field over its limits).",
-                }
-            ]
-        }
-    )
-    head = (
-        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
-        f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+# gunicorn's answer to a request it cannot parse, in the platform's envelope instead of HTML.
+write_envelope_error = envelope_error_writer(
+    "The HTTP server rejected the request before the mock could read it "
+    "(malformed HTTP, an invalid header, or a request line or header field over its limits)."
+)
 
 
-class MockApplication(BaseApplication):  # type: ignore[misc]
-    """gunicorn running the already-built app: `preload_app`, so the spec is loaded once, before forking.
+class MockApplication(PreloadedApplication):
+    """gunicorn running the already-built mock: `preload_app`, so the spec is loaded once, before forking.
 
     Keep-alive connections get a 5 s idle timeout under gthread (--latency); sync workers answer one
     request per connection (`Connection: close`), which every HTTP client handles.
     """
 
     def __init__(self, app: Flask, config: MockConfig) -> None:
-        self.application = app
-        self.options: dict[str, Any] = {
-            "bind": f"{_bind_host(config.host)}:{config.port}",
-            "workers": config.workers,
+        options = gunicorn_options(
+            config,
             **worker_options(config),
-            "preload_app": True,
-            "accesslog": None,  # the app logs one line per request itself
-            "errorlog": "-",
-            "loglevel": "warning" if config.log_level in ("info", "debug") else config.log_level,
-            "limit_request_field_size": GUNICORN_FIELD_LIMIT,
-            "limit_request_fields": GUNICORN_FIELD_COUNT,
-            "timeout": 60,
-            "graceful_timeout": 5,
-            "keepalive": 5,
-            "proc_name": "kore-mock",
-        }
-        # gunicorn writes its own parse errors (bad request line, NUL in a header, Content-Length with
-        # Transfer-Encoding...) through this one function, as HTML; this process serves only the mock,
-        # so its errors too answer the envelope. Workers are forked after this and inherit it.
-        gunicorn_util.write_error = write_envelope_error
-        super().__init__()
-
-    def load_config(self) -> None:
-        """Hand our options to gunicorn's config."""
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        """The WSGI app."""
-        return self.application
-
-
-def _bind_host(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+            limit_request_field_size=GUNICORN_FIELD_LIMIT,
+            limit_request_fields=GUNICORN_FIELD_COUNT,
+            timeout=60,
+            proc_name="kore-mock",
+        )
+        super().__init__(app, options, write_envelope_error)
 
 
 def configure_logging(level: str) -> None:
@@ -177,29 +142,21 @@ def serve(
     banner: Callable[[MockConfig], None],
 ) -> None:
     """Run until interrupted; the default state file lives in a temporary directory removed at exit."""
-    owner = os.getpid()
-    temp_dir: str | None = None
     if config.state_file is None:
         inherited = os.environ.get("KORE_MOCK_STATE_FILE")
         if inherited:
             config = config.replace(state_file=Path(inherited))
-        else:
-            temp_dir = tempfile.mkdtemp(prefix="kore-mock-")
-            config = config.replace(state_file=Path(temp_dir) / "state.sqlite3")
+    with state_file_or_temporary(config.state_file, prefix="kore-mock-") as state_file:
+        if config.state_file is None:
+            config = config.replace(state_file=state_file)
             # Flask's reloader restarts this command in a child process: it must find the same file.
-            os.environ["KORE_MOCK_STATE_FILE"] = str(config.state_file)
-    try:
+            os.environ["KORE_MOCK_STATE_FILE"] = str(state_file)
         if dev:
             _serve_dev(config, create, banner)
         else:
             app = create(config)
             banner(config)
             MockApplication(app, config).run()
-    finally:
-        # gunicorn's workers are forks of this process and unwind through this frame on exit; only
-        # the process that made the directory may remove it.
-        if temp_dir is not None and os.getpid() == owner:
-            shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def spec_error_app(problem: str) -> Flask:
@@ -214,7 +171,7 @@ def spec_error_app(problem: str) -> Flask:
     app = Flask("mockserver-spec-error")
 
     def answer(**_: str) -> Response:
-        return Response(body, violation.status, content_type="application/json; charset=utf-8")
+        return Response(body, violation.status, content_type=JSON_CONTENT_TYPE)
 
     app.url_map.add(Rule("/", endpoint="spec_error", methods=None))
     app.url_map.add(Rule("/<path:_path>", endpoint="spec_error", methods=None))

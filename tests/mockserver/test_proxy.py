@@ -265,6 +265,17 @@ def pointers(entry: dict[str, Any]) -> list[str]:
     return [v["pointer"] for v in entry["violations"]]
 
 
+def through_faulty(
+    faulty: Upstream, client: FlaskClient, fault: str, status: int, expected: list[tuple[str, str]]
+) -> tuple[TestResponse, dict[str, Any]]:
+    """The seed request answered with `fault`: passed back as sent, journaled with `expected` violations."""
+    response = client.post(operation_path(), data=seed_bytes(), headers=headers(**{"X-Fault": fault}))
+    assert (response.status_code, response.data) == (status, faulty.sent[-1])
+    entry = journal(client)[0]
+    assert [(v["check"], v["pointer"]) for v in entry["violations"]] == expected
+    return response, entry
+
+
 # -- the answer passes through unchanged ---------------------------------------------------------------
 
 
@@ -328,13 +339,8 @@ def test_a_faulty_answer_is_passed_through_and_its_violations_counted(
     status: int,
     expected: list[tuple[str, str]],
 ) -> None:
-    client = proxy_client(faulty.base)
-    response = client.post(operation_path(), data=seed_bytes(), headers=headers(**{"X-Fault": fault}))
-    assert response.status_code == status
-    assert response.data == faulty.sent[-1]
+    response, entry = through_faulty(faulty, proxy_client(faulty.base), fault, status, expected)
     assert response.headers[VIOLATIONS_HEADER] == str(len(expected))
-    entry = journal(client)[0]
-    assert [(v["check"], v["pointer"]) for v in entry["violations"]] == expected
     assert {v["direction"] for v in entry["violations"]} == {"response"}
 
 
@@ -833,11 +839,8 @@ def test_deep_and_broken_answers_are_violations_not_proxy_bugs(
     expected: list[tuple[str, str]],
 ) -> None:
     client = proxy_client(faulty.base)
-    response = client.post(operation_path(), data=seed_bytes(), headers=headers(**{"X-Fault": fault}))
-    assert (response.status_code, response.data) == (status, faulty.sent[-1])
+    response, entry = through_faulty(faulty, client, fault, status, expected)
     assert "X-Contract-Check" not in response.headers
-    entry = journal(client)[0]
-    assert [(v["check"], v["pointer"]) for v in entry["violations"]] == expected
     if fault.startswith("deep"):  # deeper than the journal endpoint can write back as JSON
         assert entry["answer"].endswith("levels deep: journaled as text]")
     assert health_bugs(client) == 0

@@ -1,0 +1,109 @@
+"""gunicorn running an already-built Flask app: the mock's (`_serve.py`) and the proxy's (`_proxy.py`).
+
+What the two servers share: the preloaded app, the options that do not depend on what is served,
+gunicorn's own errors in the platform's envelope, and the temporary state file removed at exit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from flask import Flask
+from gunicorn import util as gunicorn_util
+from gunicorn.app.base import BaseApplication
+
+from mockserver._config import MockConfig
+from mockserver._proxy_config import ProxyConfig
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+# gunicorn's `util.write_error(sock, status_int, reason, mesg)`.
+ErrorWriter = Callable[[Any, int, str, str], None]
+
+
+def bind_address(host: str, port: int) -> str:
+    """gunicorn's `bind` for a host and port; an IPv6 address goes in brackets."""
+    bracketed = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"{bracketed}:{port}"
+
+
+def gunicorn_options(config: MockConfig | ProxyConfig, **specific: Any) -> dict[str, Any]:
+    """The options both servers run with, then `specific` (worker class, timeouts, proc_name...)."""
+    return {
+        "bind": bind_address(config.host, config.port),
+        "workers": config.workers,
+        "preload_app": True,
+        "accesslog": None,  # the app logs one line per request itself
+        "errorlog": "-",
+        "loglevel": "warning" if config.log_level in ("info", "debug") else config.log_level,
+        "graceful_timeout": 5,
+        "keepalive": 5,
+        **specific,
+    }
+
+
+def envelope_error_writer(detail: str) -> ErrorWriter:
+    """gunicorn's answer to a request it cannot parse: the platform's envelope with `detail`, not HTML."""
+
+    def write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+        body = orjson.dumps(
+            {
+                "errors": [
+                    {"msg": f"{reason}: {mesg}" if mesg else reason, "code": status_int, "detail": detail}
+                ]
+            }
+        )
+        head = (
+            f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: {JSON_CONTENT_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+    return write_error
+
+
+class PreloadedApplication(BaseApplication):  # type: ignore[misc]
+    """gunicorn running an already-built app with `options`: with `preload_app`, the spec is loaded once,
+    before forking."""
+
+    def __init__(self, app: Flask, options: dict[str, Any], write_error: ErrorWriter) -> None:
+        self.application = app
+        self.options = options
+        # gunicorn writes its own parse errors (bad request line, NUL in a header, Content-Length with
+        # Transfer-Encoding...) through this one function, as HTML; this process serves only this app,
+        # so its errors too answer the envelope. Workers are forked after this and inherit it.
+        gunicorn_util.write_error = write_error
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Hand our options to gunicorn's config."""
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        """The WSGI app."""
+        return self.application
+
+
+@contextmanager
+def state_file_or_temporary(state_file: Path | None, *, prefix: str) -> Iterator[Path]:
+    """`state_file`, or one in a temporary directory that is removed when the block exits."""
+    if state_file is not None:
+        yield state_file
+        return
+    owner = os.getpid()
+    temp_dir = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield Path(temp_dir) / "state.sqlite3"
+    finally:
+        # gunicorn's workers are forks of this process and unwind through this block on exit; only
+        # the process that made the directory may remove it.
+        if os.getpid() == owner:
+            shutil.rmtree(temp_dir, ignore_errors=True)
