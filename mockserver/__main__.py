@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import jwt
 import orjson
 from click.core import ParameterSource
 
+from mockserver._auth import DEVELOPMENT_SECRET, SAMPLE_APP_ID, mint_token
 from mockserver._config import (
     SETTINGS,
     MockConfig,
@@ -26,7 +25,6 @@ from mockserver._errors import ConfigError
 from mockserver._proxy_config import PROXY_SETTINGS, ProxyConfig
 from spec import SpecError, load_spec
 
-_SAMPLE_APP_ID = "cs-5f7e1b0a-9c3d-5e2f-8a4b-1c2d3e4f5a6b"
 _SAMPLE_STREAM = "st-084d3c5e-376a-559f-9987-a012bb2b1234"
 _F = TypeVar("_F", bound=Callable[..., Any])
 _Config = TypeVar("_Config", MockConfig, ProxyConfig)
@@ -221,12 +219,12 @@ def serve(dev: bool, cors_origins: tuple[str, ...], **options: Any) -> None:
 
 @cli.command()
 @click.option(
-    "--app-id", default=_SAMPLE_APP_ID, show_default=True, help="The `appId` claim (the app's client id)."
+    "--app-id", default=SAMPLE_APP_ID, show_default=True, help="The `appId` claim (the app's client id)."
 )
 @click.option(
     "--secret",
     envvar="KORE_MOCK_JWT_SECRET",
-    default="kore-mock-development-secret-0000",
+    default=DEVELOPMENT_SECRET,
     show_default=True,
     help="HS256 secret (the app's client secret; env KORE_MOCK_JWT_SECRET).",
 )
@@ -242,21 +240,13 @@ def token(app_id: str, secret: str, expires_in: int | None, sub: str) -> None:
     click.echo(mint_token(app_id, secret, sub=sub, expires_in=expires_in))
 
 
-def mint_token(app_id: str, secret: str, *, sub: str = "mock-user", expires_in: int | None = None) -> str:
-    """An HS256 JWT as the platform expects in `auth`."""
-    now = int(time.time())
-    claims: dict[str, Any] = {"appId": app_id, "sub": sub, "iat": now}
-    if expires_in is not None:
-        claims["exp"] = now + expires_in
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
 def _banner(config: MockConfig) -> None:
     """What to do next: the URL, the docs, a curl that works."""
-    host = f"[{config.host}]" if ":" in config.host else config.host
-    base = f"http://{host}:{config.port}"
-    secret = config.jwt_secret or "kore-mock-development-secret-0000"
-    sample = mint_token(_SAMPLE_APP_ID, secret)
+    from mockserver._gunicorn import bind_address
+
+    base = f"http://{bind_address(config.host, config.port)}"
+    secret = config.jwt_secret or DEVELOPMENT_SECRET
+    sample = mint_token(SAMPLE_APP_ID, secret)
     examples = load_spec(config.spec_path).request_examples
     body = orjson.dumps(next(iter(examples.values()))).decode().replace("'", "'\\''")
     click.echo(
@@ -348,8 +338,9 @@ def proxy(cors_origins: tuple[str, ...], **options: Any) -> None:
 
 def _proxy_banner(config: ProxyConfig) -> None:
     """Where the proxy listens, what it forwards to, and where to look."""
-    host = f"[{config.host}]" if ":" in config.host else config.host
-    base = f"http://{host}:{config.port}"
+    from mockserver._gunicorn import bind_address
+
+    base = f"http://{bind_address(config.host, config.port)}"
     click.echo(
         f"Kore contract validation proxy on {base}\n"
         f"  upstream: {config.upstream} (timeout {config.timeout:g} s)\n"

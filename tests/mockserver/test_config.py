@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mockserver import ConfigError, Latency, MockConfig, RateLimit
+from mockserver import ConfigError, Latency, MockConfig, ProxyConfig, RateLimit
 from mockserver.__main__ import cli
 from mockserver._config import SETTINGS, parse_instant, parse_latency, parse_rate_limit, parse_size
 
@@ -142,3 +142,14 @@ def test_options_beat_environment_variables_even_to_turn_a_fault_off(monkeypatch
     assert result.exit_code == 0, result.output
     (config,) = seen
     assert (config.rate_limit, config.port, config.seed) == (None, 6000, 3)
+
+
+@pytest.mark.parametrize("host", ["::1", "[::1]"])
+def test_banners_bracket_an_ipv6_host_once(host: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from mockserver.__main__ import _banner, _proxy_banner
+
+    _banner(MockConfig(host=host, port=4010))
+    _proxy_banner(ProxyConfig(upstream="http://127.0.0.1:8080", host=host, port=4011))
+    err = capsys.readouterr().err
+    assert "http://[::1]:4010/docs/" in err and "http://[::1]:4011/__admin/requests" in err
+    assert "[[" not in err
