@@ -44,18 +44,37 @@ class _Option:
 _OPTIONS = (
     _Option("--base-url", "Implementation to test, e.g. http://127.0.0.1:4010.", shared=True),
     _Option("--stream-id", "The path's stream id.", env="KORE_STREAM_ID"),
-    _Option("--jwt", "The app's JWT [env: KORE_JWT].", dest="contract_jwt", env="KORE_JWT"),
+    _Option("--jwt", "The app's JWT.", dest="contract_jwt", env="KORE_JWT"),
     _Option("--client-id", "Mint tokens with this app id.", env="KORE_CLIENT_ID"),
     _Option("--client-secret", "The app's client secret.", env="KORE_CLIENT_SECRET"),
     _Option("--account-id", "Send this accountId header."),
     _Option("--allow-writes", "Allow a target that is not loopback.", switch=True),
     _Option("--contract-seed", "Seed of the generated requests.", type=int),
-    _Option("--contract-max-examples", type=int, default=DEFAULT_MAX_EXAMPLES),
-    _Option("--contract-max-time", type=float, default=DEFAULT_MAX_TIME_S),
-    _Option("--contract-max-response-time", type=float, default=DEFAULT_MAX_RESPONSE_TIME_MS),
-    _Option("--contract-rate-limit", "e.g. 1/s, 60/m or none."),
+    _Option(
+        "--contract-max-examples",
+        "Generated requests per scenario (valid, invalid).",
+        type=int,
+        default=DEFAULT_MAX_EXAMPLES,
+    ),
+    _Option(
+        "--contract-max-time", "Budget of the whole run, in seconds.", type=float, default=DEFAULT_MAX_TIME_S
+    ),
+    _Option(
+        "--contract-max-response-time",
+        "Slower answers fail max_response_time (ms).",
+        type=float,
+        default=DEFAULT_MAX_RESPONSE_TIME_MS,
+    ),
+    _Option(
+        "--contract-rate-limit",
+        "Pace requests, e.g. 1/s or 60/m; none for no limit. Default: none on loopback, 1/s elsewhere.",
+    ),
     _Option("--contract-strict", "Decision-based rules fail.", switch=True),
-    _Option("--contract-show-secrets", switch=True),
+    _Option(
+        "--contract-show-secrets",
+        "Show tokens in the reproduction commands instead of $KORE_JWT.",
+        switch=True,
+    ),
 )
 
 
@@ -63,9 +82,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """The same options as `python -m contract_tests`."""
     group = parser.getgroup("contract", "Create a task contract tests (contract_tests/)")
     for option in _OPTIONS:
+        helps = [
+            option.help,
+            f"[default: {option.default}]" if option.default is not None else None,
+            f"[env: {option.env}]" if option.env else None,
+        ]
         settings = {
             "dest": option.dest,
-            "help": option.help,
+            "help": " ".join(h for h in helps if h) or None,
             "type": option.type,
             "default": os.environ.get(option.env) if option.env else option.default,
             "action": "store_true" if option.switch else None,
