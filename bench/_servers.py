@@ -76,6 +76,10 @@ class Server:
             return [self.process.pid, *_descendants(self.process.pid)]
         return children or [self.process.pid]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the serving processes (and the master)."""
+        return sum(_cpu_seconds(pid) for pid in {self.process.pid, *self.worker_pids()})
+
     def worker_rss_mb(self) -> list[float]:
         """VmRSS of each serving process, in MB."""
         return [rss for rss in (_rss_mb(pid) for pid in self.worker_pids()) if rss is not None]
@@ -233,6 +237,18 @@ def _parents() -> dict[int, int]:
             fields = stat.rsplit(")", 1)[1].split()
             parents[int(entry.name)] = int(fields[1])
     return parents
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        # Fields after the command name (which may hold spaces, so split after its closing paren).
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
 
 
 def _rss_mb(pid: int) -> float | None:

@@ -302,9 +302,12 @@ class Bench:
             say(header)
             say("-" * len(header))
         for index in range(1, self.o["rounds"] + 1):
-            # Interleaved: a change in the machine's load hits every target alike.
-            for target in targets:
+            # Interleaved: a change in the machine's load hits every target alike. The order turns each
+            # round, so no target always runs right after the same other one.
+            shift = (index - 1) % len(targets)
+            for target in targets[shift:] + targets[:shift]:
                 assert target.server is not None
+                _settle(targets)
                 result = _wrk.run_wrk(wrk_for(target, self.o["duration"]))
                 measured = Round(target.name, index, result, target.server.worker_rss_mb())
                 self.rounds.append(measured)
@@ -504,6 +507,23 @@ class Bench:
             say(f"  {tool}: {example.display}")
         say(f"  mock: {shlex.join(_servers._shorten(target.command))}")
         say(f"reproduce: {self.command}")
+
+
+def _settle(
+    targets: list[Target], *, idle_share: float = 0.05, window_s: float = 0.25, limit_s: float = 10.0
+) -> None:
+    """Wait until every target's servers are idle (under 5% of a core over 0.25 s), 10 s at most.
+
+    A server that fell behind (Prism with a 2 s p99) keeps working through the requests it had
+    queued after wrk stops; the next target's round would otherwise share the CPU with it.
+    """
+    servers = [t.server for t in targets if t.server is not None]
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = sum(s.cpu_seconds() for s in servers)
+        time.sleep(window_s)
+        if sum(s.cpu_seconds() for s in servers) - before < idle_share * window_s:
+            return
 
 
 if __name__ == "__main__":

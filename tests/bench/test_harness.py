@@ -101,3 +101,35 @@ def test_spread_and_profile_summary() -> None:
     assert summary.charged["[gunicorn] handle_request"] == 4
     assert dict(summary.stages)[_profile.STAGES[0][2]] == 6
     assert "40.0%  outside handle() and respond()" in summary.render()
+
+
+def test_settle_waits_for_a_busy_server_and_not_for_an_idle_one() -> None:
+    """Between rounds the bench waits until the servers stop working off a previous round's backlog."""
+    import subprocess
+    import sys
+    import time
+    from types import SimpleNamespace
+
+    from bench._servers import _cpu_seconds
+    from bench.run import _settle
+
+    class Busy:
+        def __init__(self, pid: int) -> None:
+            self.pid = pid
+
+        def cpu_seconds(self) -> float:
+            return _cpu_seconds(self.pid)
+
+    burner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"]
+    )
+    try:
+        started = time.monotonic()
+        _settle([SimpleNamespace(server=Busy(burner.pid))], limit_s=5.0)  # type: ignore[list-item]
+        waited = time.monotonic() - started
+    finally:
+        burner.wait()
+    assert 1.0 <= waited < 4.5, waited
+    started = time.monotonic()
+    _settle([SimpleNamespace(server=Busy(burner.pid))], limit_s=5.0)  # type: ignore[list-item]  # exited: idle
+    assert time.monotonic() - started < 1.0
