@@ -20,13 +20,11 @@ import functools
 import logging
 import mimetypes
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -51,7 +49,7 @@ from mockserver._config import MockConfig
 from mockserver._control import Canned, Control, Controls
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._faults import Faults
-from mockserver._state import CLOCK_COUNTER, JournalEntry, StateStore
+from mockserver._state import CLOCK_COUNTER, JournalEntry, StateStore, temporary_state_file
 from mockserver._validation import ContractValidator
 from spec import ContractSpec, load_spec
 
@@ -452,11 +450,10 @@ def create_app(config: MockConfig | None = None) -> Flask:
     config = config or MockConfig.from_env()
     logging.getLogger("mockserver").setLevel(config.log_level.upper())
     contract = load_spec(config.spec_path)
-    state_file = config.state_file or Path(tempfile.mkdtemp(prefix="kore-mock-")) / "state.sqlite3"
+    app = Flask("mockserver")
+    state_file = config.state_file or temporary_state_file(app, prefix="kore-mock-")
     store = StateStore(state_file, journal_size=config.journal_size)
     service = MockService(config, contract, store)
-
-    app = Flask("mockserver")
     app.config["MOCK_SERVICE"] = service
     # The operation's streamId may be anything but '/', and `//` must stay a 404, not a redirect.
     app.url_map.merge_slashes = False

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -42,6 +40,9 @@ from werkzeug.exceptions import HTTPException
 from mockserver._config import KIB, MIB
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._gunicorn import (
+    JSON_CONTENT_TYPE as JSON,
+)
+from mockserver._gunicorn import (
     PreloadedApplication,
     envelope_error_writer,
     gunicorn_options,
@@ -49,7 +50,7 @@ from mockserver._gunicorn import (
 )
 from mockserver._proxy_checks import RESPONSE, ContractChecker, ContractViolation, RequestCheck
 from mockserver._proxy_config import ProxyConfig
-from mockserver._state import JournalEntry, StateStore
+from mockserver._state import JournalEntry, StateStore, temporary_state_file
 from spec import ContractSpec, load_spec
 
 log = logging.getLogger("mockserver.proxy")
@@ -57,7 +58,6 @@ log = logging.getLogger("mockserver.proxy")
 VIOLATIONS_HEADER = "X-Contract-Violations"
 CHECK_FAILED_HEADER = "X-Contract-Check"
 PROXY_BUG_MARK = "PROXY BUG"
-JSON = "application/json; charset=utf-8"
 HEALTH_PATH = "/__admin/health"
 JOURNAL_PATH = "/__admin/requests"
 # RFC 9110 7.6.1's hop-by-hop headers, and `Expect`: the proxy has read the whole body already, so a
@@ -421,11 +421,10 @@ def create_proxy_app(config: ProxyConfig) -> Flask:
     """
     log.setLevel(config.log_level.upper())
     contract = load_spec(config.spec_path)
-    state_file = config.state_file or Path(tempfile.mkdtemp(prefix="kore-proxy-")) / "state.sqlite3"
+    app = Flask("mockserver.proxy")
+    state_file = config.state_file or temporary_state_file(app, prefix="kore-proxy-")
     store = StateStore(state_file, journal_size=config.journal_size)
     service = ProxyService(config, contract, store)
-
-    app = Flask("mockserver.proxy")
     app.config["PROXY_SERVICE"] = service
     started_at = time.time()
 

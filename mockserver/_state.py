@@ -9,9 +9,12 @@ before it returns, so concurrent workers never lose a count and a crash loses no
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,3 +265,19 @@ def window_of(now: float, per_seconds: int) -> tuple[int, float]:
 def wall_clock() -> float:
     """Seconds since the epoch (rate windows follow real time even when task time is frozen)."""
     return time.time()
+
+
+def temporary_state_file(owner: object, *, prefix: str) -> Path:
+    """A state file in a new temporary directory, removed with `owner` (or at exit) by the process that made it.
+
+    For an app built without --state-file outside `serve` (tests, an embedding program). A fork of this
+    process (a gunicorn worker) exits without removing it: the other processes still use it.
+    """
+    temp_dir = tempfile.mkdtemp(prefix=prefix)
+    weakref.finalize(owner, _remove_if_made_here, temp_dir, os.getpid())
+    return Path(temp_dir) / "state.sqlite3"
+
+
+def _remove_if_made_here(temp_dir: str, owner_pid: int) -> None:
+    if os.getpid() == owner_pid:
+        shutil.rmtree(temp_dir, ignore_errors=True)

@@ -114,3 +114,22 @@ def test_store_journal_roundtrip(tmp_path: Path) -> None:
     assert ids == [1, 2, 3]
     assert [e["id"] for e in store.journal()] == [3, 2]
     assert store.journal()[0]["answer"] == {"ok": True}
+
+
+def test_an_app_without_a_state_file_removes_its_temporary_one() -> None:
+    import gc
+
+    from mockserver import MockConfig, ProxyConfig, create_app, create_proxy_app
+
+    builders: list[Callable[[], Flask]] = [
+        lambda: create_app(MockConfig(seed=1)),
+        lambda: create_proxy_app(ProxyConfig(upstream="http://127.0.0.1:9")),
+    ]
+    for build in builders:
+        app = build()
+        service = app.config.get("MOCK_SERVICE") or app.config["PROXY_SERVICE"]
+        folder = service.store.path.parent
+        assert folder.is_dir()
+        del app, service
+        gc.collect()
+        assert not folder.exists()
