@@ -48,7 +48,7 @@ from mockserver._gunicorn import (
     gunicorn_options,
     state_file_or_temporary,
 )
-from mockserver._proxy_checks import RESPONSE, ContractChecker, ContractViolation, RequestCheck
+from mockserver._proxy_checks import RESPONSE, ContractChecker, ContractViolation, RequestCheck, shared_seen
 from mockserver._proxy_config import ProxyConfig
 from mockserver._state import JournalEntry, StateStore, temporary_state_file
 from spec import ContractSpec, load_spec
@@ -122,7 +122,7 @@ class ProxyService:
         self.config = config
         self.contract = contract
         self.store = store
-        self.checker = ContractChecker(contract)
+        self.checker = ContractChecker(contract, seen=shared_seen(contract, store))
         self.envelopes = Envelopes.from_examples(
             {
                 int(s): contract.error_examples(s)

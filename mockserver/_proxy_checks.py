@@ -27,6 +27,7 @@ from openapi_core.validation.schemas import oas31_schema_validators_factory
 from werkzeug.datastructures import Headers
 
 from mockserver._errors import Kind, Violation
+from mockserver._state import StateStore
 from mockserver._validation import ContractValidator, pointer
 from spec import MISSING, ContractSpec, RequestFacts, check_relations
 
@@ -116,14 +117,43 @@ class _RecentValues(set[str]):
             self.discard(self._order.popleft())
 
 
+class _SharedValues(set[str]):
+    """The values of one `unique` relation, kept in the shared state file so every worker sees all answers.
+
+    `check_relations` asks `key in values` and then, for a new key, `values.add(key)`. Here the
+    membership test records the key in the same statement (`StateStore.remember`), so two workers
+    meeting the same new value at the same moment cannot both find it new; `add` has nothing left to do.
+    """
+
+    def __init__(self, store: StateStore, relation_id: str, keep: int) -> None:
+        super().__init__()
+        self._store = store
+        self._kind = f"unique:{relation_id}"
+        self._keep = keep
+
+    def __contains__(self, key: object) -> bool:
+        return not self._store.remember(self._kind, str(key), keep=self._keep)
+
+    def add(self, key: str) -> None:
+        """Recorded already by the membership test."""
+
+
+def shared_seen(contract: ContractSpec, store: StateStore) -> dict[str, set[str]]:
+    """The `seen` of `check_relations` for the proxy's workers: one shared record per `unique` relation."""
+    unique = [r.id for r in contract.relations if r.kind == "unique"]
+    keep = UNIQUE_MEMORY * max(1, len(unique))
+    return {relation_id: _SharedValues(store, relation_id, keep) for relation_id in unique}
+
+
 class ContractChecker:
     """Judges requests and answers against the contract; one per app, shared by a worker's threads.
 
     The `unique` relations (a new `_id`, a new `refId`) compare each answer with every earlier answer
-    this worker process has seen (up to UNIQUE_MEMORY values each): workers do not share that memory.
+    (up to UNIQUE_MEMORY values each): the ones `seen` holds, by default this process's own; the
+    proxy passes `shared_seen(...)`, the answers of all its workers, kept in its state file.
     """
 
-    def __init__(self, contract: ContractSpec) -> None:
+    def __init__(self, contract: ContractSpec, *, seen: dict[str, set[str]] | None = None) -> None:
         self.contract = contract
         self.validator = ContractValidator(contract)
         self.path_regex = contract.path_regex
@@ -150,9 +180,11 @@ class ContractChecker:
         self._envelope = oas31_schema_validators_factory.create(
             spec, spec / "components" / "schemas" / "ErrorEnvelope"
         ).validator
-        self._seen: dict[str, set[str]] = {
-            r.id: _RecentValues(UNIQUE_MEMORY) for r in contract.relations if r.kind == "unique"
-        }
+        self._seen: dict[str, set[str]] = (
+            seen
+            if seen is not None
+            else {r.id: _RecentValues(UNIQUE_MEMORY) for r in contract.relations if r.kind == "unique"}
+        )
         self._seen_lock = threading.Lock()
 
     # -- requests ------------------------------------------------------------------------------

@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS ref_counters (account TEXT PRIMARY KEY, value INTEGER
 CREATE TABLE IF NOT EXISTS rate_windows (
     account TEXT NOT NULL, window INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (account, window)
 );
+CREATE TABLE IF NOT EXISTS seen_values (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, UNIQUE (kind, key)
+);
 """
 _JOURNAL_COLUMNS = (
     "id",
@@ -221,6 +224,22 @@ class StateStore:
                 entry[column] = _loads(entry[column])
             entries.append(entry)
         return entries
+
+    def remember(self, kind: str, key: str, *, keep: int) -> bool:
+        """Record `key` under `kind`; True when no process had recorded it before (one atomic statement).
+
+        The newest `keep` records (all kinds together) are kept; older ones are forgotten in batches.
+        """
+        cursor = self._run(
+            lambda conn: conn.execute(
+                "INSERT OR IGNORE INTO seen_values (kind, key) VALUES (?, ?)", (kind, key)
+            )
+        )
+        new = cursor.rowcount == 1
+        row_id = int(cursor.lastrowid or 0) if new else 0
+        if row_id > keep and row_id % _TRIM_EVERY == 0:
+            self._run(lambda conn: conn.execute("DELETE FROM seen_values WHERE id <= ?", (row_id - keep,)))
+        return new
 
     def clear_journal(self) -> int:
         """Forget every journaled request; how many the journal showed."""

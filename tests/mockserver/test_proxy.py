@@ -237,7 +237,8 @@ def proxy_client(tmp_path: Path) -> Callable[..., FlaskClient]:
     """A test client of a proxy in front of `upstream`."""
 
     def make(upstream: str, **options: Any) -> FlaskClient:
-        config = ProxyConfig(upstream=upstream, state_file=tmp_path / "proxy.sqlite3", **options)
+        options.setdefault("state_file", tmp_path / "proxy.sqlite3")
+        config = ProxyConfig(upstream=upstream, **options)
         app = create_proxy_app(config)
         app.testing = True
         return app.test_client()
@@ -365,6 +366,21 @@ def test_unique_relations_hold_across_the_proxys_answers(
         "relation:new-task-id",
         "relation:new-ref-id",
     }
+
+
+def test_unique_relations_hold_across_the_proxys_workers(
+    faulty: Upstream, proxy_client: Callable[..., FlaskClient]
+) -> None:
+    # Two apps on one state file are two gunicorn workers: a repeat answered through the other
+    # worker is caught too.
+    one, other = proxy_client(faulty.base), proxy_client(faulty.base)
+    first = one.post(operation_path(), data=seed_bytes(), headers=headers(**{"X-Fault": "repeat-ids"}))
+    second = other.post(operation_path(), data=seed_bytes(), headers=headers(**{"X-Fault": "repeat-ids"}))
+    assert (first.headers[VIOLATIONS_HEADER], second.headers[VIOLATIONS_HEADER]) == ("0", "2")
+    # A fresh proxy on a new state file has seen nothing.
+    fresh = proxy_client(faulty.base, state_file=None)
+    third = fresh.post(operation_path(), data=seed_bytes(), headers=headers(**{"X-Fault": "repeat-ids"}))
+    assert third.headers[VIOLATIONS_HEADER] == "0"
 
 
 def test_an_invalid_request_accepted_by_the_upstream_is_a_response_violation_too(

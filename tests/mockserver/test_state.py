@@ -133,3 +133,16 @@ def test_an_app_without_a_state_file_removes_its_temporary_one() -> None:
         del app, service
         gc.collect()
         assert not folder.exists()
+
+
+def test_remember_says_new_once_and_forgets_the_oldest_beyond_keep(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite3")
+    assert store.remember("unique:x", "a", keep=100) is True
+    assert store.remember("unique:x", "a", keep=100) is False
+    assert store.remember("unique:y", "a", keep=100) is True  # kinds are apart
+    for n in range(200):
+        store.remember("unique:x", f"v{n}", keep=100)
+    assert store.remember("unique:x", "v199", keep=100) is False  # recent: kept
+    assert store.remember("unique:x", "a", keep=100) is True  # the oldest: forgotten
+    # Another process's connection sees the same records.
+    assert StateStore(tmp_path / "state.sqlite3").remember("unique:x", "v199", keep=100) is False
