@@ -49,7 +49,7 @@ from mockserver._config import MockConfig
 from mockserver._control import Canned, Control, Controls
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._faults import Faults
-from mockserver._state import CLOCK_COUNTER, JournalEntry, StateStore, temporary_state_file
+from mockserver._state import CLOCK_COUNTER, JournalEntry, StateStore, open_store
 from mockserver._validation import ContractValidator
 from spec import ContractSpec, load_spec
 
@@ -421,7 +421,9 @@ class MockService:
                         # well-formed token passes, so the page fills one in; with a secret, minting a
                         # valid token into a page anyone on the network may load would give it away.
                         token = (
-                            None if self.config.jwt_secret else mint_token(SAMPLE_APP_ID, DEVELOPMENT_SECRET)
+                            None
+                            if self.config.jwt_secret is not None
+                            else mint_token(SAMPLE_APP_ID, DEVELOPMENT_SECRET)
                         )
                         self._docs = build_docs(self.contract, try_it_out=True, auth_token=token)
                     except Exception as exc:  # a docs failure must not take the API down
@@ -451,8 +453,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     logging.getLogger("mockserver").setLevel(config.log_level.upper())
     contract = load_spec(config.spec_path)
     app = Flask("mockserver")
-    state_file = config.state_file or temporary_state_file(app, prefix="kore-mock-")
-    store = StateStore(state_file, journal_size=config.journal_size)
+    store = open_store(config.state_file, prefix="kore-mock-", journal_size=config.journal_size)
     service = MockService(config, contract, store)
     app.config["MOCK_SERVICE"] = service
     # The operation's streamId may be anything but '/', and `//` must stay a 404, not a redirect.

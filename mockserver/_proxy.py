@@ -50,7 +50,7 @@ from mockserver._gunicorn import (
 )
 from mockserver._proxy_checks import RESPONSE, ContractChecker, ContractViolation, RequestCheck, shared_seen
 from mockserver._proxy_config import ProxyConfig
-from mockserver._state import JournalEntry, StateStore, temporary_state_file
+from mockserver._state import JournalEntry, StateStore, open_store
 from spec import ContractSpec, load_spec
 
 log = logging.getLogger("mockserver.proxy")
@@ -422,8 +422,7 @@ def create_proxy_app(config: ProxyConfig) -> Flask:
     log.setLevel(config.log_level.upper())
     contract = load_spec(config.spec_path)
     app = Flask("mockserver.proxy")
-    state_file = config.state_file or temporary_state_file(app, prefix="kore-proxy-")
-    store = StateStore(state_file, journal_size=config.journal_size)
+    store = open_store(config.state_file, prefix="kore-proxy-", journal_size=config.journal_size)
     service = ProxyService(config, contract, store)
     app.config["PROXY_SERVICE"] = service
     started_at = time.time()

@@ -112,7 +112,12 @@ PROXY_SETTINGS: tuple[Setting, ...] = (
     ProxySetting(
         "body_limit", parse_size, "largest request body forwarded; a larger one is answered 413", "20MiB"
     ),
-    ProxySetting("state_file", parse_path, "SQLite file of the journal (the mock's format)", "proxy.sqlite3"),
+    ProxySetting(
+        "state_file",
+        parse_path,
+        "SQLite file of the journal and the ids seen (the mock's format)",
+        "proxy.sqlite3",
+    ),
     ProxySetting(
         "cors_origins", parse_origins, "allowed browser origins, comma-separated", "http://localhost:3000"
     ),

@@ -247,7 +247,11 @@ class StateStore:
         return min(deleted, self.journal_size)
 
     def reset(self) -> None:
-        """Forget the journal, the `refId` counters and the rate windows."""
+        """Forget the journal, the `refId` counters, the rate windows and the values a proxy has seen.
+
+        A reset mock hands out its ids and refIds again from the start; a proxy sharing the file must
+        not take them for repeats.
+        """
 
         def forget(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
@@ -255,6 +259,7 @@ class StateStore:
                 conn.execute("DELETE FROM journal")
                 conn.execute("DELETE FROM ref_counters")
                 conn.execute("DELETE FROM rate_windows")
+                conn.execute("DELETE FROM seen_values")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -286,15 +291,19 @@ def wall_clock() -> float:
     return time.time()
 
 
-def temporary_state_file(owner: object, *, prefix: str) -> Path:
-    """A state file in a new temporary directory, removed with `owner` (or at exit) by the process that made it.
+def open_store(state_file: Path | None, *, prefix: str, journal_size: int) -> StateStore:
+    """The store of `state_file`; without one, of a file in a new temporary folder that goes with the store.
 
-    For an app built without --state-file outside `serve` (tests, an embedding program). A fork of this
-    process (a gunicorn worker) exits without removing it: the other processes still use it.
+    For an app built without --state-file outside `serve` (tests, an embedding program). The folder is
+    removed when the store is collected or at exit, by the process that made it: a fork of this process
+    (a gunicorn worker) exits without removing it, since the other processes still use it.
     """
+    if state_file is not None:
+        return StateStore(state_file, journal_size=journal_size)
     temp_dir = tempfile.mkdtemp(prefix=prefix)
-    weakref.finalize(owner, _remove_if_made_here, temp_dir, os.getpid())
-    return Path(temp_dir) / "state.sqlite3"
+    store = StateStore(Path(temp_dir) / "state.sqlite3", journal_size=journal_size)
+    weakref.finalize(store, _remove_if_made_here, temp_dir, os.getpid())
+    return store
 
 
 def _remove_if_made_here(temp_dir: str, owner_pid: int) -> None:

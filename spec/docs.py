@@ -5,7 +5,7 @@ OpenAPI 3.1); nothing is fetched from a CDN, and every URL in the pages is relat
 files open from disk (file://) and are served by the mock under `/docs/`.
 
 "Try it out" is off in the folder (the spec's only server is the real platform). The mock builds its
-`/docs/` with `try_it_out=True`: the page then offers its own origin as the first server, so requests
+`/docs/` with `try_it_out=True`: the page then offers its own origin as its only server, so requests
 go to the mock that served it, and with `auth_token` the `auth` header is filled in.
 
 Example:

@@ -9,8 +9,9 @@
   var served = /^https?:$/.test(window.location.protocol);
   var tryItOut = Boolean(config.tryItOut) && served;
   if (tryItOut) {
-    spec.servers = [{ url: window.location.origin, description: "This mock (Try it out sends requests here)" }]
-      .concat(spec.servers || []);
+    // The mock is the only server offered: a "Try it out" with the development token must not be one
+    // choice in a list away from the real platform. openapi.json keeps the spec's own servers.
+    spec.servers = [{ url: window.location.origin, description: "This mock (Try it out sends requests here)" }];
   }
   window.ui = SwaggerUIBundle({
     spec: spec,

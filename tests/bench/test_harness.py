@@ -125,7 +125,7 @@ def test_settle_waits_for_a_busy_server_and_not_for_an_idle_one() -> None:
     )
     try:
         started = time.monotonic()
-        _settle([SimpleNamespace(server=Busy(burner.pid))], limit_s=5.0)  # type: ignore[list-item]
+        assert _settle([SimpleNamespace(server=Busy(burner.pid))], limit_s=5.0)  # type: ignore[list-item]
         waited = time.monotonic() - started
     finally:
         burner.wait()

@@ -323,7 +323,7 @@ def test_try_it_out_sends_to_the_serving_mock(driver: Any, tmp_path: Path, contr
         servers = [
             o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, ".servers select option")
         ]
-        assert servers[0] == origin, servers
+        assert servers == [origin], servers  # the platform is not one click away
         assert "try-it-out-notice" in driver.page_source
         block = _expand_operation(driver)
         block.find_element(By.CSS_SELECTOR, ".try-out__btn").click()
@@ -346,12 +346,21 @@ def test_try_it_out_sends_to_the_serving_mock(driver: Any, tmp_path: Path, contr
         assert sent and all(u.startswith(origin + "/") for u in sent), sent
 
 
-def test_try_it_out_is_off_outside_the_mock(driver: Any, docs_dir: Path) -> None:
-    """Served by any other host or opened from disk, the page sends nothing: the spec's server is the platform."""
+def test_try_it_out_is_off_outside_the_mock(driver: Any, docs_dir: Path, tmp_path: Path) -> None:
+    """The folder never offers it; a page built for the mock, opened from disk, does not either."""
     from selenium.webdriver.common.by import By
+
+    from spec.docs import build_docs
 
     with _static_server(docs_dir) as url:
         _open(driver, url)
         block = _expand_operation(driver)
         assert block.find_elements(By.CSS_SELECTOR, ".try-out__btn") == []
         assert "try-it-out-notice" not in driver.page_source
+    for relative, data in build_docs(try_it_out=True, auth_token="h.p.s").items():
+        target = tmp_path / "mock-docs" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    _open(driver, (tmp_path / "mock-docs" / "index.html").as_uri())
+    block = _expand_operation(driver)
+    assert block.find_elements(By.CSS_SELECTOR, ".try-out__btn") == []

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import jwt
 import orjson
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from mockserver._auth import DEVELOPMENT_SECRET, SAMPLE_APP_ID
 from mockserver._config import parse_instant
 from mockserver._validation import ContractValidator
 from spec import ContractSpec, RequestFacts, check_relations
@@ -260,7 +262,10 @@ def test_docs_try_it_out_on_this_mock_with_a_token_only_when_signatures_are_not_
     unverified = make_app(seed=7).test_client()
     config = _docs_config(unverified)
     assert config["tryItOut"] is True and config["authScheme"] == "jwtAuth"
-    # The token the page fills in is one this mock accepts.
+    # The token the page fills in is the development one `python -m mockserver token` prints, and this mock
+    # accepts it.
+    claims = jwt.decode(config["authToken"], DEVELOPMENT_SECRET, algorithms=["HS256"])
+    assert claims["appId"] == SAMPLE_APP_ID
     answer = unverified.post(
         operation_path(),
         json={

@@ -129,10 +129,47 @@ def test_an_app_without_a_state_file_removes_its_temporary_one() -> None:
         app = build()
         service = app.config.get("MOCK_SERVICE") or app.config["PROXY_SERVICE"]
         folder = service.store.path.parent
-        assert folder.is_dir()
-        del app, service
+        del app
+        gc.collect()
+        # The folder lives as long as the store that uses it, not the app around it.
+        assert folder.is_dir() and service.store.remember("k", "v", keep=10)
+        del service
         gc.collect()
         assert not folder.exists()
+
+
+def test_a_forked_worker_leaves_the_temporary_state_file_to_its_parent() -> None:
+    import atexit
+    import os
+
+    from mockserver._state import open_store
+
+    store = open_store(None, prefix="kore-test-", journal_size=10)
+    folder = store.path.parent
+    child = os.fork()
+    if child == 0:  # a gunicorn worker: uses the store, then exits running the exit handlers
+        code = 1
+        try:
+            store.remember("k", "child", keep=10)
+            atexit._run_exitfuncs()  # what the interpreter runs on exit, weakref.finalize's included
+            code = 0
+        finally:
+            os._exit(code)  # never back into pytest in the child
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert folder.is_dir() and not store.remember("k", "child", keep=10)
+    del store
+    import gc
+
+    gc.collect()
+    assert not folder.exists()
+
+
+def test_reset_forgets_the_values_a_proxy_has_seen(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite3")
+    assert store.remember("unique:x", "a", keep=10)
+    store.reset()
+    assert store.remember("unique:x", "a", keep=10)
 
 
 def test_remember_says_new_once_and_forgets_the_oldest_beyond_keep(tmp_path: Path) -> None:
