@@ -79,6 +79,12 @@ class MockConfig:
         require(0 <= self.port <= 65535, "port", self.port, "an integer from 0 to 65535")
         require(self.workers >= 1, "workers", self.workers, "at least 1")
         require(self.threads >= 1, "threads", self.threads, "at least 1")
+        require(
+            self.jwt_secret is None or self.jwt_secret != "",
+            "jwt_secret",
+            "an empty secret",
+            "the app's client secret, or no --jwt-secret to accept any well-formed token",
+        )
         require(self.body_limit >= 1, "body_limit", self.body_limit, "a positive number of bytes")
         require(self.header_limit >= 1 * KIB, "header_limit", self.header_limit, "at least 1 KiB")
         require(0.0 <= self.error_rate <= 1.0, "error_rate", self.error_rate, "a fraction from 0 to 1")

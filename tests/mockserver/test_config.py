@@ -153,3 +153,10 @@ def test_banners_bracket_an_ipv6_host_once(host: str, capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert "http://[::1]:4010/docs/" in err and "http://[::1]:4011/__admin/requests" in err
     assert "[[" not in err
+
+
+def test_an_empty_jwt_secret_is_refused() -> None:
+    with pytest.raises(ConfigError, match="jwt_secret"):
+        MockConfig(jwt_secret="")
+    result = CliRunner().invoke(cli, ["serve", "--jwt-secret", ""])
+    assert result.exit_code == 2 and "jwt_secret" in result.output
