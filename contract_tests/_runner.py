@@ -72,8 +72,8 @@ INVALID_KINDS = (
     "no-body",
     "non-object-body",
 )
-# The decision that makes unknown request properties acceptable (spec: info.x-seed-decisions).
-UNKNOWN_PROPERTIES_DECISION = "unknown-properties"
+# The schema keyword naming the decision that opens an object to properties it does not list.
+OPEN_BY_DECISION = "x-open-by-decision"
 # Once a Hypothesis run has found a failure, it sends at most this many further requests per example
 # it was asked for (at least SHRINK_MIN): shrinking finds most of the reduction early, and every
 # request it sends is one more task created on the target.
@@ -332,12 +332,10 @@ class _Run:
         return exchange, self.judge.auth(exchange, case)
 
     def relied_on(self, body: Any) -> frozenset[str]:
-        """Decisions that make `body` valid: unknown properties are accepted only by a decision."""
-        if _has_unknown_properties(self.contract.request_schema, body) and any(
-            d.id == UNKNOWN_PROPERTIES_DECISION for d in self.contract.decisions
-        ):
-            return frozenset({UNKNOWN_PROPERTIES_DECISION})
-        return frozenset()
+        """Decisions that make `body` valid: those of the objects (`x-open-by-decision`) where it has
+        properties the schema does not list. The page says nothing of such properties, so a target
+        refusing them breaks a decision, not the page."""
+        return frozenset(_opening_decisions(self.contract.request_schema, body))
 
     # -- scenarios ---------------------------------------------------------------------------
 
@@ -646,16 +644,16 @@ def _leaves(exc: BaseException) -> Iterator[BaseException]:
         yield exc
 
 
-def _has_unknown_properties(schema: Any, body: Any) -> bool:
-    """Whether the body has a property its schema does not list, at any depth."""
+def _opening_decisions(schema: Any, body: Any) -> Iterator[str]:
+    """The `x-open-by-decision` of every object schema where the body has a property it does not list."""
     if not isinstance(schema, Mapping) or not isinstance(body, Mapping):
-        return False
+        return
     properties = schema.get("properties", {})
-    if any(name not in properties for name in body):
-        return True
-    return any(
-        _has_unknown_properties(properties[name], value) for name, value in body.items() if name in properties
-    )
+    if any(name not in properties for name in body) and isinstance(schema.get(OPEN_BY_DECISION), str):
+        yield schema[OPEN_BY_DECISION]
+    for name, value in body.items():
+        if name in properties:
+            yield from _opening_decisions(properties[name], value)
 
 
 def _without_unknown_properties(schema: Any, body: Any) -> Any:

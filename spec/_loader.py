@@ -172,12 +172,15 @@ def load_spec(path: str | Path | None = None) -> ContractSpec:
     resolved = _resolve(spec_path)
     _validate_openapi(spec_path, resolved)
     openapi = _build_openapi(spec_path, resolved)
+    relations = _parse_relations(spec_path, resolved)
+    decisions = _parse_decisions(spec_path, resolved)
+    _check_decision_references(spec_path, resolved, relations, decisions)
     return ContractSpec(
         path=spec_path,
         resolved=resolved,
         openapi=openapi,
-        relations=_parse_relations(spec_path, resolved),
-        decisions=_parse_decisions(spec_path, resolved),
+        relations=relations,
+        decisions=decisions,
     )
 
 
@@ -386,3 +389,41 @@ def _parse_decisions(root: Path, resolved: Mapping[str, Any]) -> tuple[Decision,
                 str(root), f"/info/x-seed-decisions/{index}", f"missing key {exc}"
             ) from exc
     return tuple(decisions)
+
+
+# Schema keywords that name a decision of `info.x-seed-decisions`: a constraint the spec adds beyond the
+# page, a property the page requires that the spec makes optional, an object open to unknown properties.
+DECISION_MARKERS = ("x-decision", "x-optional-by-decision", "x-open-by-decision")
+
+
+def _check_decision_references(
+    root: Path, resolved: Mapping[str, Any], relations: tuple[Relation, ...], decisions: tuple[Decision, ...]
+) -> None:
+    """Every decision a schema marker or a relation names is defined, so a typo cannot hide a rule's basis."""
+    known = {d.id for d in decisions}
+    defined = ", ".join(sorted(known)) or "none"
+    where = f"/paths/{_escape(OPERATION_PATH)}/{OPERATION_METHOD}/x-contract-relations"
+    for index, relation in enumerate(relations):
+        if relation.basis == "decision" and relation.decision is None:
+            raise SpecLocationError(
+                *locate(root, f"{where}/{index}"), "a relation with basis 'decision' must name its decision"
+            )
+        if relation.decision is not None and relation.decision not in known:
+            raise SpecLocationError(
+                *locate(root, f"{where}/{index}/decision"),
+                f"decision {relation.decision!r} is not in info.x-seed-decisions (defined: {defined})",
+            )
+    stack: list[tuple[Any, str]] = [(resolved, "")]
+    while stack:
+        node, pointer = stack.pop()
+        if isinstance(node, Mapping):
+            for marker in DECISION_MARKERS:
+                named = node.get(marker)
+                if marker in node and named not in known:
+                    raise SpecLocationError(
+                        *locate(root, f"{pointer}/{marker}"),
+                        f"{marker} names {named!r}, which is not in info.x-seed-decisions (defined: {defined})",
+                    )
+            stack.extend((child, f"{pointer}/{_escape(str(key))}") for key, child in node.items())
+        elif isinstance(node, list):
+            stack.extend((child, f"{pointer}/{index}") for index, child in enumerate(node))

@@ -208,16 +208,21 @@ def _decision_rows(contract: ContractSpec) -> list[_DecisionRow]:
     ]
 
 
+# How the decisions table names what each schema marker applies to (spec/_loader.py DECISION_MARKERS).
+_MARKER_LABELS = {"x-decision": "", "x-optional-by-decision": " (optional)", "x-open-by-decision": " (open)"}
+
+
 def _x_decisions(node: Any, where: str) -> Iterator[tuple[str, str]]:
-    """(dotted place, decision id) of every `x-decision` under a schema, properties named by dots."""
+    """(dotted place, decision id) of every decision marker under a schema, properties named by dots."""
     if isinstance(node, Mapping):
-        if isinstance(node.get("x-decision"), str):
-            yield where, node["x-decision"]
+        for marker, label in _MARKER_LABELS.items():
+            if isinstance(node.get(marker), str):
+                yield where + label, node[marker]
         for key, child in node.items():
             if key == "properties" and isinstance(child, Mapping):
                 for prop, sub in child.items():
                     yield from _x_decisions(sub, f"{where}.{prop}")
-            elif key != "x-decision":
+            elif key not in _MARKER_LABELS:
                 yield from _x_decisions(child, where)
     elif isinstance(node, list):
         for child in node:

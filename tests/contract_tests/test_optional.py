@@ -59,3 +59,20 @@ def test_a_blank_value_counts_as_left_out_and_is_named_so() -> None:
     assert left_out(body, properties) == (by_name["desc"],)
     assert describe([by_name["desc"]], body) == ("a non-empty `desc`", "decision desc-optional")
     assert filled(body, [by_name["desc"]])["desc"] == by_name["desc"].value
+
+
+def test_unknown_properties_rely_on_the_decision_their_object_names() -> None:
+    from contract_tests._runner import OPEN_BY_DECISION, _opening_decisions
+
+    schema = copy.deepcopy(dict(load_spec().request_schema))
+    body = copy.deepcopy(load_spec().request_examples["seed-sample"])
+    assert set(_opening_decisions(schema, body)) == set()
+    body["userInfo"]["nickname"] = "Pri"
+    assert set(_opening_decisions(schema, body)) == {schema["properties"]["userInfo"][OPEN_BY_DECISION]}
+    # Read from the schema, not named in code: another decision on the nested object is the one relied on.
+    schema["properties"]["userInfo"][OPEN_BY_DECISION] = "some-decision"
+    body["extra"] = 1
+    assert set(_opening_decisions(schema, body)) == {schema[OPEN_BY_DECISION], "some-decision"}
+    # An object the spec does not mark relies on no decision.
+    del schema[OPEN_BY_DECISION], schema["properties"]["userInfo"][OPEN_BY_DECISION]
+    assert set(_opening_decisions(schema, body)) == set()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from openapi_core.testing import MockRequest, MockResponse
 
 from spec import SPEC_PATH, ContractSpec, SpecLocationError, load_spec
@@ -277,6 +278,47 @@ def test_loader_rejects_an_unknown_relation_kind(spec_copy: Path) -> None:
     with pytest.raises(SpecLocationError) as info:
         load_spec(root)
     assert "x-contract-relations/12" in info.value.pointer
+
+
+@pytest.mark.parametrize(
+    ("marker", "old", "new"),
+    [
+        ("x-decision", "x-decision: email-format", "x-decision: email-fromat"),
+        (
+            "x-optional-by-decision",
+            "x-optional-by-decision: desc-optional",
+            "x-optional-by-decision: desc-optinal",
+        ),
+        ("x-open-by-decision", "x-open-by-decision: unknown-properties", "x-open-by-decision: unknown"),
+    ],
+)
+def test_loader_names_a_marker_whose_decision_is_not_defined(
+    spec_copy: Path, marker: str, old: str, new: str
+) -> None:
+    request_file = spec_copy / "schemas" / "request.yaml"
+    assert old in request_file.read_text()
+    request_file.write_text(request_file.read_text().replace(old, new, 1))
+    with pytest.raises(SpecLocationError) as info:
+        load_spec(spec_copy / "openapi.yaml")
+    assert info.value.file == str(request_file) and info.value.pointer.endswith(f"/{marker}")
+    node: Any = yaml.safe_load(request_file.read_text())
+    for token in info.value.pointer.split("/")[1:]:
+        node = node[token]
+    assert node == new.split(": ")[1]  # the pointer leads to the misspelt name
+    assert new.split(": ")[1] in str(info.value) and "email-format" in str(
+        info.value
+    )  # lists the defined ones
+
+
+def test_loader_names_a_relation_whose_decision_is_not_defined(spec_copy: Path) -> None:
+    root = spec_copy / "openapi.yaml"
+    text = root.read_text()
+    assert "decision: timestamp-tolerance" in text
+    root.write_text(text.replace("decision: timestamp-tolerance", "decision: timestamp-tolerence", 1))
+    with pytest.raises(SpecLocationError) as info:
+        load_spec(root)
+    assert info.value.file == str(root)
+    assert "x-contract-relations/" in info.value.pointer and info.value.pointer.endswith("/decision")
 
 
 def test_load_spec_is_cached() -> None:
