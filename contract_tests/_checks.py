@@ -76,7 +76,7 @@ class Verdict:
         return f"{self.check}[{self.subject}]" if self.subject else self.check
 
     def __str__(self) -> str:
-        return f"{self.key}: Received: {self.received}. Documented: {self.documented}"
+        return f"{self.key}: Received: {self.received.rstrip('.')}. Documented: {self.documented}"
 
 
 class Judge:

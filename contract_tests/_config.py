@@ -49,6 +49,15 @@ class ContractConfig:
             raise ConfigError(
                 "--stream-id", "nothing", "the bot's stream id (st-...), as it appears in the path"
             )
+        if self.jwt is not None and not self.jwt.strip():
+            # Usually an unset variable: `--jwt "$KORE_JWT"`. Sent as is, every request would be refused
+            # and the run would report a broken target instead of a missing token.
+            raise ConfigError("--jwt", "an empty token", "the app's JWT (is the variable holding it set?)")
+        for option, value in (("--client-id", self.client_id), ("--client-secret", self.client_secret)):
+            if value is not None and not value.strip():
+                raise ConfigError(
+                    option, "an empty value", "the app's credentials (is the variable holding it set?)"
+                )
         has_client = self.client_id is not None or self.client_secret is not None
         if self.jwt is None and not (self.client_id and self.client_secret):
             raise ConfigError(

@@ -501,12 +501,10 @@ class _Run:
             # last (smallest so far) request that failed it.
             pass
         except (CheckFailed, ExceptionGroup) as exc:
-            for leaf in _leaves(exc):
-                if isinstance(leaf, CheckFailed) and leaf.verdict.key in self.recorder.groups:
+            for leaf in shrunk_failures(exc):
+                if leaf.verdict.key in self.recorder.groups:
                     group = self.recorder.groups[leaf.verdict.key]
                     group.shrunk, group.shrunk_verdict = leaf.exchange, leaf.verdict
-                elif not isinstance(leaf, CheckFailed):
-                    raise leaf from exc
         if state["out"] or not state["failed_at"]:
             return None
         # After its last bug Hypothesis generates about as many examples again before it shrinks.
@@ -634,6 +632,22 @@ def _encode(body: Any) -> bytes:
 def _scenario_seed(seed: int, name: str) -> int:
     """A seed per scenario, stable across processes (no `hash()`, which is salted per process)."""
     return (seed + zlib.crc32(name.encode())) % 2**32
+
+
+def shrunk_failures(exc: BaseException) -> list[CheckFailed]:
+    """The check failures Hypothesis reports (several bugs come as an exception group).
+
+    The run's own stop signal and Hypothesis's Flaky can be among them when the budget ran out or an
+    answer changed while Hypothesis replayed another bug: those end the run quietly, as when they come
+    alone. Anything else is a bug of the contract tests themselves, and is raised.
+    """
+    failures = []
+    for leaf in _leaves(exc):
+        if isinstance(leaf, CheckFailed):
+            failures.append(leaf)
+        elif not isinstance(leaf, (Flaky, _StopRun)):
+            raise leaf from exc
+    return failures
 
 
 def _leaves(exc: BaseException) -> Iterator[BaseException]:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from generators._builder import Caller, FrozenClock, build_task
 from generators._ids import SeededIds, hashed_nibbles
 from generators._invalid import InvalidRequest, invalid_requests
+from generators._provider import kore_faker
 from generators._valid import valid_requests
 
 T = TypeVar("T")
@@ -76,6 +77,23 @@ _count = click.option(
     "--count", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many lines."
 )
 _seed = click.option("--seed", "-s", type=int, default=0, show_default=True, help="Same seed, same output.")
+_style = click.option(
+    "--style",
+    type=click.Choice(["realistic", "edge-cases"]),
+    default="realistic",
+    show_default=True,
+    help="realistic: bodies as a client sends them (KoreProvider, for fixtures and demos). edge-cases: "
+    "Hypothesis's draws of what the schema allows (zero-filled ids, odd Unicode, unknown properties), "
+    "as the contract tests send them.",
+)
+
+
+def _valid_bodies(style: str, *, count: int, seed_value: int) -> list[dict[str, Any]]:
+    """`count` valid request bodies in `style`; the same ones for the same seed."""
+    if style == "realistic":
+        fake = kore_faker(seed_value)
+        return [fake.create_task_request() for _ in range(count)]
+    return draw(valid_requests(), count=count, seed_value=seed_value)
 
 
 @click.group(
@@ -94,18 +112,24 @@ def cli() -> None:
     epilog="""\b
 Examples:
   python -m generators requests --count 5 --seed 1
+  python -m generators requests --count 5 --seed 1 --style edge-cases
   python -m generators requests --count 20 --seed 1 --invalid
 """
 )
 @_count
 @_seed
-@click.option("--invalid", is_flag=True, help="Requests that each break one documented rule, with the rule.")
-def requests(count: int, seed: int, invalid: bool) -> None:
+@_style
+@click.option(
+    "--invalid",
+    is_flag=True,
+    help="Requests that each break one documented rule, with the rule (Hypothesis's draws; --style does not apply).",
+)
+def requests(count: int, seed: int, style: str, invalid: bool) -> None:
     """Print request bodies (or, with --invalid, labelled invalid requests), one JSON object a line."""
     if invalid:
         lines = [_invalid_line(bad) for bad in draw(invalid_requests(), count=count, seed_value=seed)]
     else:
-        lines = [_line(body) for body in draw(valid_requests(), count=count, seed_value=seed)]
+        lines = [_line(body) for body in _valid_bodies(style, count=count, seed_value=seed)]
     _echo_lines(lines)
 
 
@@ -118,15 +142,16 @@ Examples:
 )
 @_count
 @_seed
+@_style
 @click.option("--stream-id", default=None, help="The bot (stream) id; derived from the seed by default.")
 @click.option("--account-id", default=None, help="The account id; derived from the seed by default.")
-def tasks(count: int, seed: int, stream_id: str | None, account_id: str | None) -> None:
+def tasks(count: int, seed: int, style: str, stream_id: str | None, account_id: str | None) -> None:
     """Print the tasks the platform would answer to generated requests, one JSON object a line."""
     ids = SeededIds(seed)
     stream = stream_id or ids.new_id("st", key="cli-stream")
     account = account_id or _account_id(seed)
     caller = Caller.for_app(ids.new_id("cs", key="cli-app"), seed=seed)
-    bodies = draw(valid_requests(), count=count, seed_value=seed)
+    bodies = _valid_bodies(style, count=count, seed_value=seed)
     clocks: list[Callable[[], datetime]] = [
         FrozenClock(_FIRST_INSTANT + i * _STEP) for i in range(len(bodies))
     ]

@@ -82,6 +82,20 @@ def test_remote_target_without_allow_writes_is_refused_before_any_connection(
             "--max-examples",
         ),
         (["--stream-id", STREAM_ID, "--jwt", "t"], "--base-url"),
+        (["--base-url", "http://127.0.0.1:9", "--stream-id", STREAM_ID, "--jwt", ""], "empty token"),
+        (
+            [
+                "--base-url",
+                "http://127.0.0.1:9",
+                "--stream-id",
+                STREAM_ID,
+                "--client-id",
+                "cs-1",
+                "--client-secret",
+                " ",
+            ],
+            "--client-secret",
+        ),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from contract_tests import ContractReport, Failure
 from contract_tests._report import CheckSummary, Progress
 
@@ -74,3 +76,31 @@ def test_a_key_that_warned_and_then_fails_is_a_failure() -> None:
     group = recorder.groups[POSITIVE_DATA_ACCEPTANCE]
     assert (group.severity, group.verdict, group.first, group.count) == ("failure", failed, second, 2)
     assert recorder.failure_count == 1
+
+
+def test_a_stop_signal_among_several_bugs_ends_the_run_quietly() -> None:
+    # Hypothesis reports several bugs as one group; the budget can run out (the run's stop signal) or
+    # an answer change (Flaky) while it replays one of them. Seen once in six runs as a traceback.
+    from hypothesis.errors import Flaky
+
+    from contract_tests._runner import CheckFailed, _StopRun, shrunk_failures
+
+    first, second = CheckFailed.__new__(CheckFailed), CheckFailed.__new__(CheckFailed)
+    group = ExceptionGroup("bugs", [first, _StopRun(), ExceptionGroup("more", [second, Flaky("changed")])])
+    assert shrunk_failures(group) == [first, second]
+    with pytest.raises(KeyError):
+        shrunk_failures(ExceptionGroup("bugs", [first, KeyError("a bug of the tests themselves")]))
+
+
+def test_a_verdict_reads_as_sentences_when_its_received_text_ends_a_sentence() -> None:
+    from contract_tests._checks import POSITIVE_DATA_ACCEPTANCE, Verdict
+
+    text = str(
+        Verdict(
+            POSITIVE_DATA_ACCEPTANCE,
+            False,
+            received="400 for a name; the spec documents a string.",
+            documented="200",
+        )
+    )
+    assert "string. Documented: 200" in text and ".." not in text

@@ -18,6 +18,7 @@ CONTRACT = load_spec()
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = {
     "requests": ["requests", "--count", "12", "--seed", "5"],
+    "edge-cases": ["requests", "--count", "12", "--seed", "5", "--style", "edge-cases"],
     "invalid": ["requests", "--count", "12", "--seed", "5", "--invalid"],
     "tasks": ["tasks", "--count", "6", "--seed", "5"],
 }
@@ -47,7 +48,7 @@ def outputs() -> dict[str, list[bytes]]:
     return results
 
 
-@pytest.mark.parametrize("name", ["requests", "invalid", "tasks"])
+@pytest.mark.parametrize("name", ["requests", "edge-cases", "invalid", "tasks"])
 def test_same_seed_gives_byte_identical_output(outputs: dict[str, list[bytes]], name: str) -> None:
     first, second = outputs[name]
     assert first == second and first
@@ -60,10 +61,15 @@ def test_another_seed_gives_other_output(outputs: dict[str, list[bytes]]) -> Non
 
 
 def test_lines_are_what_they_claim(outputs: dict[str, list[bytes]]) -> None:
-    requests = [json.loads(line) for line in outputs["requests"][0].splitlines()]
-    assert len(requests) == 12
-    for body in requests:
-        assert request_errors(CONTRACT, json.dumps(body).encode()) == []
+    for style in ("requests", "edge-cases"):
+        requests = [json.loads(line) for line in outputs[style][0].splitlines()]
+        assert len(requests) == 12
+        for body in requests:
+            assert request_errors(CONTRACT, json.dumps(body).encode()) == []
+    # The default is for fixtures: no zero-filled ids, no properties the spec does not list.
+    documented = set(CONTRACT.request_schema["properties"])
+    for body in (json.loads(line) for line in outputs["requests"][0].splitlines()):
+        assert "0000000-0000" not in body["caseId"] and set(body) <= documented, body
     tasks = [json.loads(line) for line in outputs["tasks"][0].splitlines()]
     assert len(tasks) == 6 and len({t["refId"] for t in tasks}) == 6
     for task in tasks:
