@@ -129,6 +129,19 @@ def spread(values: Sequence[float], unit: str = "", digits: int = 0) -> str:
 @click.option(
     "--startup-runs", type=int, default=5, show_default=True, help="Startups timed (median); 0 to skip."
 )
+@click.option(
+    "--in-process",
+    is_flag=True,
+    help="The mock's own cost per request without HTTP: the sample request through the WSGI app (and "
+    "through --baseline's), microseconds per call.",
+)
+@click.option(
+    "--in-process-calls",
+    type=int,
+    default=3000,
+    show_default=True,
+    help="Timed calls per run of --in-process.",
+)
 @click.option("--contract", is_flag=True, help="Contract tests' requests/s next to Schemathesis's.")
 @click.option("--contract-rounds", type=int, default=3, show_default=True, help="Runs of each, interleaved.")
 @click.option(
@@ -194,6 +207,8 @@ class Bench:
                 self._throughput()
             if self.o["startup_runs"] > 0:
                 self._startup()
+            if self.o["in_process"]:
+                self._in_process()
             if self.o["contract"]:
                 self._contract()
         finally:
@@ -456,6 +471,39 @@ class Bench:
         say(f"reproduce: {self.command}")
 
     # -- contract tests vs Schemathesis -----------------------------------------------------------
+
+    def _in_process(self, runs: int = 5, warmup: int = 200) -> None:
+        """Median of `runs` fresh processes per checkout, interleaved; each the mean of the calls."""
+        checkouts = {"mock": _servers.ROOT}
+        if self.o["baseline"]:
+            checkouts["baseline"] = self.o["baseline"].resolve()
+        script = _servers.ROOT / "bench" / "_inprocess.py"
+        calls = self.o["in_process_calls"]
+        say()
+        say(f"in process: the sample request through the WSGI app, no HTTP; {runs} processes x {calls} calls")
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name in checkouts}
+        for _ in range(runs):
+            for name, checkout in checkouts.items():
+                done = subprocess.run(
+                    [sys.executable, str(script), str(calls), str(warmup), "1"],
+                    cwd=checkout,
+                    env={**os.environ, "PYTHONPATH": str(checkout)},
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(f"the in-process run in {checkout} failed:\n{done.stderr}")
+                results[name].append(orjson.loads(done.stdout.splitlines()[-1]))
+        self.report["in_process"] = results
+        for name, runs_of in results.items():
+            same = [r["same_client_us"] for r in runs_of]
+            new = [r["new_client_us"] for r in runs_of]
+            say(
+                f"  {name:<9} same client {statistics.median(same):6.0f} us [{min(same):.0f}-{max(same):.0f}]   "
+                f"a new token and account each call {statistics.median(new):6.0f} us [{min(new):.0f}-{max(new):.0f}]"
+            )
+        say(f"reproduce: {self.command}")
 
     def _contract(self) -> None:
         say()

@@ -133,3 +133,24 @@ def test_settle_waits_for_a_busy_server_and_not_for_an_idle_one() -> None:
     started = time.monotonic()
     _settle([SimpleNamespace(server=Busy(burner.pid))], limit_s=5.0)  # type: ignore[list-item]  # exited: idle
     assert time.monotonic() - started < 1.0
+
+
+def test_the_in_process_measurement_runs_the_sample_through_the_app() -> None:
+    """`python -m bench --in-process` runs this script per checkout; it refuses to time a non-200 answer."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(root / "bench" / "_inprocess.py"), "5", "1", "2"],
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = orjson.loads(done.stdout.splitlines()[-1])
+    assert len(figures["same_client_runs_us"]) == len(figures["new_client_runs_us"]) == 2
+    assert 0 < figures["same_client_us"] and 0 < figures["new_client_us"]
