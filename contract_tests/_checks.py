@@ -169,48 +169,64 @@ class Judge:
         self, exchange: Exchange, rule: str, basis: str, expected: frozenset[int], description: str
     ) -> list[Verdict]:
         """Judge the answer to a request that breaks one documented rule: a documented 4xx, in the envelope."""
-        verdicts = self._common(exchange)
-        if exchange.status is None or exchange.status >= 500:
-            return verdicts
-        rejected = not 200 <= exchange.status < 300
-        verdicts.append(
-            Verdict(
-                NEGATIVE_DATA_REJECTION,
-                rejected,
-                subject=rule,
-                basis=basis,
-                received=f"{exchange.status}: the server accepted an invalid request ({description})",
-                documented=f"a rejection with {_statuses(expected)}",
-            )
+        return self._refusal(
+            exchange,
+            check=NEGATIVE_DATA_REJECTION,
+            subject=rule,
+            basis=basis,
+            request=f"an invalid request ({description})",
+            cause=description,
+            documented_refusal=f"a rejection with {_statuses(expected)}",
+            expected=expected,
+            documented_status=f"{_statuses(expected)} for this kind of request",
         )
-        if not rejected:
-            return verdicts
-        verdicts.append(
-            Verdict(
-                STATUS_CODE_CONFORMANCE,
-                exchange.status in expected,
-                subject=rule,
-                basis=basis,
-                received=f"{exchange.status}{self._undocumented(exchange.status)} for {description}",
-                documented=f"{_statuses(expected)} for this kind of request",
-            )
-        )
-        verdicts.extend(self._documented_body(exchange))
-        return verdicts
 
     def auth(self, exchange: Exchange, case: AuthCase) -> list[Verdict]:
         """Judge the answer to a valid body sent with a bad or missing token: 401 in the envelope."""
+        return self._refusal(
+            exchange,
+            check=IGNORED_AUTH,
+            subject=case.name,
+            basis="seed",
+            request=f"a request with {case.description}",
+            cause=case.description,
+            documented_refusal=f"{UNAUTHORIZED}: a missing, malformed, expired or wrongly signed token is refused",
+            expected=frozenset({UNAUTHORIZED}),
+            documented_status=f"{UNAUTHORIZED} for a missing, malformed, expired or wrongly signed token",
+        )
+
+    # -- the parts ----------------------------------------------------------------------------
+
+    def _refusal(
+        self,
+        exchange: Exchange,
+        *,
+        check: str,
+        subject: str,
+        basis: str,
+        request: str,
+        cause: str,
+        documented_refusal: str,
+        expected: frozenset[int],
+        documented_status: str,
+    ) -> list[Verdict]:
+        """Judge an answer that must refuse the request: `check` that it did, then its status and body.
+
+        `request` names what was sent, `cause` what should make it refused; `documented_refusal` and
+        `documented_status` are what the spec documents for it (any refusal, then the `expected` statuses).
+        """
         verdicts = self._common(exchange)
         if exchange.status is None or exchange.status >= 500:
             return verdicts
         refused = not 200 <= exchange.status < 300
         verdicts.append(
             Verdict(
-                IGNORED_AUTH,
+                check,
                 refused,
-                subject=case.name,
-                received=f"{exchange.status}: the server accepted a request with {case.description}",
-                documented=f"{UNAUTHORIZED}: a missing, malformed, expired or wrongly signed token is refused",
+                subject=subject,
+                basis=basis,
+                received=f"{exchange.status}: the server accepted {request}",
+                documented=documented_refusal,
             )
         )
         if not refused:
@@ -218,16 +234,15 @@ class Judge:
         verdicts.append(
             Verdict(
                 STATUS_CODE_CONFORMANCE,
-                exchange.status == UNAUTHORIZED,
-                subject=case.name,
-                received=f"{exchange.status}{self._undocumented(exchange.status)} for {case.description}",
-                documented=f"{UNAUTHORIZED} for a missing, malformed, expired or wrongly signed token",
+                exchange.status in expected,
+                subject=subject,
+                basis=basis,
+                received=f"{exchange.status}{self._undocumented(exchange.status)} for {cause}",
+                documented=documented_status,
             )
         )
         verdicts.extend(self._documented_body(exchange))
         return verdicts
-
-    # -- the parts ----------------------------------------------------------------------------
 
     def _common(self, exchange: Exchange) -> list[Verdict]:
         """Checks every answer gets: no 5xx (nor no answer at all), and within the time limit."""
