@@ -156,7 +156,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=8)
 def load_spec(path: str | Path | None = None) -> ContractSpec:
     """Load, resolve and check the contract once per path (cached).
 
@@ -165,7 +164,12 @@ def load_spec(path: str | Path | None = None) -> ContractSpec:
         >>> spec.request_examples["seed-sample"]["source"]
         'rtm'
     """
-    spec_path = Path(path).resolve() if path is not None else SPEC_PATH
+    # Resolved before the cache, so `load_spec()`, `load_spec(None)` and `load_spec(SPEC_PATH)` share one entry.
+    return _load(Path(path).resolve() if path is not None else SPEC_PATH)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(spec_path: Path) -> ContractSpec:
     if not spec_path.is_file():
         raise SpecLocationError(str(spec_path), "", "file not found")
     _check_yaml_files(spec_path)

@@ -323,6 +323,8 @@ def test_loader_names_a_relation_whose_decision_is_not_defined(spec_copy: Path) 
 
 def test_load_spec_is_cached() -> None:
     assert load_spec() is load_spec()
+    assert load_spec() is load_spec(SPEC_PATH)
+    assert load_spec() is load_spec(None) is load_spec(str(SPEC_PATH))
 
 
 def test_spec_error_survives_a_context_manager(spec_copy: Path) -> None:
