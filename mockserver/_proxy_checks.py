@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from openapi_core.validation.schemas import oas31_schema_validators_factory
 from werkzeug.datastructures import Headers
 
 from mockserver._errors import Kind, Violation
 from mockserver._state import StateStore
-from mockserver._validation import ContractValidator, pointer
+from mockserver._validation import ContractValidator, missing_required, pointer
 from spec import MISSING, ContractSpec, RequestFacts, check_relations
 
 REQUEST = "request"
@@ -167,19 +166,6 @@ class ContractChecker:
         self.media_types = {
             int(status): tuple(sorted(response.get("content", {}))) for status, response in responses.items()
         }
-        spec = contract.openapi.spec
-        operation = spec / "paths" / contract.path_template / "post"
-        self._schemas = {
-            int(status): oas31_schema_validators_factory.create(
-                spec, operation / "responses" / status / "content" / "application/json" / "schema"
-            ).validator
-            for status, response in responses.items()
-            if "application/json" in response.get("content", {})
-        }
-        # The platform answers every error in its envelope, documented status or not.
-        self._envelope = oas31_schema_validators_factory.create(
-            spec, spec / "components" / "schemas" / "ErrorEnvelope"
-        ).validator
         self._seen: dict[str, set[str]] = (
             seen
             if seen is not None
@@ -386,12 +372,11 @@ class ContractChecker:
         return found
 
     def _schema_violations(self, status: int, document: Any) -> Iterable[ContractViolation]:
-        validator = self._schemas.get(status, self._envelope)
         title = "Task" if status == 200 else "error envelope"
-        for error in validator.iter_errors(document):
+        for error in self.validator.answer_errors(status, document):
             tokens = list(error.absolute_path)
             if error.validator == "required":
-                missing = next((n for n in error.validator_value if error.message.startswith(repr(n))), None)
+                missing = missing_required(error)
                 if missing is not None:
                     tokens.append(missing)
             where = pointer("/body", tokens)

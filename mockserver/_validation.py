@@ -384,15 +384,11 @@ class _SchemaCheck:
         except Exception:  # a value jsonschema-rs cannot take (an int beyond 64 bits...)
             return False
 
-    def problems(self, payload: Any) -> list[str]:
-        """Where the payload breaks the schema; empty when it matches."""
+    def errors(self, payload: Any) -> Iterator[Any]:
+        """openapi-core's (jsonschema's) errors of the payload; none when the compiled check accepts it."""
         if self.accepts(payload):
-            return []
-        problems = []
-        for error in self.validator.iter_errors(payload):
-            where = pointer("", error.absolute_path) or "/"
-            problems.append(f"{where}: {error.message}")
-        return problems
+            return iter(())
+        return iter(self.validator.iter_errors(payload))
 
 
 def _conforms(checker: Any, name: str, instance: Any) -> bool:
@@ -573,9 +569,16 @@ class ContractValidator:
             except RequestBodyValidationError as exc:
                 yield exc
 
+    def answer_errors(self, status: int, payload: Any) -> Iterator[Any]:
+        """jsonschema's errors of an answer against the schema documented for its status (the error
+        envelope for a status the operation does not document); none when it matches."""
+        return self._answers.get(status, self._envelope).errors(payload)
+
     def answer_problems(self, status: int, payload: Any) -> list[str]:
         """Where an answer breaks the schema documented for its status (a mock bug when not empty)."""
-        return self._answers.get(status, self._envelope).problems(payload)
+        return [
+            f"{pointer('', e.absolute_path) or '/'}: {e.message}" for e in self.answer_errors(status, payload)
+        ]
 
     def _describe(self, error: Exception) -> Iterator[Violation]:
         """openapi-core's error as violations: one per schema error, with pointer and detail."""
@@ -630,6 +633,11 @@ class ContractValidator:
             yield _schema_violation(root, schema_error)
 
 
+def missing_required(error: Any) -> Any:
+    """The name a `required` error says is missing (jsonschema words it "'name' is a required property")."""
+    return next((n for n in error.validator_value if error.message.startswith(repr(n))), None)
+
+
 def _schema_violation(root: str, error: Any) -> Violation:
     """A jsonschema error as a violation saying what was received, what is documented, and the fix."""
     path = list(error.absolute_path)
@@ -640,7 +648,7 @@ def _schema_violation(root: str, error: Any) -> Violation:
     decision = schema.get("x-decision")
     basis = f" (decision `{decision}`)" if decision else ""
     if keyword == "required":
-        missing = next((n for n in error.validator_value if error.message.startswith(repr(n))), None)
+        missing = missing_required(error)
         if missing is not None:
             where = pointer(root, [*path, missing])
             prop = schema.get("properties", {}).get(missing, {})
