@@ -15,9 +15,9 @@ from contract_tests._config import (
     DEFAULT_MAX_RESPONSE_TIME_MS,
     DEFAULT_MAX_TIME_S,
     ContractConfig,
+    rate_option,
 )
 from contract_tests._errors import ContractTestError
-from contract_tests._pacing import parse_rate_limit
 from contract_tests._report import Progress
 from contract_tests._runner import run_contract
 
@@ -135,7 +135,7 @@ def cli(
     if jwt_token is not None and (client_id or client_secret) and from_environment:
         jwt_token = None  # Explicit client credentials win over a KORE_JWT left in the environment.
     try:
-        rate = parse_rate_limit(rate_limit) if rate_limit is not None else None
+        rate, unlimited_rate = rate_option(rate_limit)
         config = ContractConfig(
             base_url=base_url,
             stream_id=stream_id,
@@ -148,7 +148,7 @@ def cli(
             max_time_s=max_time,
             max_response_time_ms=max_response_time,
             rate_limit=rate,
-            unlimited_rate=rate_limit is not None and rate is None,
+            unlimited_rate=unlimited_rate,
             allow_writes=allow_writes,
             strict=strict,
             show_secrets=show_secrets,

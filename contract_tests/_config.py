@@ -6,11 +6,24 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from contract_tests._errors import ConfigError
-from contract_tests._pacing import DEFAULT_REMOTE_RATE, is_loopback
+from contract_tests._pacing import DEFAULT_REMOTE_RATE, is_loopback, parse_rate_limit
 
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_MAX_TIME_S = 300.0
 DEFAULT_MAX_RESPONSE_TIME_MS = 5000.0
+
+
+def rate_option(text: str | None) -> tuple[float | None, bool]:
+    """`--rate-limit` as ContractConfig's `(rate_limit, unlimited_rate)`; no option leaves the default pacing.
+
+    Example:
+        >>> rate_option("60/m"), rate_option("none"), rate_option(None)
+        ((1.0, False), (None, True), (None, False))
+    """
+    if text is None:
+        return None, False
+    rate = parse_rate_limit(text)
+    return rate, rate is None
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from contract_tests._config import (
     DEFAULT_MAX_RESPONSE_TIME_MS,
     DEFAULT_MAX_TIME_S,
     ContractConfig,
+    rate_option,
 )
 from contract_tests._errors import ContractTestError
-from contract_tests._pacing import parse_rate_limit
 from contract_tests._report import ContractReport
 from contract_tests._runner import run_contract
 
@@ -108,8 +108,7 @@ def _config(options: pytest.Config) -> ContractConfig:
         return options.getoption(name)
 
     client = get("client_id") or get("client_secret")
-    rate_text = get("contract_rate_limit")
-    rate = parse_rate_limit(rate_text) if rate_text is not None else None
+    rate, unlimited_rate = rate_option(get("contract_rate_limit"))
     return ContractConfig(
         base_url=get("base_url"),
         stream_id=get("stream_id") or "",
@@ -122,7 +121,7 @@ def _config(options: pytest.Config) -> ContractConfig:
         max_time_s=get("contract_max_time"),
         max_response_time_ms=get("contract_max_response_time"),
         rate_limit=rate,
-        unlimited_rate=rate_text is not None and rate is None,
+        unlimited_rate=unlimited_rate,
         allow_writes=get("allow_writes"),
         strict=get("contract_strict"),
         show_secrets=get("contract_show_secrets"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests._config import ContractConfig
+from contract_tests._config import ContractConfig, rate_option
 from contract_tests._errors import ConfigError
 from contract_tests._pacing import TokenBucket, is_loopback, parse_rate_limit, retry_after_seconds
 
@@ -15,6 +15,16 @@ from contract_tests._pacing import TokenBucket, is_loopback, parse_rate_limit, r
 )
 def test_rate_limits_parse(text: str, rate: float | None) -> None:
     assert parse_rate_limit(text) == rate
+
+
+@pytest.mark.parametrize(
+    ("text", "fields"),
+    [(None, (None, False)), ("2/s", (2.0, False)), ("none", (None, True)), ("0", (None, True))],
+)
+def test_the_rate_option_gives_both_config_fields(
+    text: str | None, fields: tuple[float | None, bool]
+) -> None:
+    assert rate_option(text) == fields
 
 
 def test_a_malformed_rate_limit_says_what_is_expected() -> None:
