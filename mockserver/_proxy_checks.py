@@ -15,9 +15,7 @@ orjson parses up to 1024).
 
 from __future__ import annotations
 
-import collections
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,24 +96,6 @@ class RequestCheck:
     refusal: tuple[Violation, ...] = ()
 
 
-class _RecentValues(set[str]):
-    """A set that forgets its oldest members beyond `limit`, for the `unique` relations' memory."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self._order: collections.deque[str] = collections.deque()
-        self._limit = limit
-
-    def add(self, value: str) -> None:
-        """Remember a value, forgetting the oldest one when full."""
-        if value in self:
-            return
-        super().add(value)
-        self._order.append(value)
-        if len(self._order) > self._limit:
-            self.discard(self._order.popleft())
-
-
 class _SharedValues(set[str]):
     """The values of one `unique` relation, kept in the shared state file so every worker sees all answers.
 
@@ -148,11 +128,11 @@ class ContractChecker:
     """Judges requests and answers against the contract; one per app, shared by a worker's threads.
 
     The `unique` relations (a new `_id`, a new `refId`) compare each answer with every earlier answer
-    (up to UNIQUE_MEMORY values each): the ones `seen` holds, by default this process's own; the
-    proxy passes `shared_seen(...)`, the answers of all its workers, kept in its state file.
+    (up to UNIQUE_MEMORY values each): the ones `seen` holds, `shared_seen(...)`, the answers of all
+    the proxy's workers, kept in its state file.
     """
 
-    def __init__(self, contract: ContractSpec, *, seen: dict[str, set[str]] | None = None) -> None:
+    def __init__(self, contract: ContractSpec, *, seen: dict[str, set[str]]) -> None:
         self.contract = contract
         self.validator = ContractValidator(contract)
         self.path_regex = contract.path_regex
@@ -166,12 +146,7 @@ class ContractChecker:
         self.media_types = {
             int(status): tuple(sorted(response.get("content", {}))) for status, response in responses.items()
         }
-        self._seen: dict[str, set[str]] = (
-            seen
-            if seen is not None
-            else {r.id: _RecentValues(UNIQUE_MEMORY) for r in contract.relations if r.kind == "unique"}
-        )
-        self._seen_lock = threading.Lock()
+        self._seen = seen
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -400,9 +375,8 @@ class ContractChecker:
             path={"streamId": request.stream_id},
             headers=request.headers,
         )
-        # check-then-remember of the `unique` relations must not interleave between threads.
-        with self._seen_lock:
-            broken = check_relations(self.contract.relations, facts, document, seen=self._seen)
+        # No lock: each `unique` relation's check-then-remember is one atomic statement (_SharedValues).
+        broken = check_relations(self.contract.relations, facts, document, seen=self._seen)
         for violation in broken:
             relation = violation.relation
             target = relation.response or (relation.pointers[0] if relation.pointers else "")
