@@ -10,6 +10,7 @@ from spec._loader import (
     SpecError,
     SpecLocationError,
     load_spec,
+    spec_files,
 )
 from spec._relations import MISSING, RelationViolation, RequestFacts, check_relations, resolve_pointer
 
@@ -26,4 +27,5 @@ __all__ = [
     "check_relations",
     "load_spec",
     "resolve_pointer",
+    "spec_files",
 ]

@@ -172,8 +172,8 @@ def load_spec(path: str | Path | None = None) -> ContractSpec:
 def _load(spec_path: Path) -> ContractSpec:
     if not spec_path.is_file():
         raise SpecLocationError(str(spec_path), "", "file not found")
-    _check_yaml_files(spec_path)
-    resolved = _resolve(spec_path)
+    documents = _check_yaml_files(spec_path)
+    resolved = _resolve(spec_path, documents)
     _validate_openapi(spec_path, resolved)
     openapi = _build_openapi(spec_path, resolved)
     relations = _parse_relations(spec_path, resolved)
@@ -188,25 +188,42 @@ def _load(spec_path: Path) -> ContractSpec:
     )
 
 
-def _check_yaml_files(root: Path) -> None:
-    """Parse every YAML file of the spec so a syntax error names its file and line."""
-    for file in sorted({root, *root.parent.rglob("*.yaml")}):
+def spec_files(root: Path) -> list[Path]:
+    """The YAML files of the spec whose root document is `root`: the root and every `*.yaml` under its folder."""
+    return sorted({root, *root.parent.rglob("*.yaml")})
+
+
+def _check_yaml_files(root: Path) -> dict[Path, Any]:
+    """Parse every YAML file of the spec so a syntax error names its file and line; file -> document."""
+    documents: dict[Path, Any] = {}
+    for file in spec_files(root):
         try:
-            yaml.safe_load(file.read_text(encoding="utf-8"))
+            documents[file] = yaml.safe_load(file.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
             raise SpecLocationError(str(file), "", f"invalid YAML{where}: {exc}") from exc
+    return documents
 
 
-def _resolve(root: Path) -> dict[str, Any]:
+def _resolve(root: Path, documents: Mapping[Path, Any]) -> dict[str, Any]:
     """Resolve every `$ref` with prance's resolver; validation is ours, so it can name the place."""
+    from prance.util import stringify_keys
     from prance.util import url as prance_url
     from prance.util.resolver import RefResolver
 
-    document = yaml.safe_load(root.read_text(encoding="utf-8"))
+    # The files were parsed just above; prance's reference cache, keyed as its resolver looks files up
+    # (resource URL, strict), saves it parsing them again. In lenient mode prance stringifies the keys of
+    # what it parses, so the cached documents get the same. A file not in the cache is fetched as before.
+    cache = {
+        (prance_url.urlresource(prance_url.absurl(str(file))), False): stringify_keys(document)
+        for file, document in documents.items()
+        if isinstance(document, Mapping)
+    }
     try:
-        resolver = RefResolver(document, url=prance_url.absurl(str(root)), strict=False)
+        resolver = RefResolver(
+            documents[root], url=prance_url.absurl(str(root)), strict=False, reference_cache=cache
+        )
         resolver.resolve_references()
     except Exception as exc:  # prance raises several unrelated types for bad refs
         message = str(exc)
@@ -221,7 +238,7 @@ def _find_bad_ref(root: Path, message: str) -> tuple[str, str]:
     if not match:
         return str(root), ""
     wanted = (Path(match.group("file")).resolve(), match.group("fragment") or "")
-    for file in sorted({root, *root.parent.rglob("*.yaml")}):
+    for file in spec_files(root):
         stack: list[tuple[Any, list[str]]] = [(yaml.safe_load(file.read_text(encoding="utf-8")), [])]
         while stack:
             node, here = stack.pop()

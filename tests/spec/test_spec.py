@@ -13,7 +13,7 @@ import pytest
 import yaml
 from openapi_core.testing import MockRequest, MockResponse
 
-from spec import SPEC_PATH, ContractSpec, SpecLocationError, load_spec
+from spec import SPEC_PATH, ContractSpec, SpecLocationError, load_spec, spec_files
 
 SEED_PAGE = SPEC_PATH.parent / "seed-page.md"
 PATH = "/caseManagement/api/public/analytics/st-084d3c5e-376a-559f-9987-a012bb2bxxxx/createTask"
@@ -325,6 +325,30 @@ def test_load_spec_is_cached() -> None:
     assert load_spec() is load_spec()
     assert load_spec() is load_spec(SPEC_PATH)
     assert load_spec() is load_spec(None) is load_spec(str(SPEC_PATH))
+
+
+def test_spec_files_are_the_root_and_the_yaml_files_under_its_folder(spec_copy: Path) -> None:
+    (spec_copy / "notes.txt").write_text("not a spec file")
+    files = spec_files(spec_copy / "openapi.yaml")
+    assert files == sorted(files)
+    assert spec_copy / "openapi.yaml" in files and spec_copy / "schemas" / "request.yaml" in files
+    assert {f.suffix for f in files} == {".yaml"}
+
+
+def test_loader_parses_each_file_once(spec_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import prance.util.formats
+
+    parsed: list[str] = []
+    parse_spec = prance.util.formats.parse_spec
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        parsed.append(args[1] if len(args) > 1 else kwargs.get("filename"))
+        return parse_spec(*args, **kwargs)
+
+    monkeypatch.setattr(prance.util.formats, "parse_spec", counting)
+    contract = load_spec(spec_copy / "openapi.yaml")
+    assert parsed == []  # prance resolved every $ref from the documents the YAML check parsed
+    assert json.dumps(contract.resolved, sort_keys=True) == json.dumps(load_spec().resolved, sort_keys=True)
 
 
 def test_spec_error_survives_a_context_manager(spec_copy: Path) -> None:
