@@ -359,9 +359,14 @@ def _schema_problems(validator: Draft202012Validator, document: Any, limit: int 
 
 
 def _describe(error: ValidationError) -> str:
-    pointer = "/" + "/".join(str(p) for p in error.absolute_path)
+    pointer = "/" + "/".join(_pointer_token(p) for p in error.absolute_path)
     message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
-    return f"{pointer}: {message} (schema {'/'.join(str(p) for p in error.schema_path)})"
+    return f"{pointer}: {message} (schema {'/'.join(_pointer_token(p) for p in error.schema_path)})"
+
+
+def _pointer_token(part: str | int) -> str:
+    """One JSON pointer token, `~` and `/` escaped (RFC 6901), so a key holding them stays one step."""
+    return str(part).replace("~", "~0").replace("/", "~1")
 
 
 def _statuses(statuses: Iterable[int]) -> str:
