@@ -49,20 +49,27 @@ from mockserver._config import MockConfig
 from mockserver._control import Canned, Control, Controls
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._faults import Faults
-from mockserver._state import CLOCK_COUNTER, JournalEntry, StateStore, open_store
+from mockserver._gunicorn import JSON_CONTENT_TYPE
+from mockserver._state import (
+    CLOCK_COUNTER,
+    REDACTED_HEADERS,
+    JournalEntry,
+    StateStore,
+    journal_time,
+    open_store,
+    printable,
+)
 from mockserver._validation import ContractValidator
 from spec import ContractSpec, load_spec
 
 log = logging.getLogger("mockserver")
 
-JSON = "application/json; charset=utf-8"
 ALLOW = "POST, OPTIONS"
 ADMIN_PREFIX = "/__admin/"
 SELF_CHECK_MARK = "SELF-CHECK FAILED"
 MOCK_BUG_MARK = "MOCK BUG"
 _JOURNAL_BODY_MAX = 64 * 1024
 _DRAIN_MAX = 64 * 1024 * 1024
-_REDACTED = frozenset({"auth", "authorization", "cookie"})
 _NO_QUERY: Mapping[str, str] = {}
 _NO_COOKIES: Mapping[str, str] = ImmutableMultiDict()
 _IDS_REMEMBERED = 4096
@@ -147,13 +154,7 @@ class MockService:
         self.validator = ContractValidator(contract)
         self.auth = Authenticator(config.jwt_secret)
         self.controls = Controls(contract)
-        self.envelopes = Envelopes.from_examples(
-            {
-                int(s): contract.error_examples(s)
-                for s in contract.operation["responses"]
-                if not s.startswith("2")
-            }
-        )
+        self.envelopes = Envelopes.from_contract(contract)
         self.faults = Faults(config, store, self.seed)
         self.clock: Clock
         if config.freeze_time:
@@ -369,19 +370,22 @@ class MockService:
                     "%s: %s %s answered %d, which breaks the spec: %s",
                     SELF_CHECK_MARK,
                     request.method,
-                    _printable(request.path),
+                    printable(request.path),
                     answer.status,
                     "; ".join(problems),
                 )
         response = Response(
-            payload, answer.status, headers, content_type=JSON if answer.body is not None else None
+            payload,
+            answer.status,
+            headers,
+            content_type=JSON_CONTENT_TYPE if answer.body is not None else None,
         )
         ms = (time.perf_counter() - started) * 1000
         if journal:
             self._journal(answer, payload, ms)
         first = str(answer.violations[0]) if answer.violations else answer.note
-        line = f"{request.method} {_printable(request.path)} {answer.status} {ms:.1f}ms"
-        log.info("%s%s", line, f" {_printable(first)}" if first else "")
+        line = f"{request.method} {printable(request.path)} {answer.status} {ms:.1f}ms"
+        log.info("%s%s", line, f" {printable(first)}" if first else "")
         return response
 
     def _journal(self, answer: Answer, payload: bytes, ms: float) -> None:
@@ -392,7 +396,7 @@ class MockService:
             body += f"... [{len(raw)} bytes, truncated]"
         self.store.record(
             JournalEntry(
-                at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                at=journal_time(),
                 method=request.method,
                 path=request.path,
                 query=request.query_string.decode("latin-1"),
@@ -489,7 +493,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
         started = time.perf_counter()
         service.mock_bugs += 1
         log.exception(
-            "%s: %s %s raised %s", MOCK_BUG_MARK, request.method, _printable(request.path), type(exc).__name__
+            "%s: %s %s raised %s", MOCK_BUG_MARK, request.method, printable(request.path), type(exc).__name__
         )
         violation = Violation(
             Kind.MOCK_BUG,
@@ -527,7 +531,7 @@ def _admin_routes(app: Flask, service: MockService) -> None:
     started_at = time.time()
 
     def json_response(payload: Any, status: int = 200) -> Response:
-        return Response(orjson.dumps(payload), status, content_type=JSON)
+        return Response(orjson.dumps(payload), status, content_type=JSON_CONTENT_TYPE)
 
     @app.get("/__admin/health")
     def health() -> Response:
@@ -567,7 +571,9 @@ def _document_routes(app: Flask, service: MockService) -> None:
     def raw(payload: Callable[[], bytes], content_type: str) -> Callable[[], Response]:
         return lambda: Response(payload(), 200, content_type=content_type)
 
-    app.add_url_rule("/openapi.json", "openapi_json", raw(lambda: service.bundle_json, JSON), methods=["GET"])
+    app.add_url_rule(
+        "/openapi.json", "openapi_json", raw(lambda: service.bundle_json, JSON_CONTENT_TYPE), methods=["GET"]
+    )
     app.add_url_rule(
         "/openapi.yaml",
         "openapi_yaml",
@@ -631,7 +637,7 @@ def _journal_header(environ_key: str) -> tuple[str, bool] | None:
     elif environ_key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         return None
     name = environ_key.removeprefix("HTTP_").replace("_", "-").title()
-    return name, name.lower() in _REDACTED
+    return name, name.lower() in REDACTED_HEADERS
 
 
 def _header_bytes(environ: Mapping[str, Any]) -> int:
@@ -656,9 +662,3 @@ def _drain(stream: Any, length: int | None) -> None:
             remaining -= len(chunk)
     except (OSError, ValueError):
         pass  # the client went away; nothing left to protect
-
-
-def _printable(text: str, limit: int = 300) -> str:
-    """Text safe for one log line: control characters escaped, long values cut."""
-    cleaned = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."

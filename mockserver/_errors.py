@@ -11,7 +11,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spec import ContractSpec
 
 
 class MockError(Exception):
@@ -108,6 +111,17 @@ class Envelopes:
 
     def __init__(self, platform_errors: Mapping[int, tuple[str, int | str]]) -> None:
         self._platform = dict(platform_errors)
+
+    @classmethod
+    def from_contract(cls, contract: ContractSpec) -> Envelopes:
+        """The envelopes of a contract: the platform's message and code for each error status it documents."""
+        return cls.from_examples(
+            {
+                int(s): contract.error_examples(s)
+                for s in contract.operation["responses"]
+                if not s.startswith("2")
+            }
+        )
 
     @classmethod
     def from_examples(cls, examples_by_status: Mapping[int, Mapping[str, Any]]) -> Envelopes:

@@ -28,7 +28,6 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -40,9 +39,7 @@ from werkzeug.exceptions import HTTPException
 from mockserver._config import KIB, MIB
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._gunicorn import (
-    JSON_CONTENT_TYPE as JSON,
-)
-from mockserver._gunicorn import (
+    JSON_CONTENT_TYPE,
     PreloadedApplication,
     envelope_error_writer,
     gunicorn_options,
@@ -50,7 +47,7 @@ from mockserver._gunicorn import (
 )
 from mockserver._proxy_checks import RESPONSE, ContractChecker, ContractViolation, RequestCheck, shared_seen
 from mockserver._proxy_config import ProxyConfig
-from mockserver._state import JournalEntry, StateStore, open_store
+from mockserver._state import REDACTED_HEADERS, JournalEntry, StateStore, journal_time, open_store, printable
 from spec import ContractSpec, load_spec
 
 log = logging.getLogger("mockserver.proxy")
@@ -65,7 +62,6 @@ JOURNAL_PATH = "/__admin/requests"
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "expect"}
 )
-_REDACTED = frozenset({"auth", "authorization", "cookie"})
 _JOURNAL_MAX = 64 * 1024
 # orjson writes JSON no deeper than this; the journal shows a deeper answer as text, not as JSON.
 _JOURNAL_DEPTH = 254
@@ -123,13 +119,7 @@ class ProxyService:
         self.contract = contract
         self.store = store
         self.checker = ContractChecker(contract, seen=shared_seen(contract, store))
-        self.envelopes = Envelopes.from_examples(
-            {
-                int(s): contract.error_examples(s)
-                for s in contract.operation["responses"]
-                if not s.startswith("2")
-            }
-        )
+        self.envelopes = Envelopes.from_contract(contract)
         parts = urlsplit(config.upstream)
         self.upstream_base = f"{parts.scheme}://{parts.netloc}"
         self.upstream_prefix = parts.path.rstrip("/")
@@ -164,14 +154,14 @@ class ProxyService:
         if self.config.strict and check.refusal:
             status = self.envelopes.status_of(check.refusal)
             payload = orjson.dumps(self.envelopes.envelope(check.refusal))
-            response = Response(payload, status, content_type=JSON)
+            response = Response(payload, status, content_type=JSON_CONTENT_TYPE)
             return self._finish(response, body, payload, violations, started, note="refused (--strict)")
         answer = self._forward(body)
         if isinstance(answer, GatewayFailure):
             payload = orjson.dumps(
                 {"errors": [{"msg": answer.msg, "code": answer.status, "detail": answer.detail}]}
             )
-            response = Response(payload, answer.status, content_type=JSON)
+            response = Response(payload, answer.status, content_type=JSON_CONTENT_TYPE)
             return self._finish(response, body, payload, violations, started, note=answer.msg)
         decoded, encoding_problem = decode_body(answer.raw, answer.header("Content-Encoding"))
         if encoding_problem is not None:
@@ -229,7 +219,7 @@ class ProxyService:
             "(or KORE_PROXY_BODY_LIMIT).",
         )
         payload = orjson.dumps(self.envelopes.envelope([violation]))
-        response = Response(payload, self.envelopes.status_of([violation]), content_type=JSON)
+        response = Response(payload, self.envelopes.status_of([violation]), content_type=JSON_CONTENT_TYPE)
         return self._finish(
             response,
             oversized.start,
@@ -258,7 +248,7 @@ class ProxyService:
         """Log a fault of the proxy itself with its traceback, and count it in health."""
         self.proxy_bugs += 1
         log.exception(
-            "%s: %s %s failed while %s", PROXY_BUG_MARK, request.method, _printable(request.path), doing
+            "%s: %s %s failed while %s", PROXY_BUG_MARK, request.method, printable(request.path), doing
         )
         return True
 
@@ -296,7 +286,7 @@ class ProxyService:
         return GatewayFailure(
             504,
             f"Upstream {self.config.upstream} {what}",
-            f"The proxy waited {seconds} (--timeout) for {request.method} {_printable(request.path)}: "
+            f"The proxy waited {seconds} (--timeout) for {request.method} {printable(request.path)}: "
             f"{type(exc).__name__}. Fix: check the upstream, or raise --timeout.",
         )
 
@@ -339,12 +329,13 @@ class ProxyService:
         try:
             self.store.record(
                 JournalEntry(
-                    at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    at=journal_time(),
                     method=request.method,
                     path=request.path,
                     query=request.query_string.decode("latin-1"),
                     headers={
-                        k: ("<redacted>" if k.lower() in _REDACTED else v) for k, v in request.headers.items()
+                        k: ("<redacted>" if k.lower() in REDACTED_HEADERS else v)
+                        for k, v in request.headers.items()
                     },
                     body=_clip(body, body_note),
                     status=response.status_code,
@@ -359,13 +350,13 @@ class ProxyService:
         return response
 
     def _log(self, status: int, ms: float, violations: list[ContractViolation], note: str) -> None:
-        line = f"{request.method} {_printable(request.path)} {status} {ms:.1f}ms violations={len(violations)}"
+        line = f"{request.method} {printable(request.path)} {status} {ms:.1f}ms violations={len(violations)}"
         first = "; ".join(part for part in (note, str(violations[0]) if violations else "") if part)
         level = logging.WARNING if violations or status in (413, 502, 504) else logging.INFO
-        log.log(level, "%s%s", line, f" {_printable(first)}" if first else "")
+        log.log(level, "%s%s", line, f" {printable(first)}" if first else "")
         # Every further violation on its own line, so that none is only in the journal.
         for number, violation in enumerate(violations[1:], start=2):
-            log.log(level, "  %d/%d %s", number, len(violations), _printable(str(violation)))
+            log.log(level, "  %d/%d %s", number, len(violations), printable(str(violation)))
 
     # -- CORS ------------------------------------------------------------------------------------
 
@@ -438,7 +429,7 @@ def create_proxy_app(config: ProxyConfig) -> Flask:
         return service.handle()
 
     def json_response(payload: Any, status: int = 200) -> Response:
-        return Response(orjson.dumps(payload), status, content_type=JSON)
+        return Response(orjson.dumps(payload), status, content_type=JSON_CONTENT_TYPE)
 
     @app.errorhandler(Exception)
     def proxy_bug(exc: Exception) -> Response | HTTPException:
@@ -604,12 +595,6 @@ def _suggested_limit(length: int | None, limit: int) -> str:
     """A --body-limit that lets this body through: its size rounded up to MiB, or twice the limit."""
     wanted = length if length is not None else 2 * limit
     return f"{-(-wanted // MIB)}MiB"
-
-
-def _printable(text: str, limit: int = 300) -> str:
-    """Text safe for one log line: control characters escaped, long values cut."""
-    cleaned = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
 
 
 # -- serving ---------------------------------------------------------------------------------------

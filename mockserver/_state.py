@@ -17,6 +17,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -75,6 +76,21 @@ _BUSY_TIMEOUT_S = 10.0
 
 # The seeded clock's tick counter shares the counters table; no account id can contain a NUL.
 CLOCK_COUNTER = "\x00clock"
+
+
+# Headers the journal never shows (credentials): their value is kept as "<redacted>".
+REDACTED_HEADERS = frozenset({"auth", "authorization", "cookie"})
+
+
+def journal_time() -> str:
+    """Now, as the journal writes it: UTC to the millisecond (`2025-06-04T10:18:00.725Z`)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """Text safe for one log line: control characters escaped, long values cut."""
+    cleaned = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)

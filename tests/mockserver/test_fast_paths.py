@@ -10,8 +10,8 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.test import EnvironBuilder
 
 from generators import Caller, SeededIds
-from mockserver._app import _REDACTED, StoredIds, _caller, _journal_headers
-from mockserver._state import StateStore
+from mockserver._app import StoredIds, _caller, _journal_headers
+from mockserver._state import REDACTED_HEADERS, StateStore
 
 header_names = st.text(st.sampled_from("abcXYZ-_09"), min_size=1, max_size=12) | st.sampled_from(
     ["auth", "Authorization", "Cookie", "Content-Type", "Content-Length", "accountId", "X-Timezone-Offset"]
@@ -28,7 +28,7 @@ def test_journal_headers_are_werkzeugs_with_credentials_redacted(headers: dict[s
         path="/p", method="POST", headers=list(headers.items()), data=b"{}"
     ).get_environ()
     expected = {
-        k: ("<redacted>" if k.lower() in _REDACTED else v) for k, v in EnvironHeaders(environ).items()
+        k: ("<redacted>" if k.lower() in REDACTED_HEADERS else v) for k, v in EnvironHeaders(environ).items()
     }
     assert _journal_headers(environ) == expected
 
