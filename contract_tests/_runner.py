@@ -548,8 +548,12 @@ class _Run:
             )
             (failures if group.severity == FAILURE else warnings).append(found)
         order = self.recorder.checks
-        failures.sort(key=lambda f: (order.index(f.check) if f.check in order else len(order), f.subject))
-        warnings.sort(key=lambda f: (order.index(f.check) if f.check in order else len(order), f.subject))
+
+        def report_order(found: Failure) -> tuple[int, str]:
+            return (order.index(found.check) if found.check in order else len(order), found.subject)
+
+        failures.sort(key=report_order)
+        warnings.sort(key=report_order)
         summaries = []
         for name in order:
             tally = self.recorder.tallies.get(name)
