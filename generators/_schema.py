@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 
-from spec import ContractSpec
+from spec import ContractSpec, escape_token, unescape_token
 
 T = TypeVar("T")
 
@@ -30,19 +30,9 @@ _SEED_KEYWORDS = frozenset({"required", "type", "anyOf"})
 _CONTACT_BRANCH_KEYS = frozenset({"required", "title", "description"})
 
 
-def escape(token: str) -> str:
-    """A JSON pointer token (RFC 6901)."""
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def unescape(token: str) -> str:
-    """The key a JSON pointer token names."""
-    return token.replace("~1", "/").replace("~0", "~")
-
-
 def tokens(pointer: str) -> list[str]:
     """The keys of a JSON pointer, unescaped."""
-    return [unescape(t) for t in pointer.split("/")[1:]] if pointer else []
+    return [unescape_token(t) for t in pointer.split("/")[1:]] if pointer else []
 
 
 def ancestors(pointer: str) -> list[str]:
@@ -147,7 +137,7 @@ def _walk(schema: Mapping[str, Any], pointer: str, required: bool) -> Node:
         return Leaf(pointer, schema, required, validator)
     required_names = tuple(schema.get("required", ()))
     children = tuple(
-        (name, _walk(sub, f"{pointer}/{escape(name)}", name in required_names))
+        (name, _walk(sub, f"{pointer}/{escape_token(name)}", name in required_names))
         for name, sub in schema.get("properties", {}).items()
     )
     additional = schema.get("additionalProperties", True)
@@ -249,9 +239,9 @@ def _body_rules(node: Node, statuses: frozenset[int]) -> Iterator[Rule]:
     for name in node.required_names:
         if name not in declared:
             yield Rule(
-                f"missing-required:{pointer}/{escape(name)}",
+                f"missing-required:{pointer}/{escape_token(name)}",
                 "missing-required",
-                f"{pointer}/{escape(name)}",
+                f"{pointer}/{escape_token(name)}",
                 "seed",
                 None,
                 statuses,

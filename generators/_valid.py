@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from generators import _values as values
 from generators._people import DEFAULT_LOCALES, Person
-from generators._schema import PER_SPEC, Leaf, Node, ObjectNode, escape, request_tree, schema_types, walk
-from spec import ContractSpec, load_spec
+from generators._schema import PER_SPEC, Leaf, Node, ObjectNode, request_tree, schema_types, walk
+from spec import ContractSpec, escape_token, load_spec
 
 # Realistic values by request pointer. The schema stays the law: a value the schema refuses is
 # replaced by one drawn from the schema itself, and a property missing here is drawn from its schema.
@@ -106,7 +106,9 @@ def _object_strategy(node: ObjectNode, options: Options) -> Callable[[Any, Perso
             f"no contact group of {node.pointer or '/'} fits contacts={sorted(options.contacts or ())}; "
             f"the spec's groups are {[list(g) for g in node.contact_groups]}"
         )
-    forced_contacts = {name for name in contact_names if f"{node.pointer}/{escape(name)}" in options.force}
+    forced_contacts = {
+        name for name in contact_names if f"{node.pointer}/{escape_token(name)}" in options.force
+    }
     group_choice = (
         st.lists(st.sampled_from(groups), min_size=1, max_size=len(groups), unique=True) if groups else None
     )

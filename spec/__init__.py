@@ -12,7 +12,8 @@ from spec._loader import (
     load_spec,
     spec_files,
 )
-from spec._relations import MISSING, RelationViolation, RequestFacts, check_relations, resolve_pointer
+from spec._pointer import MISSING, escape_token, resolve_pointer, unescape_token
+from spec._relations import RelationViolation, RequestFacts, check_relations
 
 __all__ = [
     "MISSING",
@@ -25,7 +26,9 @@ __all__ = [
     "SpecError",
     "SpecLocationError",
     "check_relations",
+    "escape_token",
     "load_spec",
     "resolve_pointer",
     "spec_files",
+    "unescape_token",
 ]

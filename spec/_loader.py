@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from spec._pointer import escape_token, unescape_token
+
 SPEC_DIR = Path(__file__).resolve().parent
 SPEC_PATH = SPEC_DIR / "openapi.yaml"
 OPERATION_PATH = "/caseManagement/api/public/analytics/{streamId}/createTask"
@@ -248,7 +250,7 @@ def _find_bad_ref(root: Path, message: str) -> tuple[str, str]:
                     target, _, fragment = ref.partition("#")
                     resolved = (file.parent / target).resolve() if target else file
                     if (resolved, fragment) == wanted:
-                        return str(file), "/" + "/".join(_escape(t) for t in [*here, "$ref"])
+                        return str(file), "/" + "/".join(escape_token(t) for t in [*here, "$ref"])
                 stack.extend((v, [*here, str(k)]) for k, v in node.items())
             elif isinstance(node, list):
                 stack.extend((v, [*here, str(i)]) for i, v in enumerate(node))
@@ -262,7 +264,7 @@ def _validate_openapi(root: Path, resolved: Mapping[str, Any]) -> None:
         relative = [str(p) for p in exc.absolute_path]
         # Schema errors carry a path relative to the schema object that failed; find that object.
         tokens = _find_tokens(resolved, relative, exc.instance) if relative else []
-        pointer = "/" + "/".join(_escape(t) for t in tokens) if tokens else ""
+        pointer = "/" + "/".join(escape_token(t) for t in tokens) if tokens else ""
         file, local = locate(root, pointer)
         raise SpecLocationError(file, local, exc.message)
 
@@ -303,21 +305,13 @@ def _build_openapi(root: Path, resolved: Mapping[str, Any]) -> Any:
         raise SpecLocationError(str(root), "", f"openapi-core cannot load the spec: {exc}") from exc
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def _unescape(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
-
-
 def locate(root: Path, pointer: str) -> tuple[str, str]:
     """Map a JSON pointer into the resolved spec to (file, pointer in that file), following `$ref`s."""
     file = root
     doc: Any = yaml.safe_load(root.read_text(encoding="utf-8"))
     node = doc
     local: list[str] = []
-    for token in [_unescape(t) for t in pointer.split("/")[1:]] if pointer else []:
+    for token in [unescape_token(t) for t in pointer.split("/")[1:]] if pointer else []:
         while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
             file, doc, node, local = _follow(file, doc, node["$ref"])
         if isinstance(node, Mapping) and token in node:
@@ -325,9 +319,9 @@ def locate(root: Path, pointer: str) -> tuple[str, str]:
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
             node = node[int(token)]
         else:
-            local.append(_escape(token))
+            local.append(escape_token(token))
             return str(file), "/" + "/".join(local)
-        local.append(_escape(token))
+        local.append(escape_token(token))
     return str(file), "/" + "/".join(local) if local else ""
 
 
@@ -337,19 +331,19 @@ def _follow(file: Path, doc: Any, ref: str) -> tuple[Path, Any, Any, list[str]]:
         file = (file.parent / target).resolve()
         doc = yaml.safe_load(file.read_text(encoding="utf-8"))
     node = doc
-    tokens = [_unescape(t) for t in fragment.split("/")[1:]] if fragment else []
+    tokens = [unescape_token(t) for t in fragment.split("/")[1:]] if fragment else []
     for token in tokens:
         node = node[int(token)] if isinstance(node, list) else node[token]
-    return file, doc, node, [_escape(t) for t in tokens]
+    return file, doc, node, [escape_token(t) for t in tokens]
 
 
 def _parse_relations(root: Path, resolved: Mapping[str, Any]) -> tuple[Relation, ...]:
-    where = f"/paths/{_escape(OPERATION_PATH)}/{OPERATION_METHOD}/x-contract-relations"
+    where = f"/paths/{escape_token(OPERATION_PATH)}/{OPERATION_METHOD}/x-contract-relations"
     try:
         raw = resolved["paths"][OPERATION_PATH][OPERATION_METHOD].get("x-contract-relations", [])
     except KeyError as exc:
         raise SpecLocationError(
-            str(root), f"/paths/{_escape(OPERATION_PATH)}", "the createTask operation is missing"
+            str(root), f"/paths/{escape_token(OPERATION_PATH)}", "the createTask operation is missing"
         ) from exc
     relations = []
     seen: set[str] = set()
@@ -423,7 +417,7 @@ def _check_decision_references(
     """Every decision a schema marker or a relation names is defined, so a typo cannot hide a rule's basis."""
     known = {d.id for d in decisions}
     defined = ", ".join(sorted(known)) or "none"
-    where = f"/paths/{_escape(OPERATION_PATH)}/{OPERATION_METHOD}/x-contract-relations"
+    where = f"/paths/{escape_token(OPERATION_PATH)}/{OPERATION_METHOD}/x-contract-relations"
     for index, relation in enumerate(relations):
         if relation.basis == "decision" and relation.decision is None:
             raise SpecLocationError(
@@ -445,6 +439,6 @@ def _check_decision_references(
                         *locate(root, f"{pointer}/{marker}"),
                         f"{marker} names {named!r}, which is not in info.x-seed-decisions (defined: {defined})",
                     )
-            stack.extend((child, f"{pointer}/{_escape(str(key))}") for key, child in node.items())
+            stack.extend((child, f"{pointer}/{escape_token(str(key))}") for key, child in node.items())
         elif isinstance(node, list):
             stack.extend((child, f"{pointer}/{index}") for index, child in enumerate(node))

@@ -12,14 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from spec._loader import Relation
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<absent>"
-
-
-MISSING: Any = _Missing()
+from spec._pointer import MISSING, resolve_pointer
 
 
 @dataclass(frozen=True)
@@ -57,22 +50,6 @@ class RelationViolation:
             f"{self.relation.id} ({self.relation.kind}, basis: {self.relation.basis}): {self.detail}. "
             f"Received: {self.received!r}. Documented: {self.expected!r} - {self.relation.description}"
         )
-
-
-def resolve_pointer(document: Any, pointer: str) -> Any:
-    """The value at a JSON pointer (RFC 6901), or MISSING."""
-    node = document
-    if not pointer:
-        return node
-    for raw in pointer.lstrip("/").split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, Mapping) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return MISSING
-    return node
 
 
 def _lowercasings(text: str) -> set[str]:
