@@ -32,7 +32,6 @@ from flask import Flask, Request, Response, g, redirect, request
 from flask_cors import CORS
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import parse_options_header
 from werkzeug.routing import Rule
 
 from generators import Caller, Clock, FrozenClock, SeededIds, build_task, system_clock
@@ -59,7 +58,7 @@ from mockserver._state import (
     open_store,
     printable,
 )
-from mockserver._validation import ContractValidator
+from mockserver._validation import ContractValidator, content_type_violation
 from spec import ContractSpec, load_spec
 
 log = logging.getLogger("mockserver")
@@ -74,7 +73,6 @@ _NO_QUERY: Mapping[str, str] = {}
 _NO_COOKIES: Mapping[str, str] = ImmutableMultiDict()
 _IDS_REMEMBERED = 4096
 _CALLERS_REMEMBERED = 1024
-_UTF8 = frozenset({"utf-8", "utf8"})
 _STATUS_KINDS = {
     404: Kind.NOT_FOUND,
     405: Kind.METHOD_NOT_ALLOWED,
@@ -227,7 +225,7 @@ class MockService:
         g.raw_body = raw
         if len(raw) > self.config.body_limit:
             return self._too_large(f"more than {self.config.body_limit} bytes", "as read so far", drain=True)
-        unsupported = self._content_type_violation(raw)
+        unsupported = content_type_violation(request.headers.get("Content-Type"), raw)
         if unsupported is not None:
             return self.fail(unsupported)
 
@@ -297,29 +295,6 @@ class MockService:
             else "dynamic=false"
         )
         return Answer(canned.status, canned.body, dict(canned.headers), note=f"Prefer {asked}")
-
-    def _content_type_violation(self, raw: bytes) -> Violation | None:
-        content_type = request.headers.get("Content-Type")
-        if content_type is None:
-            if not raw:
-                return None  # no body at all: validation says the body is required
-            return Violation(
-                Kind.UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type is missing; send application/json",
-                "/header/content-type",
-                f"Received: a {len(raw)}-byte body without Content-Type. Documented: application/json. "
-                "Fix: add `Content-Type: application/json`.",
-            )
-        mimetype, charset = _media_type(content_type)
-        if mimetype != "application/json" or charset not in _UTF8:
-            return Violation(
-                Kind.UNSUPPORTED_MEDIA_TYPE,
-                f"Content-Type {content_type!r} is not supported; send application/json",
-                "/header/content-type",
-                f"Received: {content_type!r}. Documented: application/json (UTF-8; `charset=UTF-8` may be "
-                "given). Fix: send the task as JSON with `Content-Type: application/json`.",
-            )
-        return None
 
     def _too_large(self, size: str, how: str, *, drain: bool) -> Answer:
         limit = self.config.body_limit
@@ -600,13 +575,6 @@ def _document_routes(app: Flask, service: MockService) -> None:
         if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
             content_type += "; charset=utf-8"
         return Response(content, 200, content_type=content_type)
-
-
-@functools.lru_cache(maxsize=256)
-def _media_type(content_type: str) -> tuple[str, str]:
-    """`request.mimetype` and the `charset` parameter (UTF-8 when absent), parsed once per header value."""
-    mimetype, parameters = parse_options_header(content_type)
-    return mimetype.lower(), parameters.get("charset", "utf-8").lower()
 
 
 def _current_request() -> Request:

@@ -25,7 +25,7 @@ from werkzeug.datastructures import Headers
 
 from mockserver._errors import Kind, Violation
 from mockserver._state import StateStore
-from mockserver._validation import ContractValidator, missing_required, pointer
+from mockserver._validation import ContractValidator, content_type_violation, missing_required, pointer
 from spec import MISSING, ContractSpec, RequestFacts, check_relations
 
 REQUEST = "request"
@@ -36,7 +36,6 @@ DECISION = "decision"
 _DECISION_IN_DETAIL = re.compile(r"decision `([^`]+)`")
 # Keywords whose `x-decision` on the failing schema means the rule is a decision's, not the page's.
 _DECIDED_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "format", "minItems", "maxItems"})
-_UTF8 = frozenset({"utf-8", "utf8"})
 # The platform's order of checks: a refused content type before auth, auth before the body.
 _STAGES = {Kind.UNSUPPORTED_MEDIA_TYPE: 0, Kind.UNAUTHORIZED: 1}
 # `unique` values remembered per relation; beyond this the oldest are forgotten (memory stays bounded).
@@ -195,7 +194,7 @@ class ContractChecker:
             )
         found: list[Violation] = []
         content_type = headers.get("Content-Type")
-        media_type = self._content_type_violation(content_type, body)
+        media_type = content_type_violation(content_type, body)
         if media_type is not None:
             found.append(media_type)
         auth = self._auth_violation(headers)
@@ -243,32 +242,6 @@ class ContractChecker:
             headers=header_map,
             refusal=tuple(v for v in found if _STAGES.get(v.kind, 2) == first_stage),
         )
-
-    def _content_type_violation(self, content_type: str | None, body: bytes) -> Violation | None:
-        """The mock's content-type rule: a body is JSON, UTF-8 (a `charset` parameter may say so)."""
-        if content_type is None:
-            if not body:
-                return None  # no body at all: validation says the body is required
-            return Violation(
-                Kind.UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type is missing; send application/json",
-                "/header/content-type",
-                f"Received: a {len(body)}-byte body without Content-Type. Documented: application/json.",
-            )
-        mimetype, _, params = content_type.partition(";")
-        charset = "utf-8"
-        for param in params.split(";"):
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "charset":
-                charset = value.strip().strip('"').lower()
-        if mimetype.strip().lower() != "application/json" or charset not in _UTF8:
-            return Violation(
-                Kind.UNSUPPORTED_MEDIA_TYPE,
-                f"Content-Type {content_type!r} is not supported; send application/json",
-                "/header/content-type",
-                f"Received: {content_type!r}. Documented: application/json (UTF-8).",
-            )
-        return None
 
     def _auth_violation(self, headers: Headers) -> Violation | None:
         """A missing or empty `auth` header; whether the token is good is the upstream's to say."""

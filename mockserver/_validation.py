@@ -55,6 +55,7 @@ from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.exceptions import ValidateError
 from openapi_core.validation.schemas.validators import SchemaValidator
 from werkzeug.datastructures import Headers
+from werkzeug.http import parse_options_header
 
 from mockserver._errors import Kind, Violation
 from spec import ContractSpec
@@ -62,6 +63,7 @@ from spec import ContractSpec
 _MISSING: Any = object()
 _RECEIVED_MAX = 80
 _FIRST_SENTENCE = re.compile(r"^(.+?[.;:])(\s|$)", re.DOTALL)
+_UTF8 = frozenset({"utf-8", "utf8"})
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
 
 
@@ -106,6 +108,41 @@ def _summary(schema: Mapping[str, Any]) -> str:
     description = " ".join(str(schema.get("description", "")).split())
     match = _FIRST_SENTENCE.match(description)
     return (match.group(1) if match else description).rstrip(".;:")
+
+
+def content_type_violation(content_type: str | None, body: bytes) -> Violation | None:
+    """The request's Content-Type against the transport rule: a body is JSON, UTF-8 (a `charset` may say so).
+
+    One rule for the mock and the proxy; None when the header is fine, or absent with no body (then
+    validation says the body is required).
+    """
+    if content_type is None:
+        if not body:
+            return None
+        return Violation(
+            Kind.UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type is missing; send application/json",
+            "/header/content-type",
+            f"Received: a {len(body)}-byte body without Content-Type. Documented: application/json. "
+            "Fix: add `Content-Type: application/json`.",
+        )
+    mimetype, charset = _media_type(content_type)
+    if mimetype != "application/json" or charset not in _UTF8:
+        return Violation(
+            Kind.UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Type {content_type!r} is not supported; send application/json",
+            "/header/content-type",
+            f"Received: {content_type!r}. Documented: application/json (UTF-8; `charset=UTF-8` may be "
+            "given). Fix: send the task as JSON with `Content-Type: application/json`.",
+        )
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _media_type(content_type: str) -> tuple[str, str]:
+    """The media type and its `charset` parameter (UTF-8 when absent), parsed once per header value."""
+    mimetype, parameters = parse_options_header(content_type)
+    return mimetype.lower(), parameters.get("charset", "utf-8").lower()
 
 
 @dataclass(frozen=True)

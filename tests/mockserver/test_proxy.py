@@ -28,6 +28,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask, Response, request
 from flask.testing import FlaskClient
+from werkzeug.datastructures import Headers
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import TestResponse
 
@@ -36,8 +37,9 @@ from mockserver import MockConfig, create_app
 from mockserver.__main__ import cli
 from mockserver._config import KIB, MIB
 from mockserver._proxy import VIOLATIONS_HEADER, create_proxy_app, decode_body
-from mockserver._proxy_checks import CHECKED_DEPTH, CUT_MARK
+from mockserver._proxy_checks import CHECKED_DEPTH, CUT_MARK, ContractChecker, shared_seen
 from mockserver._proxy_config import ProxyConfig
+from mockserver._state import StateStore
 from mockserver._validation import ContractValidator
 from spec import ContractSpec, load_spec
 from tests.mockserver.support import ACCOUNT, APP_ID, free_port, headers, operation_path
@@ -654,6 +656,30 @@ def test_the_mock_as_upstream_keeps_the_contract_through_the_proxy(
         )
     # Everything counted was the request's fault: the mock's answers keep the contract.
     assert all(v["direction"] == "request" for e in journal(client) for v in e["violations"])
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=",
+        'application/json; foo="a;charset=latin1"',
+        'application/json; charset="UTF-8"',
+        "application/json; charset=latin1",
+        "text/plain",
+    ],
+)
+def test_the_proxy_judges_the_content_type_as_the_mock_does(
+    content_type: str, client: FlaskClient, contract: ContractSpec, tmp_path: Path
+) -> None:
+    sent = headers(**{"Content-Type": content_type})
+    mock = client.post(operation_path(), data=seed_bytes(), headers=sent)
+    checker = ContractChecker(contract, seen=shared_seen(contract, StateStore(tmp_path / "seen.sqlite3")))
+    check = checker.check_request(
+        method="POST", path=operation_path(), headers=Headers(sent), query={}, cookies={}, body=seed_bytes()
+    )
+    refused = [v for v in check.violations if v.check == "content-type"]
+    expected = [e["msg"] for e in document(mock)["errors"]] if mock.status_code == 415 else []
+    assert (mock.status_code, [v.msg for v in refused]) in ((200, []), (415, expected))
 
 
 # -- bodies over --body-limit ----------------------------------------------------------------------------
