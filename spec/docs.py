@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -53,13 +52,6 @@ _UI_FILES = {
     "ui_license": "LICENSE",
 }
 
-# The mock builds the docs once at start-up; tests and the CLI may ask again for the same contract.
-# Keyed by the contract's identity (ContractSpec holds dicts, so it is not hashable) and the options,
-# with the contract kept alive, so an id is never reused while its entry exists.
-_CACHE: dict[tuple[int, bool, str | None], tuple[ContractSpec, dict[str, bytes]]] = {}
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 8
-
 
 @dataclass(frozen=True)
 class _DecisionRow:
@@ -89,24 +81,14 @@ class _RelationRow:
 def build_docs(
     contract: ContractSpec | None = None, *, try_it_out: bool = False, auth_token: str | None = None
 ) -> dict[str, bytes]:
-    """The documentation's files: relative path -> bytes, with `index.html` and `openapi.json` (cached).
+    """The documentation's files: relative path -> bytes, with `index.html` and `openapi.json`.
 
     `try_it_out`: the page is served by the mock, so "Try it out" sends requests to the page's own
     origin. `auth_token`: a token the page puts in the `auth` header (with `try_it_out` only).
+    Each call renders a fresh dict: the mock keeps the one it serves, the CLI builds once.
     """
     contract = contract if contract is not None else load_spec()
-    key = (id(contract), try_it_out, auth_token if try_it_out else None)
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None and hit[0] is contract:
-            return dict(hit[1])
-    files = _render(contract, try_it_out=try_it_out, auth_token=key[2])
-    with _CACHE_LOCK:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = (contract, files)
-    # A copy, so a caller that edits its dict cannot change what the next caller gets.
-    return dict(files)
+    return _render(contract, try_it_out=try_it_out, auth_token=auth_token if try_it_out else None)
 
 
 def write_docs(out_dir: Path, contract: ContractSpec | None = None) -> Path:
