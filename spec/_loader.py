@@ -408,7 +408,12 @@ def _parse_decisions(root: Path, resolved: Mapping[str, Any]) -> tuple[Decision,
 
 # Schema keywords that name a decision of `info.x-seed-decisions`: a constraint the spec adds beyond the
 # page, a property the page requires that the spec makes optional, an object open to unknown properties.
-DECISION_MARKERS = ("x-decision", "x-optional-by-decision", "x-open-by-decision")
+# Each maps to how the docs' decisions table labels the place it marks.
+DECISION_MARKERS: Mapping[str, str] = {
+    "x-decision": "",
+    "x-optional-by-decision": " (optional)",
+    "x-open-by-decision": " (open)",
+}
 
 
 def _check_decision_references(

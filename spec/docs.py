@@ -27,7 +27,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from spec._loader import ContractSpec, Relation, load_spec
+from spec._loader import DECISION_MARKERS, RELATION_KINDS, ContractSpec, Relation, load_spec
 
 __all__ = ["build_docs", "write_docs"]
 
@@ -190,21 +190,17 @@ def _decision_rows(contract: ContractSpec) -> list[_DecisionRow]:
     ]
 
 
-# How the decisions table names what each schema marker applies to (spec/_loader.py DECISION_MARKERS).
-_MARKER_LABELS = {"x-decision": "", "x-optional-by-decision": " (optional)", "x-open-by-decision": " (open)"}
-
-
 def _x_decisions(node: Any, where: str) -> Iterator[tuple[str, str]]:
     """(dotted place, decision id) of every decision marker under a schema, properties named by dots."""
     if isinstance(node, Mapping):
-        for marker, label in _MARKER_LABELS.items():
+        for marker, label in DECISION_MARKERS.items():
             if isinstance(node.get(marker), str):
                 yield where + label, node[marker]
         for key, child in node.items():
             if key == "properties" and isinstance(child, Mapping):
                 for prop, sub in child.items():
                     yield from _x_decisions(sub, f"{where}.{prop}")
-            elif key not in _MARKER_LABELS:
+            elif key not in DECISION_MARKERS:
                 yield from _x_decisions(child, where)
     elif isinstance(node, list):
         for child in node:
@@ -238,12 +234,7 @@ def _rule(r: Relation) -> str:
         return f"answer `{r.response}` differs from every other answer's{scope}"
     if r.kind == "constant":
         return f"answer `{r.response}` = `{json.dumps(r.value, ensure_ascii=False)}`"
-    # The loader rejects unknown kinds; should one be added there first, show its raw fields.
-    fields = {
-        "response": r.response,
-        "request": r.request,
-        "of": r.of,
-        "pointers": list(r.pointers),
-        "value": r.value,
-    }
-    return ", ".join(f"{k} `{v}`" for k, v in fields.items() if v not in (None, []))
+    # The loader rejects unknown kinds, so a kind added to RELATION_KINDS must be spelled out here too.
+    raise ValueError(
+        f"relation {r.id}: kind {r.kind!r} has no rule text (known kinds: {sorted(RELATION_KINDS)})"
+    )

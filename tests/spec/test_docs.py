@@ -215,6 +215,12 @@ def test_spec_text_is_escaped(contract: ContractSpec) -> None:
     assert "<code>&lt;img src=x onerror=alert(1)&gt;</code>" in html
 
 
+def test_a_relation_kind_without_rule_text_is_an_error(contract: ContractSpec) -> None:
+    unknown = dataclasses.replace(contract.relations[0], kind="lower-ish")
+    with pytest.raises(ValueError, match="lower-ish"):
+        build_docs(dataclasses.replace(contract, relations=(unknown,)))
+
+
 def test_result_is_not_shared_between_callers(contract: ContractSpec) -> None:
     first = build_docs(contract)
     first["index.html"] = b"changed by a caller"
