@@ -153,4 +153,4 @@ def test_the_in_process_measurement_runs_the_sample_through_the_app() -> None:
     assert done.returncode == 0, done.stderr
     figures = orjson.loads(done.stdout.splitlines()[-1])
     assert len(figures["same_client_runs_us"]) == len(figures["new_client_runs_us"]) == 2
-    assert 0 < figures["same_client_us"] and 0 < figures["new_client_us"]
+    assert figures["same_client_us"] > 0 and figures["new_client_us"] > 0
