@@ -14,6 +14,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from mockserver._auth import DEVELOPMENT_SECRET, SAMPLE_APP_ID, mint_token
 from mockserver._config import (
+    LOG_LEVELS,
     SETTINGS,
     MockConfig,
     Setting,
@@ -106,7 +107,7 @@ def _contract_options(*, spec_help: str, log_level_help: str) -> Callable[[_F], 
         ),
         click.option(
             "--log-level",
-            type=click.Choice(["debug", "info", "warning", "error"]),
+            type=click.Choice(LOG_LEVELS),
             default=None,
             help=log_level_help,
         ),

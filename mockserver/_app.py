@@ -64,7 +64,6 @@ from spec import ContractSpec, load_spec
 log = logging.getLogger("mockserver")
 
 ALLOW = "POST, OPTIONS"
-ADMIN_PREFIX = "/__admin/"
 SELF_CHECK_MARK = "SELF-CHECK FAILED"
 MOCK_BUG_MARK = "MOCK BUG"
 _JOURNAL_BODY_MAX = 64 * 1024
@@ -387,27 +386,24 @@ class MockService:
     # -- documentation -------------------------------------------------------------------------
 
     def docs(self) -> dict[str, bytes] | None:
-        """The documentation files, built on first use; None when the spec's docs builder is missing."""
+        """The documentation files, built on first use; None when building them failed (503)."""
         with self._docs_lock:
             if self._docs is None and not self._docs_error:
                 try:
-                    from spec.docs import build_docs
-                except ImportError as exc:
-                    self._docs_error = f"spec.docs is not available ({exc})"
-                else:
-                    try:
-                        # Served here, "Try it out" sends to this mock. Without --jwt-secret any
-                        # well-formed token passes, so the page fills one in; with a secret, minting a
-                        # valid token into a page anyone on the network may load would give it away.
-                        token = (
-                            None
-                            if self.config.jwt_secret is not None
-                            else mint_token(SAMPLE_APP_ID, DEVELOPMENT_SECRET)
-                        )
-                        self._docs = build_docs(self.contract, try_it_out=True, auth_token=token)
-                    except Exception as exc:  # a docs failure must not take the API down
-                        log.exception("building the documentation failed")
-                        self._docs_error = f"building the documentation failed: {exc}"
+                    from spec.docs import build_docs  # on first use: the mock starts without it
+
+                    # Served here, "Try it out" sends to this mock. Without --jwt-secret any
+                    # well-formed token passes, so the page fills one in; with a secret, minting a
+                    # valid token into a page anyone on the network may load would give it away.
+                    token = (
+                        None
+                        if self.config.jwt_secret is not None
+                        else mint_token(SAMPLE_APP_ID, DEVELOPMENT_SECRET)
+                    )
+                    self._docs = build_docs(self.contract, try_it_out=True, auth_token=token)
+                except Exception as exc:  # a docs failure must not take the API down
+                    log.exception("building the documentation failed")
+                    self._docs_error = f"building the documentation failed: {exc}"
             return self._docs
 
     def docs_unavailable(self) -> Violation:

@@ -63,11 +63,6 @@ class Controls:
             for canned in self._by_status[status]:
                 self._by_name.setdefault(canned.name, canned)
 
-    @property
-    def example_names(self) -> tuple[str, ...]:
-        """Every named example, success and error."""
-        return tuple(self._by_name)
-
     def documented(self, status: int) -> Canned | None:
         """The first named example of a status."""
         examples = self._by_status.get(status, [])

@@ -20,7 +20,6 @@ import socket
 import struct
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -142,14 +141,11 @@ def serve(
     banner: Callable[[MockConfig], None],
 ) -> None:
     """Run until interrupted; the default state file lives in a temporary directory removed at exit."""
-    if config.state_file is None:
-        inherited = os.environ.get("KORE_MOCK_STATE_FILE")
-        if inherited:
-            config = config.replace(state_file=Path(inherited))
     with state_file_or_temporary(config.state_file, prefix="kore-mock-") as state_file:
         if config.state_file is None:
             config = config.replace(state_file=state_file)
-            # Flask's reloader restarts this command in a child process: it must find the same file.
+            # Flask's reloader restarts this command in a child process: it must find the same file
+            # (its MockConfig.from_env reads this variable).
             os.environ["KORE_MOCK_STATE_FILE"] = str(state_file)
         if dev:
             _serve_dev(config, create, banner)

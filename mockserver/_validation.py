@@ -183,7 +183,6 @@ class _ParameterCheck:
         style, explode = get_style_and_explode(param)
         self.deserializer = styles.create(spec, schema, style, explode, name=self.name)
         caster = self.deserializer.caster
-        self.nullable = (schema / "nullable").read_bool(default=False)
         type_caster = caster.get_type_caster((schema / "type").read_str(None))
         self.cast: Callable[[Any], Any] | None = type_caster if type(type_caster) in _PLAIN_CASTERS else None
         self.default: Any = (schema / "default").read_value() if "default" in schema else _MISSING
@@ -258,8 +257,6 @@ class _ParameterCheck:
 class _BodyMedia:
     """A media type of the request body, with its deserializer and schema validator built once."""
 
-    mime_type: str
-    parameters: Mapping[str, str]
     deserializer: Any
     validator: SchemaValidator | None
     check: _SchemaCheck | None
@@ -339,7 +336,7 @@ class _BodyCheck:
             if validator is not None
             else None
         )
-        return _BodyMedia(mime_type, dict(parameters), deserializer, validator, check)
+        return _BodyMedia(deserializer, validator, check)
 
 
 class _SecurityCheck:

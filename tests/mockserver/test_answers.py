@@ -248,6 +248,21 @@ def test_docs_redirect_and_serve_local_assets(client: FlaskClient) -> None:
     assert client.get("/docs/no-such-file.js").status_code == 404
 
 
+def test_docs_that_fail_to_build_answer_503_and_the_api_still_works(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> dict[str, bytes]:
+        raise RuntimeError("no templates")
+
+    monkeypatch.setattr("spec.docs.build_docs", broken)
+    page = client.get("/docs/")
+    assert page.status_code == 503
+    [error] = page.json["errors"]  # type: ignore[index]
+    assert error["msg"] == "documentation is not built" and "no templates" in error["detail"]
+    assert client.get("/docs/").status_code == 503  # remembered, not rebuilt
+    assert client.post(operation_path(), data=orjson.dumps({}), headers=headers()).status_code == 400
+
+
 def _docs_config(client: FlaskClient) -> Any:
     page = client.get("/docs/").get_data(as_text=True)
     start = page.index('<script id="docs-config" type="application/json">') + len(
