@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from generators._builder import Caller, FrozenClock, build_task
-from generators._ids import SeededIds, hashed_nibbles
+from generators._ids import HEX_DIGITS, SeededIds, hashed_nibbles
 from generators._invalid import InvalidRequest, invalid_requests
 from generators._provider import kore_faker
 from generators._valid import valid_requests
@@ -70,7 +70,7 @@ def _invalid_line(bad: InvalidRequest) -> str:
 
 
 def _account_id(seed_value: int) -> str:
-    return "".join("0123456789abcdef"[n] for n in hashed_nibbles(seed_value, "account")[:24])
+    return "".join(HEX_DIGITS[n] for n in hashed_nibbles(seed_value, "account")[:24])
 
 
 _count = click.option(

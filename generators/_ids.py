@@ -24,7 +24,7 @@ ID_FORMS: dict[str, tuple[int, str]] = {
     "pr": (7, "4"),
 }
 _VARIANT_NIBBLES = "89ab"
-_HEX = "0123456789abcdef"
+HEX_DIGITS = "0123456789abcdef"
 
 
 def normalize_prefix(prefix: str) -> str:
@@ -42,7 +42,7 @@ def format_id(prefix: str, nibbles: Sequence[int]) -> str:
     needed = first + 4 + 3 + 1 + 3 + 12
     if len(nibbles) < needed:
         raise ValueError(f"{bare} ids need {needed} random nibbles, got {len(nibbles)}")
-    hexes = "".join(_HEX[n & 0xF] for n in nibbles[:needed])
+    hexes = "".join(HEX_DIGITS[n & 0xF] for n in nibbles[:needed])
     a, b, c = hexes[:first], hexes[first : first + 4], hexes[first + 4 : first + 7]
     variant = _VARIANT_NIBBLES[nibbles[first + 7] & 0x3]
     d, e = hexes[first + 8 : first + 11], hexes[first + 11 : needed]
@@ -70,10 +70,15 @@ def id_regex(prefix: str) -> str:
     )
 
 
-CASE_REF_REGEX = r"\ACS[0-9]{6}\Z"
-TASK_REF_REGEX = r"\ATS[0-9]{6}\Z"
 # Account ids are MongoDB ObjectIds: 24 lowercase hex digits (`6639f7bd58c97ffac03bxxxx`).
 ACCOUNT_ID_REGEX = r"\A[0-9a-f]{24}\Z"
+
+
+def case_ref_id(number: int) -> str:
+    """The case reference `CS` + the zero-padded sequence number (`CS000131`)."""
+    if number < 1:
+        raise ValueError(f"case reference numbers start at 1, got {number}")
+    return f"CS{number:06d}"
 
 
 def task_ref_id(number: int) -> str:

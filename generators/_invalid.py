@@ -20,6 +20,7 @@ from generators._schema import (
     Rule,
     accepts_media_type,
     ancestors,
+    check_names,
     find,
     request_tree,
     rules,
@@ -324,29 +325,13 @@ def _rule_strategy(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[InvalidR
     return PER_SPEC.get(spec, ("invalid-rule", rule.id), make)  # type: ignore[no-any-return]
 
 
-def _check_names(what: str, given: Collection[str] | None, known: tuple[str, ...]) -> frozenset[str] | None:
-    if given is None:
-        return None
-    if isinstance(given, str):
-        raise ValueError(
-            f"{what} must be a collection of names such as {{{known[0]!r}}}, not the string {given!r}"
-        )
-    chosen = frozenset(given)
-    unknown = sorted(chosen - set(known))
-    if unknown:
-        raise ValueError(f"unknown {what} {unknown}; the spec's {what} are {', '.join(known)}")
-    if not chosen:
-        raise ValueError(f"{what} must name at least one of {', '.join(known)}")
-    return chosen
-
-
 def select_rules(
     spec: ContractSpec, *, kinds: Collection[str] | None = None, basis: Collection[str] | None = None
 ) -> tuple[Rule, ...]:
     """The spec's rules of `kinds` and `basis` (None = all); a ValueError names what is known."""
     every = rules(spec)
-    chosen_kinds = _check_names("kinds", kinds, tuple(dict.fromkeys(r.kind for r in every)))
-    chosen_bases = _check_names("basis", basis, BASES)
+    chosen_kinds = check_names("kinds", kinds, tuple(dict.fromkeys(r.kind for r in every)))
+    chosen_bases = check_names("basis", basis, BASES)
     selected = tuple(
         r
         for r in every

@@ -12,7 +12,7 @@ from faker.providers import BaseProvider
 
 from generators._casework import PRIORITIES, SOURCES, STATUSES, TASK_NAMES, TASK_NEXT_STEPS, TASK_SITUATIONS
 from generators._casework import task_description as _describe
-from generators._ids import ID_FORMS, format_id, normalize_prefix, task_ref_id
+from generators._ids import HEX_DIGITS, case_ref_id, format_id, nibble_count, normalize_prefix, task_ref_id
 from generators._people import (
     DEFAULT_LOCALES,
     EMAIL_DOMAINS,
@@ -58,7 +58,7 @@ class KoreProvider(BaseProvider):
     def kore_id(self, prefix: str) -> str:
         """An id of `prefix`'s form: 8-4-4-4-12 for st/u/o/cs, 7-4-4-4-12 for ci/ti/ttm/sts/fd/pr."""
         bare = normalize_prefix(prefix)
-        return format_id(bare, [self.generator.random.randrange(16) for _ in range(ID_FORMS[bare][0] + 23)])
+        return format_id(bare, [self.generator.random.randrange(16) for _ in range(nibble_count(bare))])
 
     def stream_id(self) -> str:
         """A bot (stream) id, `st-...`."""
@@ -102,7 +102,7 @@ class KoreProvider(BaseProvider):
 
     def case_ref_id(self) -> str:
         """A case reference, `CS` + six digits."""
-        return f"CS{self.generator.random.randrange(1, 1_000_000):06d}"
+        return case_ref_id(self.generator.random.randrange(1, 1_000_000))
 
     def task_ref_id(self) -> str:
         """A task reference, `TS` + six digits."""
@@ -112,7 +112,7 @@ class KoreProvider(BaseProvider):
         """An account id: a 24-hex ObjectId whose first 8 digits are a plausible creation time."""
         random = self.generator.random
         seconds = random.randrange(*_OBJECT_ID_EPOCHS)
-        return f"{seconds:08x}" + "".join(random.choice("0123456789abcdef") for _ in range(16))
+        return f"{seconds:08x}" + "".join(random.choice(HEX_DIGITS) for _ in range(16))
 
     # People ----------------------------------------------------------------------------------
 

@@ -13,17 +13,14 @@ node carries `x-decision`. `x-decision` marks a node, not a keyword, so a node w
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 
 from spec import ContractSpec, escape_token, unescape_token
 
-T = TypeVar("T")
-
-JSON_TYPES: tuple[str, ...] = ("null", "boolean", "integer", "number", "string", "array", "object")
 JSON_MEDIA_TYPES = ("application/json",)
 # Keywords whose rules the seed page documents; anything else is a tightening (see the module doc).
 _SEED_KEYWORDS = frozenset({"required", "type", "anyOf"})
@@ -33,6 +30,25 @@ _CONTACT_BRANCH_KEYS = frozenset({"required", "title", "description"})
 def tokens(pointer: str) -> list[str]:
     """The keys of a JSON pointer, unescaped."""
     return [unescape_token(t) for t in pointer.split("/")[1:]] if pointer else []
+
+
+def check_names(
+    what: str, given: Collection[str] | None, known: tuple[str, ...], *, empty_hint: str = ""
+) -> frozenset[str] | None:
+    """`given` as a frozenset (None stays None); a ValueError names the `known` names when one is not."""
+    if given is None:
+        return None
+    if isinstance(given, str):
+        raise ValueError(
+            f"{what} must be a collection of names such as {{{known[0]!r}}}, not the string {given!r}"
+        )
+    chosen = frozenset(given)
+    unknown = sorted(chosen - set(known))
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; the spec's {what} are {', '.join(known)}")
+    if not chosen:
+        raise ValueError(f"{what} must name at least one of {', '.join(known)}{empty_hint}")
+    return chosen
 
 
 def ancestors(pointer: str) -> list[str]:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from generators import _values as values
 from generators._people import DEFAULT_LOCALES, Person
-from generators._schema import PER_SPEC, Leaf, Node, ObjectNode, request_tree, schema_types, walk
+from generators._schema import PER_SPEC, Leaf, Node, ObjectNode, check_names, request_tree, schema_types, walk
 from spec import ContractSpec, escape_token, load_spec
 
 # Realistic values by request pointer. The schema stays the law: a value the schema refuses is
@@ -170,18 +170,7 @@ def check_contacts(spec: ContractSpec, contacts: Collection[str] | None) -> froz
     """`contacts` as a frozenset; a ValueError names the spec's contacts when one is unknown."""
     if contacts is None:
         return None
-    known = spec_contacts(spec)
-    if isinstance(contacts, str):
-        raise ValueError(
-            f"contacts must be a collection of names such as {{{known[0]!r}}}, not the string {contacts!r}"
-        )
-    chosen = frozenset(contacts)
-    unknown = sorted(chosen - set(known))
-    if unknown:
-        raise ValueError(f"unknown contacts {unknown}; the spec's contacts are {', '.join(known)}")
-    if not chosen:
-        raise ValueError(f"contacts must name at least one of {', '.join(known)}: a user needs a contact")
-    return chosen
+    return check_names("contacts", contacts, spec_contacts(spec), empty_hint=": a user needs a contact")
 
 
 def valid_requests(

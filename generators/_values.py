@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from generators._casework import SOURCES, TASK_NAMES, TASK_NEXT_STEPS, TASK_SITUATIONS, task_description
-from generators._ids import id_from_number, nibble_count
+from generators._ids import case_ref_id, id_from_number, nibble_count
 from generators._people import (
     BAD_EMAIL_SEPARATORS,
     EMAIL_DOMAINS,
@@ -46,7 +46,7 @@ def kore_ids(prefix: str) -> st.SearchStrategy[str]:
 
 def case_ref_ids() -> st.SearchStrategy[str]:
     """Case references, `CS` + six digits from 000001 (a sequence starts at 1)."""
-    return st.integers(1, 999_999).map(lambda n: f"CS{n:06d}")
+    return st.integers(1, 999_999).map(case_ref_id)
 
 
 def sources() -> st.SearchStrategy[str]:

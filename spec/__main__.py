@@ -9,6 +9,14 @@ import click
 
 from spec._loader import SPEC_PATH, SpecError, load_spec
 
+_spec_option = click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=SPEC_PATH,
+    show_default=True,
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
@@ -23,13 +31,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=SPEC_PATH,
-    show_default=True,
-)
+@_spec_option
 def check(spec_path: Path) -> None:
     """Load and validate the spec; print a one-line summary."""
     contract = _load(spec_path)
@@ -40,13 +42,7 @@ def check(spec_path: Path) -> None:
 
 
 @cli.command()
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=SPEC_PATH,
-    show_default=True,
-)
+@_spec_option
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option(
     "--output",
@@ -73,13 +69,7 @@ def bundle(spec_path: Path, fmt: str, output: Path | None) -> None:
 
 
 @cli.command()
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=SPEC_PATH,
-    show_default=True,
-)
+@_spec_option
 @click.option(
     "--output",
     "-o",

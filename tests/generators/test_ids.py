@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generators import IdSource, SeededIds
-from generators._ids import ID_FORMS, id_regex, task_ref_id
+from generators._ids import ID_FORMS, case_ref_id, id_regex, task_ref_id
 from spec import load_spec
 
 CONTRACT = load_spec()
@@ -67,6 +67,13 @@ def test_ref_numbers_count_per_account_from_one() -> None:
     assert [ids.next_ref_number("a"), ids.next_ref_number("a"), ids.next_ref_number("b")] == [1, 2, 1]
     assert task_ref_id(1) == "TS000001"
     assert task_ref_id(1234567) == "TS1234567"
+
+
+def test_case_references_are_cs_and_six_digits_from_one() -> None:
+    assert case_ref_id(131) == "CS000131"
+    assert case_ref_id(1) == "CS000001"
+    with pytest.raises(ValueError, match="start at 1"):
+        case_ref_id(0)
 
 
 def test_seeded_ids_is_an_id_source() -> None:
