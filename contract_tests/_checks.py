@@ -17,7 +17,7 @@ from jsonschema.exceptions import ValidationError
 from contract_tests._auth import AuthCase
 from contract_tests._client import NOT_JSON, Exchange
 from contract_tests._optional import DecidedOptional, describe
-from spec import ContractSpec, Relation, RequestFacts, check_relations
+from spec import ContractSpec, Relation, RequestFacts, check_relations, escape_token
 
 NOT_A_SERVER_ERROR = "not_a_server_error"
 POSITIVE_DATA_ACCEPTANCE = "positive_data_acceptance"
@@ -359,14 +359,9 @@ def _schema_problems(validator: Draft202012Validator, document: Any, limit: int 
 
 
 def _describe(error: ValidationError) -> str:
-    pointer = "/" + "/".join(_pointer_token(p) for p in error.absolute_path)
+    pointer = "/" + "/".join(escape_token(str(p)) for p in error.absolute_path)
     message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
-    return f"{pointer}: {message} (schema {'/'.join(_pointer_token(p) for p in error.schema_path)})"
-
-
-def _pointer_token(part: str | int) -> str:
-    """One JSON pointer token, `~` and `/` escaped (RFC 6901), so a key holding them stays one step."""
-    return str(part).replace("~", "~0").replace("/", "~1")
+    return f"{pointer}: {message} (schema {'/'.join(escape_token(str(p)) for p in error.schema_path)})"
 
 
 def _statuses(statuses: Iterable[int]) -> str:

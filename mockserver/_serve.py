@@ -126,11 +126,11 @@ def configure_logging(level: str) -> None:
 
 
 def spec_files(config: MockConfig) -> list[str]:
-    """Every YAML file of the contract, watched by --dev."""
+    """Every YAML file of the contract (the ones the loader reads), watched by --dev."""
     from spec import SPEC_PATH
+    from spec import spec_files as contract_files
 
-    root = (config.spec_path or SPEC_PATH).resolve()
-    return sorted(str(p) for p in {root, *root.parent.rglob("*.yaml")})
+    return [str(p) for p in contract_files((config.spec_path or SPEC_PATH).resolve())]
 
 
 def serve(

@@ -58,7 +58,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import parse_options_header
 
 from mockserver._errors import Kind, Violation
-from spec import ContractSpec
+from spec import ContractSpec, escape_token
 
 _MISSING: Any = object()
 _RECEIVED_MAX = 80
@@ -67,14 +67,9 @@ _UTF8 = frozenset({"utf-8", "utf8"})
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
 
 
-def escape_token(token: object) -> str:
-    """One JSON-pointer reference token (RFC 6901)."""
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
 def pointer(root: str, tokens: Iterable[object]) -> str:
     """A JSON pointer into the request, `root` being `/body`, `/header/<name>`..."""
-    return root + "".join("/" + escape_token(t) for t in tokens)
+    return root + "".join("/" + escape_token(str(t)) for t in tokens)
 
 
 def received(value: Any) -> str:
@@ -622,7 +617,7 @@ class ContractValidator:
         location = getattr(error, "location", None)
         if location is not None:  # a parameter error
             param_name = str(getattr(error, "name", ""))
-            root = f"/{location}/{escape_token(param_name)}"
+            root = f"/{location}/{escape_token(str(param_name))}"
             if name.startswith("MissingRequired"):
                 spec_param = self._parameters.get((location, param_name.lower()), {})
                 yield Violation(
