@@ -320,6 +320,7 @@ def test_error_answers_that_keep_the_contract_count_only_the_request(
         "basis": "seed",
         "detail": violation["detail"],
     }
+    assert "auth" in violation["detail"]  # says what to send, not just that something is missing
 
 
 # -- a faulty upstream ---------------------------------------------------------------------------------
