@@ -212,26 +212,20 @@ class ContractChecker:
                 parsed, cut = cut_deep(result.value, body)
                 if cut:
                     checked = orjson.dumps(parsed)
-        if auth is not None:
-            # openapi-core stops at a failed security requirement; judged above, it must not hide the
-            # body's violations, so the validator sees the header as present.
-            headers = Headers(list(headers.items()))
-            headers.set(self.auth_header, "present")
         for violation in self.validator.request_violations(
             stream_id=stream_id,
             headers=headers,
             query=query,
             cookies=cookies,
-            content_type=(content_type or "") if media_type is None else "application/json",
-            body=checked if media_type is None and not malformed else b"",
+            content_type=content_type or "",
+            body=checked,
+            # Auth and the content type are judged above with the mock's own rules, and a body it could
+            # not read was reported already.
+            security=False,
+            check_body=media_type is None and not malformed,
         ):
-            # Content type and auth are judged above with the mock's own rules; openapi-core's security
-            # check only knows the header is absent, and a body it could not read was reported already.
-            if violation.kind in (Kind.UNSUPPORTED_MEDIA_TYPE, Kind.UNAUTHORIZED):
-                continue
-            if (malformed or media_type is not None) and violation.pointer.startswith("/body"):
-                continue
-            found.append(violation)
+            if violation.kind is not Kind.UNSUPPORTED_MEDIA_TYPE:
+                found.append(violation)
         found.sort(key=lambda v: _STAGES.get(v.kind, 2))
         first_stage = _STAGES.get(found[0].kind, 2) if found else None
         return RequestCheck(

@@ -550,14 +550,23 @@ class ContractValidator:
         cookies: Mapping[str, Any],
         content_type: str,
         body: bytes,
+        security: bool = True,
+        check_body: bool = True,
     ) -> list[Violation]:
-        """Every violation of the request's parameters and body (openapi-core), in spec terms."""
+        """Every violation of the request's parameters and body (openapi-core), in spec terms.
+
+        `security=False` leaves the auth requirement to a caller that judged it by the platform's own
+        rule (openapi-core would stop at it and report nothing else); `check_body=False` leaves the body
+        out, for a caller that found it unreadable or of a type it refuses already.
+        """
         parameters = RequestParameters(
             query=query, header=headers, cookie=cookies, path={"streamId": stream_id}
         )
         violations: list[Violation] = []
         try:
-            for error in self._errors(parameters, body or None, content_type.lower()):
+            for error in self._errors(
+                parameters, body or None, content_type.lower(), security=security, check_body=check_body
+            ):
                 violations.extend(self._describe(error))
         except RecursionError:
             # jsonschema puts the repr of a failing value in its message; a value some 1000 levels deep
@@ -575,14 +584,21 @@ class ContractValidator:
         return violations
 
     def _errors(
-        self, parameters: RequestParameters, body: bytes | None, content_type: str
+        self,
+        parameters: RequestParameters,
+        body: bytes | None,
+        content_type: str,
+        *,
+        security: bool,
+        check_body: bool,
     ) -> Iterator[Exception]:
         """openapi-core's `_iter_errors`: security (and nothing else when it fails), parameters, body."""
-        try:
-            self._security.check(parameters)
-        except SecurityValidationError as exc:
-            yield exc
-            return
+        if security:
+            try:
+                self._security.check(parameters)
+            except SecurityValidationError as exc:
+                yield exc
+                return
         for check in self._parameter_checks:
             try:
                 check.value(parameters, self._fallback)
@@ -590,7 +606,7 @@ class ContractValidator:
                 continue
             except ParameterValidationError as exc:
                 yield exc
-        if self._body is not None:
+        if self._body is not None and check_body:
             try:
                 self._body.value(body, content_type)
             except MissingRequestBody:
