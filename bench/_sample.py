@@ -47,10 +47,7 @@ def mint_jwt(secret: str, *, app_id: str = APP_ID, lifetime_s: int = 24 * 3600) 
 
 def sample_request(contract: ContractSpec, token: str) -> SampleRequest:
     """The seed-sample body with every header the seed page's curl sends, values from the spec's examples."""
-    parameters = [
-        *contract.resolved["paths"][contract.path_template].get("parameters", []),
-        *contract.operation.get("parameters", []),
-    ]
+    parameters = contract.parameters
     path_values = {p["name"]: str(p["example"]) for p in parameters if p["in"] == "path"}
     headers = {p["name"]: str(p["example"]) for p in parameters if p["in"] == "header" and "example" in p}
     for name in list(headers):
@@ -58,11 +55,7 @@ def sample_request(contract: ContractSpec, token: str) -> SampleRequest:
             headers[name] = ACCOUNT_ID
     headers.update(BROWSER_HEADERS)
     headers["Content-Type"] = CONTENT_TYPE
-    schemes = contract.resolved.get("components", {}).get("securitySchemes", {}).values()
-    auth_header = next(
-        (s["name"] for s in schemes if s.get("type") == "apiKey" and s.get("in") == "header"), "auth"
-    )
-    headers[auth_header] = token
+    headers[next(iter(contract.auth_headers.values()), "auth")] = token
     path = contract.path_template.format(**path_values)
     body = orjson.dumps(contract.request_examples["seed-sample"])
     return SampleRequest(path=path, headers=headers, body=body)

@@ -481,13 +481,8 @@ def create_app(config: MockConfig | None = None) -> Flask:
 
 def _cors(app: Flask, config: MockConfig, contract: ContractSpec) -> None:
     """CORS for browser apps: every header the platform's web client sends may cross origins."""
-    parameters = [
-        *contract.resolved["paths"][contract.path_template].get("parameters", []),
-        *contract.operation.get("parameters", []),
-    ]
-    spec_headers = [p["name"] for p in parameters if p.get("in") == "header"]
-    schemes = contract.resolved.get("components", {}).get("securitySchemes", {}).values()
-    auth_headers = [s["name"] for s in schemes if s.get("in") == "header"] or [AUTH_HEADER]
+    spec_headers = [p["name"] for p in contract.parameters if p.get("in") == "header"]
+    auth_headers = list(contract.auth_headers.values()) or [AUTH_HEADER]
     CORS(
         app,
         resources={r"/*": {"origins": list(config.cors_origins)}},

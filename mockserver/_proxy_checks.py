@@ -138,8 +138,7 @@ class ContractChecker:
         self.methods = frozenset(
             m.upper() for m in contract.resolved["paths"][contract.path_template] if m != "parameters"
         )
-        schemes = contract.resolved.get("components", {}).get("securitySchemes", {}).values()
-        self.auth_header = next((s["name"] for s in schemes if s.get("in") == "header"), "auth")
+        self.auth_header = next(iter(contract.auth_headers.values()), "auth")
         responses = contract.operation["responses"]
         self.documented = frozenset(int(status) for status in responses)
         self.media_types = {

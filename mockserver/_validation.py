@@ -501,13 +501,7 @@ class ContractValidator:
                 spec, spec / "components" / "schemas" / "ErrorEnvelope"
             ).validator,
         )
-        self._parameters = {
-            (p["in"], p["name"].lower()): p
-            for p in [
-                *contract.resolved["paths"][contract.path_template].get("parameters", []),
-                *contract.operation.get("parameters", []),
-            ]
-        }
+        self._parameters = {(p["in"], p["name"].lower()): p for p in contract.parameters}
 
     def _fallback(self) -> V31RequestValidator:
         """openapi-core's whole request validator, for parameters described by `content` (none today)."""

@@ -90,6 +90,24 @@ class ContractSpec:
         return self.resolved["paths"][OPERATION_PATH][OPERATION_METHOD]  # type: ignore[no-any-return]
 
     @property
+    def parameters(self) -> list[Mapping[str, Any]]:
+        """The operation's parameters, resolved: the path item's, then the operation's own."""
+        return [
+            *self.resolved["paths"][OPERATION_PATH].get("parameters", []),
+            *self.operation.get("parameters", []),
+        ]
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """The security schemes sent as an API key in a header: scheme name -> header (`jwtAuth` -> `auth`)."""
+        schemes = self.resolved.get("components", {}).get("securitySchemes", {})
+        return {
+            str(name): str(scheme["name"])
+            for name, scheme in schemes.items()
+            if scheme.get("type") == "apiKey" and scheme.get("in") == "header"
+        }
+
+    @property
     def request_schema(self) -> Mapping[str, Any]:
         """JSON Schema of the request body."""
         return self.operation["requestBody"]["content"]["application/json"]["schema"]  # type: ignore[no-any-return]

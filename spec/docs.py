@@ -140,11 +140,7 @@ def _render(contract: ContractSpec, *, try_it_out: bool, auth_token: str | None)
 
 def _header_scheme(contract: ContractSpec, header: str) -> str | None:
     """The name of the apiKey security scheme read from `header`, for Swagger UI's preauthorizeApiKey."""
-    schemes = contract.resolved.get("components", {}).get("securitySchemes", {})
-    for name, scheme in schemes.items():
-        if scheme.get("type") == "apiKey" and scheme.get("in") == "header" and scheme.get("name") == header:
-            return str(name)
-    return None
+    return next((name for name, sent_in in contract.auth_headers.items() if sent_in == header), None)
 
 
 def _operation_method(contract: ContractSpec) -> str:

@@ -363,3 +363,10 @@ def test_spec_error_survives_a_context_manager(spec_copy: Path) -> None:
 
     with pytest.raises(SpecLocationError, match="lower-ish"), loading():
         pass
+
+
+def test_the_operations_parameters_and_auth_header_are_read_once_for_everyone(contract: ContractSpec) -> None:
+    assert contract.auth_headers == {"jwtAuth": "auth"}
+    where = {(p["in"], p["name"]) for p in contract.parameters}
+    assert ("path", "streamId") in where and ("header", "accountId") in where
+    assert len(where) == len(contract.parameters)  # the path item's and the operation's, each once
