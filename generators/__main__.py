@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import click
@@ -16,10 +16,10 @@ from generators._ids import HEX_DIGITS, SeededIds, hashed_nibbles
 from generators._invalid import InvalidRequest, invalid_requests
 from generators._provider import kore_faker
 from generators._valid import valid_requests
+from spec import load_spec
 
 T = TypeVar("T")
 # Tasks of `tasks` are created this far apart, from the seed page's sample instant on.
-_FIRST_INSTANT = datetime(2025, 6, 4, 10, 18, 0, 725000, tzinfo=UTC)
 _STEP = timedelta(minutes=7, seconds=13, milliseconds=421)
 
 
@@ -152,9 +152,8 @@ def tasks(count: int, seed: int, style: str, stream_id: str | None, account_id: 
     account = account_id or _account_id(seed)
     caller = Caller.for_app(ids.new_id("cs", key="cli-app"), seed=seed)
     bodies = _valid_bodies(style, count=count, seed_value=seed)
-    clocks: list[Callable[[], datetime]] = [
-        FrozenClock(_FIRST_INSTANT + i * _STEP) for i in range(len(bodies))
-    ]
+    first = datetime.fromisoformat(load_spec().response_examples["seed-sample"]["createdAt"])
+    clocks: list[Callable[[], datetime]] = [FrozenClock(first + i * _STEP) for i in range(len(bodies))]
     _echo_lines(
         _line(build_task(body, stream_id=stream, account_id=account, caller=caller, clock=clock, ids=ids))
         for body, clock in zip(bodies, clocks, strict=True)

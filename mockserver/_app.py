@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -121,23 +121,21 @@ def _caller(app_id: str, seed: int) -> Caller:
     return Caller.for_app(app_id, seed=seed)
 
 
-# Where a seeded mock's clock starts: the instant of the seed page's sample task.
-SEQUENCE_START = datetime(2025, 6, 4, 10, 18, 0, 725000, tzinfo=UTC)
-
-
 class SequenceClock:
-    """The clock of a seeded mock without --freeze-time: one second per created task from SEQUENCE_START.
+    """The clock of a seeded mock without --freeze-time: one second per created task from `start` (the
+    instant of the seed page's sample task, the spec's seed-sample answer).
 
     A wall clock would make two runs with the same seed differ in every timestamp; this one makes the
     same sequence of requests get byte-identical answers across restarts, and still moves forward so
     tasks sort by creation. The tick counter lives in the shared state, so all workers agree.
     """
 
-    def __init__(self, store: StateStore) -> None:
+    def __init__(self, store: StateStore, start: datetime) -> None:
         self.store = store
+        self.start = start
 
     def __call__(self) -> datetime:
-        return SEQUENCE_START + timedelta(seconds=self.store.next_ref_number(CLOCK_COUNTER) - 1)
+        return self.start + timedelta(seconds=self.store.next_ref_number(CLOCK_COUNTER) - 1)
 
 
 class MockService:
@@ -157,7 +155,9 @@ class MockService:
         if config.freeze_time:
             self.clock = FrozenClock(config.freeze_time)
         elif config.seed is not None:
-            self.clock = SequenceClock(store)
+            self.clock = SequenceClock(
+                store, datetime.fromisoformat(contract.response_examples["seed-sample"]["createdAt"])
+            )
         else:
             self.clock = system_clock()
         self.ids = StoredIds(store, self.seed)
