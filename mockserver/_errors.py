@@ -51,6 +51,9 @@ class Kind(enum.Enum):
     DOCS_NOT_BUILT = "docs-not-built"
     SPEC_BROKEN = "spec-broken"
     MOCK_BUG = "mock-bug"
+    UPSTREAM_UNREACHABLE = "upstream-unreachable"
+    UPSTREAM_TIMEOUT = "upstream-timeout"
+    PROXY_BUG = "proxy-bug"
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,10 @@ FAILURES: Mapping[Kind, Failure] = {
     Kind.DOCS_NOT_BUILT: Failure(503),
     Kind.SPEC_BROKEN: Failure(503),
     Kind.MOCK_BUG: Failure(500),
+    # The validation proxy's own answers: no upstream answer, or a bug of the proxy.
+    Kind.UPSTREAM_UNREACHABLE: Failure(502),
+    Kind.UPSTREAM_TIMEOUT: Failure(504),
+    Kind.PROXY_BUG: Failure(500),
 }
 
 

@@ -102,15 +102,6 @@ class OversizedBody:
     length: int | None
 
 
-@dataclass(frozen=True)
-class GatewayFailure:
-    """Why the upstream gave no answer: 502 (unreachable, broken) or 504 (too slow)."""
-
-    status: int
-    msg: str
-    detail: str
-
-
 class ProxyService:
     """Forwarding, checking, journaling and logging; one per app, shared by a worker's threads."""
 
@@ -157,10 +148,8 @@ class ProxyService:
             response = Response(payload, status, content_type=JSON_CONTENT_TYPE)
             return self._finish(response, body, payload, violations, started, note="refused (--strict)")
         answer = self._forward(body)
-        if isinstance(answer, GatewayFailure):
-            payload = orjson.dumps(
-                {"errors": [{"msg": answer.msg, "code": answer.status, "detail": answer.detail}]}
-            )
+        if isinstance(answer, Violation):  # no answer from the upstream: 502 or 504
+            payload = orjson.dumps(self.envelopes.envelope([answer]))
             response = Response(payload, answer.status, content_type=JSON_CONTENT_TYPE)
             return self._finish(response, body, payload, violations, started, note=answer.msg)
         decoded, encoding_problem = decode_body(answer.raw, answer.header("Content-Encoding"))
@@ -252,7 +241,7 @@ class ProxyService:
         )
         return True
 
-    def _forward(self, body: bytes) -> Upstream | GatewayFailure:
+    def _forward(self, body: bytes) -> Upstream | Violation:
         """Send the request to the upstream as received; its answer, or why there is none."""
         outgoing = httpx.Request(
             request.method,
@@ -276,21 +265,21 @@ class ProxyService:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in incoming.headers.raw]
         return Upstream(incoming.status_code, _passed_back(headers), raw)
 
-    def _timeout(self, exc: httpx.TimeoutException) -> GatewayFailure:
+    def _timeout(self, exc: httpx.TimeoutException) -> Violation:
         seconds = f"{self.config.timeout:g} s"
         what = {
             httpx.ConnectTimeout: f"did not accept a connection within {seconds}",
             httpx.WriteTimeout: f"did not read the request within {seconds}",
             httpx.PoolTimeout: f"had no free connection within {seconds} (all busy)",
         }.get(type(exc), f"did not answer within {seconds}")
-        return GatewayFailure(
-            504,
+        return Violation(
+            Kind.UPSTREAM_TIMEOUT,
             f"Upstream {self.config.upstream} {what}",
-            f"The proxy waited {seconds} (--timeout) for {request.method} {printable(request.path)}: "
+            detail=f"The proxy waited {seconds} (--timeout) for {request.method} {printable(request.path)}: "
             f"{type(exc).__name__}. Fix: check the upstream, or raise --timeout.",
         )
 
-    def _unreachable(self, exc: httpx.HTTPError) -> GatewayFailure:
+    def _unreachable(self, exc: httpx.HTTPError) -> Violation:
         cause = str(exc) or type(exc).__name__
         lowered = cause.lower()
         if isinstance(exc, httpx.ConnectError) and "refused" in lowered:
@@ -306,10 +295,10 @@ class ProxyService:
             what = "closed the connection without a valid answer"
         else:
             what = "could not be reached"
-        return GatewayFailure(
-            502,
+        return Violation(
+            Kind.UPSTREAM_UNREACHABLE,
             f"Upstream {self.config.upstream} {what}",
-            f"{type(exc).__name__}: {cause}. Fix: start the upstream, or check --upstream.",
+            detail=f"{type(exc).__name__}: {cause}. Fix: start the upstream, or check --upstream.",
         )
 
     def _finish(
@@ -437,12 +426,12 @@ def create_proxy_app(config: ProxyConfig) -> Flask:
             return exc
         # Whatever escapes the guarded steps above is the proxy's own fault: say so in the envelope.
         service.report_bug(f"answering ({type(exc).__name__})")
-        error = {
-            "msg": f"the proxy failed ({type(exc).__name__}); this is a bug in the proxy, not in your request",
-            "code": 500,
-            "detail": "Please report it with the request and the proxy's log.",
-        }
-        return json_response({"errors": [error]}, 500)
+        bug = Violation(
+            Kind.PROXY_BUG,
+            f"the proxy failed ({type(exc).__name__}); this is a bug in the proxy, not in your request",
+            detail="Please report it with the request and the proxy's log.",
+        )
+        return json_response(service.envelopes.envelope([bug]), bug.status)
 
     @app.get(HEALTH_PATH)
     def health() -> Response:
