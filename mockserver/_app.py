@@ -35,6 +35,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
 from generators import Caller, Clock, FrozenClock, SeededIds, build_task, system_clock
+from mockserver._admin import HEALTH_PATH, add_journal_routes, json_response
 from mockserver._auth import (
     AUTH_HEADER,
     DEVELOPMENT_SECRET,
@@ -496,10 +497,7 @@ def _cors(app: Flask, config: MockConfig, contract: ContractSpec) -> None:
 def _admin_routes(app: Flask, service: MockService) -> None:
     started_at = time.time()
 
-    def json_response(payload: Any, status: int = 200) -> Response:
-        return Response(orjson.dumps(payload), status, content_type=JSON_CONTENT_TYPE)
-
-    @app.get("/__admin/health")
+    @app.get(HEALTH_PATH)
     def health() -> Response:
         info = service.contract.resolved.get("info", {})
         return json_response(
@@ -513,15 +511,7 @@ def _admin_routes(app: Flask, service: MockService) -> None:
             }
         )
 
-    @app.get("/__admin/requests")
-    def journal() -> Response:
-        limit = request.args.get("limit", type=int)
-        entries = service.store.journal(limit=limit)
-        return json_response({"requests": entries, "count": len(entries)})
-
-    @app.delete("/__admin/requests")
-    def clear_journal() -> Response:
-        return json_response({"cleared": service.store.clear_journal()})
+    add_journal_routes(app, service.store)
 
     @app.get("/__admin/counters")
     def counters() -> Response:

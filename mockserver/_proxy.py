@@ -36,6 +36,7 @@ import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from mockserver._admin import HEALTH_PATH, JOURNAL_PATH, add_journal_routes, json_response
 from mockserver._config import KIB, MIB
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._gunicorn import (
@@ -55,8 +56,6 @@ log = logging.getLogger("mockserver.proxy")
 VIOLATIONS_HEADER = "X-Contract-Violations"
 CHECK_FAILED_HEADER = "X-Contract-Check"
 PROXY_BUG_MARK = "PROXY BUG"
-HEALTH_PATH = "/__admin/health"
-JOURNAL_PATH = "/__admin/requests"
 # RFC 9110 7.6.1's hop-by-hop headers, and `Expect`: the proxy has read the whole body already, so a
 # `100-continue` handshake with the upstream has nothing left to decide.
 _HOP_BY_HOP = frozenset(
@@ -417,9 +416,6 @@ def create_proxy_app(config: ProxyConfig) -> Flask:
             return service.preflight()
         return service.handle()
 
-    def json_response(payload: Any, status: int = 200) -> Response:
-        return Response(orjson.dumps(payload), status, content_type=JSON_CONTENT_TYPE)
-
     @app.errorhandler(Exception)
     def proxy_bug(exc: Exception) -> Response | HTTPException:
         if isinstance(exc, HTTPException):
@@ -449,15 +445,7 @@ def create_proxy_app(config: ProxyConfig) -> Flask:
             }
         )
 
-    @app.get(JOURNAL_PATH)
-    def journal() -> Response:
-        limit = request.args.get("limit", type=int)
-        entries = store.journal(limit=limit)
-        return json_response({"requests": entries, "count": len(entries)})
-
-    @app.delete(JOURNAL_PATH)
-    def clear_journal() -> Response:
-        return json_response({"cleared": store.clear_journal()})
+    add_journal_routes(app, store)
 
     return app
 
