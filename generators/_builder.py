@@ -116,7 +116,8 @@ def _template_defaults(spec: ContractSpec) -> bytes:
     """The template's parts every task gets a fresh copy of, serialised once per spec.
 
     Parsing these bytes (a few microseconds) gives a task its own copies of the template's nested
-    values, about ten times faster than copy.deepcopy of the same values on every task.
+    values, about ten times faster than copy.deepcopy of the same values on every task (timed ad hoc
+    with timeit).
     """
 
     def make() -> bytes:
