@@ -1,7 +1,21 @@
-"""The Create a task contract: `spec/openapi.yaml` and the one loader every package uses."""
+"""The Case Management contract: `spec/openapi.yaml`, the one loader every package uses, and the one judge."""
 
 from __future__ import annotations
 
+from spec._judge import (
+    Basis,
+    ContractJudge,
+    Direction,
+    Expect,
+    Expectation,
+    Finding,
+    Judgement,
+    ReceivedAnswer,
+    SchemaCheck,
+    SentRequest,
+    cut_deep,
+    error_pointer,
+)
 from spec._loader import (
     SPEC_PATH,
     ContractSpec,
@@ -9,24 +23,43 @@ from spec._loader import (
     Relation,
     SpecError,
     SpecLocationError,
+    keyword_decision,
     load_spec,
     spec_files,
 )
+from spec._operations import Operation, RouteMatch
+from spec._rate import Rate
 from spec._pointer import MISSING, escape_token, resolve_pointer, unescape_token
 from spec._relations import RelationViolation, RequestFacts, check_relations
 
 __all__ = [
     "MISSING",
     "SPEC_PATH",
+    "Basis",
+    "ContractJudge",
     "ContractSpec",
     "Decision",
+    "Direction",
+    "Expect",
+    "Expectation",
+    "Finding",
+    "Judgement",
+    "Operation",
+    "Rate",
+    "ReceivedAnswer",
     "Relation",
     "RelationViolation",
     "RequestFacts",
+    "RouteMatch",
+    "SchemaCheck",
+    "SentRequest",
     "SpecError",
     "SpecLocationError",
     "check_relations",
+    "cut_deep",
+    "error_pointer",
     "escape_token",
+    "keyword_decision",
     "load_spec",
     "resolve_pointer",
     "spec_files",

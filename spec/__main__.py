@@ -20,7 +20,7 @@ _spec_option = click.option(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
-    """Tools for the Create a task contract (spec/openapi.yaml).
+    """Tools for the Case Management contract (spec/openapi.yaml).
 
     \b
     Examples:
@@ -35,8 +35,10 @@ def cli() -> None:
 def check(spec_path: Path) -> None:
     """Load and validate the spec; print a one-line summary."""
     contract = _load(spec_path)
+    examples = sum(len(op.request_examples) for op in contract.operations.values())
     click.echo(
-        f"ok: {contract.path} - {len(contract.request_examples)} request examples, "
+        f"ok: {contract.path} - {len(contract.operations)} operations "
+        f"({', '.join(contract.operations)}), {examples} request examples, "
         f"{len(contract.relations)} relations, {len(contract.decisions)} decisions"
     )
 

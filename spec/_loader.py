@@ -16,12 +16,18 @@ from typing import Any
 
 import yaml
 
+from spec._operations import (
+    Operation,
+    RouteMatch,
+    iter_operations,
+    merged_parameters,
+    operation_pointer,
+    path_regex,
+)
 from spec._pointer import escape_token, unescape_token
 
 SPEC_DIR = Path(__file__).resolve().parent
 SPEC_PATH = SPEC_DIR / "openapi.yaml"
-OPERATION_PATH = "/caseManagement/api/public/analytics/{streamId}/createTask"
-OPERATION_METHOD = "post"
 
 RELATION_KINDS = frozenset({"equals", "lowercase", "same-value", "same-instant", "unique", "constant"})
 _POINTER_ROOTS = ("/body", "/path", "/header")
@@ -46,7 +52,7 @@ class SpecLocationError(SpecError):
 
 @dataclass(frozen=True)
 class Relation:
-    """One declared relation between a 200 answer and its request (`x-contract-relations`)."""
+    """One declared relation between a successful answer and its request (`x-contract-relations`)."""
 
     id: str
     kind: str
@@ -61,6 +67,8 @@ class Relation:
     if_in_response: bool = False
     decision: str | None = None
     within: str | None = None
+    # The operationId whose answers the relation judges.
+    operation: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,26 +84,41 @@ class Decision:
 
 @dataclass(frozen=True)
 class ContractSpec:
-    """The resolved contract: the dict with no `$ref` left, and openapi-core's `OpenAPI` object."""
+    """The resolved contract: the dict with no `$ref` left, openapi-core's `OpenAPI`, and its operations."""
 
     path: Path
     resolved: Mapping[str, Any]
     openapi: Any = field(repr=False)
-    relations: tuple[Relation, ...]
+    operations: Mapping[str, Operation]
     decisions: tuple[Decision, ...]
 
     @property
-    def operation(self) -> Mapping[str, Any]:
-        """The createTask operation object, resolved."""
-        return self.resolved["paths"][OPERATION_PATH][OPERATION_METHOD]  # type: ignore[no-any-return]
+    def relations(self) -> tuple[Relation, ...]:
+        """Every operation's relations, in document order."""
+        return tuple(r for operation in self.operations.values() for r in operation.relations)
 
-    @property
-    def parameters(self) -> list[Mapping[str, Any]]:
-        """The operation's parameters, resolved: the path item's, then the operation's own."""
-        return [
-            *self.resolved["paths"][OPERATION_PATH].get("parameters", []),
-            *self.operation.get("parameters", []),
-        ]
+    def operation(self, operation_id: str) -> Operation:
+        """The operation with this `operationId`; SpecError naming the known ones when there is none."""
+        try:
+            return self.operations[operation_id]
+        except KeyError:
+            known = ", ".join(self.operations) or "none"
+            raise SpecError(f"no operation {operation_id!r} in the spec (operations: {known})") from None
+
+    def match(self, method: str, path: str) -> RouteMatch | None:
+        """The operation a request's method and (percent-decoded) path name, with its path parameters."""
+        wanted = method.upper()
+        for operation in self.operations.values():
+            if operation.method != wanted:
+                continue
+            params = operation.match_path(path)
+            if params is not None:
+                return RouteMatch(operation, params)
+        return None
+
+    def methods_at(self, path: str) -> frozenset[str]:
+        """The methods documented on a path (empty when no operation's path matches it)."""
+        return frozenset(op.method for op in self.operations.values() if op.match_path(path) is not None)
 
     @property
     def auth_headers(self) -> dict[str, str]:
@@ -108,55 +131,18 @@ class ContractSpec:
         }
 
     @property
-    def request_schema(self) -> Mapping[str, Any]:
-        """JSON Schema of the request body."""
-        return self.operation["requestBody"]["content"]["application/json"]["schema"]  # type: ignore[no-any-return]
-
-    @property
-    def task_schema(self) -> Mapping[str, Any]:
-        """JSON Schema of the 200 answer (the created task)."""
-        return self.response_schema("200")
-
-    @property
     def error_schema(self) -> Mapping[str, Any]:
         """JSON Schema of the platform's error envelope."""
         return self.resolved["components"]["schemas"]["ErrorEnvelope"]  # type: ignore[no-any-return]
 
-    def response_schema(self, status: str) -> Mapping[str, Any]:
-        """JSON Schema of the answer documented for `status` (for example "200" or "401")."""
-        return self.operation["responses"][status]["content"]["application/json"]["schema"]  # type: ignore[no-any-return]
+    def component_response(self, name: str) -> Mapping[str, Any]:
+        """A response of `components/responses` (for statuses the mock answers outside any operation)."""
+        return self.resolved["components"]["responses"][name]  # type: ignore[no-any-return]
 
     @property
-    def documented_statuses(self) -> frozenset[int]:
-        """HTTP statuses the operation documents."""
-        return frozenset(int(code) for code in self.operation["responses"])
-
-    @property
-    def request_examples(self) -> dict[str, Any]:
-        """Named request examples: name -> request body."""
-        examples = self.operation["requestBody"]["content"]["application/json"]["examples"]
-        return {name: ex["value"] for name, ex in examples.items()}
-
-    @property
-    def response_examples(self) -> dict[str, Any]:
-        """Named 200 examples: name -> task."""
-        examples = self.operation["responses"]["200"]["content"]["application/json"]["examples"]
-        return {name: ex["value"] for name, ex in examples.items()}
-
-    def error_examples(self, status: str) -> dict[str, Any]:
-        """Named examples of the error answer documented for `status`."""
-        content = self.operation["responses"][status]["content"]["application/json"]
-        return {name: ex["value"] for name, ex in content.get("examples", {}).items()}
-
-    @property
-    def path_template(self) -> str:
-        """The operation's path, with `{streamId}`."""
-        return OPERATION_PATH
-
-    @property
-    def path_regex(self) -> re.Pattern[str]:
-        """A compiled pattern matching the operation's path; group `streamId`."""
-        return re.compile("^" + OPERATION_PATH.replace("{streamId}", "(?P<streamId>[^/]+)") + "$")
+    def rate_limit(self) -> Mapping[str, Any] | None:
+        """The platform's documented rate limit (`info.x-rate-limit`), or None."""
+        return self.resolved.get("info", {}).get("x-rate-limit")
 
     def bundle_json(self) -> str:
         """The resolved spec as one JSON document with no `$ref`."""
@@ -196,14 +182,14 @@ def _load(spec_path: Path) -> ContractSpec:
     resolved = _resolve(spec_path, documents)
     _validate_openapi(spec_path, resolved)
     openapi = _build_openapi(spec_path, resolved)
-    relations = _parse_relations(spec_path, resolved)
+    operations = _parse_operations(spec_path, resolved)
     decisions = _parse_decisions(spec_path, resolved)
-    _check_decision_references(spec_path, resolved, relations, decisions)
+    _check_decision_references(spec_path, resolved, operations, decisions)
     return ContractSpec(
         path=spec_path,
         resolved=resolved,
         openapi=openapi,
-        relations=relations,
+        operations=operations,
         decisions=decisions,
     )
 
@@ -355,35 +341,61 @@ def _follow(file: Path, doc: Any, ref: str) -> tuple[Path, Any, Any, list[str]]:
     return file, doc, node, [escape_token(t) for t in tokens]
 
 
-def _parse_relations(root: Path, resolved: Mapping[str, Any]) -> tuple[Relation, ...]:
-    where = f"/paths/{escape_token(OPERATION_PATH)}/{OPERATION_METHOD}/x-contract-relations"
-    try:
-        raw = resolved["paths"][OPERATION_PATH][OPERATION_METHOD].get("x-contract-relations", [])
-    except KeyError as exc:
-        raise SpecLocationError(
-            str(root), f"/paths/{escape_token(OPERATION_PATH)}", "the createTask operation is missing"
-        ) from exc
+def _parse_operations(root: Path, resolved: Mapping[str, Any]) -> dict[str, Operation]:
+    """Every operation of the document by `operationId`, with its relations; ids and relation ids unique."""
+    operations: dict[str, Operation] = {}
+    relation_ids: set[str] = set()
+    for template, method, item, definition in iter_operations(resolved):
+        where = operation_pointer(template, method)
+        operation_id = definition.get("operationId")
+        if not isinstance(operation_id, str) or not operation_id:
+            raise SpecLocationError(*locate(root, where), "every operation needs an operationId")
+        if operation_id in operations:
+            raise SpecLocationError(
+                *locate(root, f"{where}/operationId"), f"operationId {operation_id!r} is used twice"
+            )
+        names, pattern = path_regex(template)
+        relations = _parse_relations(root, definition, where, operation_id, relation_ids)
+        operations[operation_id] = Operation(
+            id=operation_id,
+            method=method.upper(),
+            path_template=template,
+            pointer=where,
+            definition=definition,
+            parameters=merged_parameters(item, definition),
+            relations=relations,
+            path_parameters=names,
+            path_regex=pattern,
+        )
+    if not operations:
+        raise SpecLocationError(str(root), "/paths", "the spec documents no operation")
+    return operations
+
+
+def _parse_relations(
+    root: Path, definition: Mapping[str, Any], operation_at: str, operation_id: str, seen: set[str]
+) -> tuple[Relation, ...]:
+    where = f"{operation_at}/x-contract-relations"
     relations = []
-    seen: set[str] = set()
-    for index, item in enumerate(raw):
+    for index, item in enumerate(definition.get("x-contract-relations", [])):
         pointer = f"{where}/{index}"
         kind = item.get("kind")
         if kind not in RELATION_KINDS:
             raise SpecLocationError(
-                str(root), pointer, f"relation kind {kind!r} is not one of {sorted(RELATION_KINDS)}"
+                *locate(root, pointer), f"relation kind {kind!r} is not one of {sorted(RELATION_KINDS)}"
             )
         if item.get("id") in seen or not item.get("id"):
             raise SpecLocationError(
-                str(root), pointer, f"relation id {item.get('id')!r} is missing or repeated"
+                *locate(root, pointer), f"relation id {item.get('id')!r} is missing or repeated"
             )
         seen.add(item["id"])
         request = item.get("request")
         if request is not None and not request.startswith(_POINTER_ROOTS):
             raise SpecLocationError(
-                str(root), pointer, f"request pointer {request!r} must start with one of {_POINTER_ROOTS}"
+                *locate(root, pointer), f"request pointer {request!r} must start with one of {_POINTER_ROOTS}"
             )
         if item.get("basis") not in ("seed", "decision"):
-            raise SpecLocationError(str(root), pointer, "basis must be 'seed' or 'decision'")
+            raise SpecLocationError(*locate(root, pointer), "basis must be 'seed' or 'decision'")
         relations.append(
             Relation(
                 id=item["id"],
@@ -399,6 +411,7 @@ def _parse_relations(root: Path, resolved: Mapping[str, Any]) -> tuple[Relation,
                 if_in_response=bool(item.get("if-in-response", False)),
                 decision=item.get("decision"),
                 within=item.get("within"),
+                operation=operation_id,
             )
         )
     return tuple(relations)
@@ -424,6 +437,24 @@ def _parse_decisions(root: Path, resolved: Mapping[str, Any]) -> tuple[Decision,
     return tuple(decisions)
 
 
+# Schema keywords the platform's pages document (a field's JSON type, which fields are required, the
+# alternatives of a rule): a failure of one of these is the page's rule even on a node that carries
+# `x-decision`. Any other keyword of a node marked `x-decision` (minLength, pattern, format...) is the
+# decision's. The one rule of which keywords a decision covers: the generators, the mock, the proxy
+# and the contract tests all ask `keyword_decision`.
+SEED_KEYWORDS = frozenset(
+    {"type", "required", "anyOf", "oneOf", "allOf", "not", "properties", "items", "$ref", "const", "enum"}
+)
+
+
+def keyword_decision(schema: Any, keyword: str) -> str | None:
+    """The decision behind `keyword` on this schema node, or None when the keyword is the page's rule."""
+    if keyword in SEED_KEYWORDS or not isinstance(schema, Mapping):
+        return None
+    named = schema.get("x-decision")
+    return str(named) if named else None
+
+
 # Schema keywords that name a decision of `info.x-seed-decisions`: a constraint the spec adds beyond the
 # page, a property the page requires that the spec makes optional, an object open to unknown properties.
 # Each maps to how the docs' decisions table labels the place it marks.
@@ -435,22 +466,26 @@ DECISION_MARKERS: Mapping[str, str] = {
 
 
 def _check_decision_references(
-    root: Path, resolved: Mapping[str, Any], relations: tuple[Relation, ...], decisions: tuple[Decision, ...]
+    root: Path,
+    resolved: Mapping[str, Any],
+    operations: Mapping[str, Operation],
+    decisions: tuple[Decision, ...],
 ) -> None:
     """Every decision a schema marker or a relation names is defined, so a typo cannot hide a rule's basis."""
     known = {d.id for d in decisions}
     defined = ", ".join(sorted(known)) or "none"
-    where = f"/paths/{escape_token(OPERATION_PATH)}/{OPERATION_METHOD}/x-contract-relations"
-    for index, relation in enumerate(relations):
-        if relation.basis == "decision" and relation.decision is None:
-            raise SpecLocationError(
-                *locate(root, f"{where}/{index}"), "a relation with basis 'decision' must name its decision"
-            )
-        if relation.decision is not None and relation.decision not in known:
-            raise SpecLocationError(
-                *locate(root, f"{where}/{index}/decision"),
-                f"decision {relation.decision!r} is not in info.x-seed-decisions (defined: {defined})",
-            )
+    for operation in operations.values():
+        where = f"{operation.pointer}/x-contract-relations"
+        for index, relation in enumerate(operation.relations):
+            if relation.basis == "decision" and relation.decision is None:
+                raise SpecLocationError(
+                    *locate(root, f"{where}/{index}"), "a relation with basis 'decision' must name its decision"
+                )
+            if relation.decision is not None and relation.decision not in known:
+                raise SpecLocationError(
+                    *locate(root, f"{where}/{index}/decision"),
+                    f"decision {relation.decision!r} is not in info.x-seed-decisions (defined: {defined})",
+                )
     stack: list[tuple[Any, str]] = [(resolved, "")]
     while stack:
         node, pointer = stack.pop()

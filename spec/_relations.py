@@ -1,4 +1,4 @@
-"""The meaning of `x-contract-relations`: check a 200 answer against the request that produced it.
+"""The meaning of `x-contract-relations`: check a successful answer against the request that produced it.
 
 The relations are data in the spec; this module is the one interpreter of their kinds, used by the
 contract tests, the generators' tests and the documentation.
@@ -190,8 +190,10 @@ def check_relations(
     Example:
         >>> from spec import load_spec
         >>> contract = load_spec()
-        >>> facts = RequestFacts(body=contract.request_examples["email-only-user"])
-        >>> [v.relation.id for v in check_relations(contract.relations, facts, contract.response_examples["email-only-user"])]
+        >>> operation = contract.operations["createTask"]
+        >>> facts = RequestFacts(body=operation.request_examples["email-only-user"])
+        >>> answer = operation.response_examples()["email-only-user"]
+        >>> [v.relation.id for v in check_relations(operation.relations, facts, answer)]
         []
     """
     found = []

@@ -71,6 +71,7 @@ class _RelationRow:
     """A relation as the relations table shows it: its rule spelled out for a reader."""
 
     id: str
+    operation: str
     kind: str
     rule: str
     basis: str
@@ -114,8 +115,7 @@ def _render(contract: ContractSpec, *, try_it_out: bool, auth_token: str | None)
     html = env.get_template("index.html.j2").render(
         title=str(info.get("title", "API")),
         version=str(info.get("version", "")),
-        method=_operation_method(contract),
-        path=contract.path_template,
+        operations=[(op.method, op.path_template, op.id) for op in contract.operations.values()],
         ui_version=ui_version,
         assets=_ASSETS,
         decisions=_decision_rows(contract),
@@ -141,12 +141,6 @@ def _render(contract: ContractSpec, *, try_it_out: bool, auth_token: str | None)
 def _header_scheme(contract: ContractSpec, header: str) -> str | None:
     """The name of the apiKey security scheme read from `header`, for Swagger UI's preauthorizeApiKey."""
     return next((name for name, sent_in in contract.auth_headers.items() if sent_in == header), None)
-
-
-def _operation_method(contract: ContractSpec) -> str:
-    """The HTTP method of the documented operation (the one method under its path)."""
-    methods = [m for m in contract.resolved["paths"][contract.path_template] if m != "parameters"]
-    return methods[0] if methods else "post"
 
 
 def _script_json(document: Mapping[str, Any]) -> Markup:
@@ -206,6 +200,7 @@ def _x_decisions(node: Any, where: str) -> Iterator[tuple[str, str]]:
 def _relation_row(relation: Relation) -> _RelationRow:
     return _RelationRow(
         id=relation.id,
+        operation=relation.operation,
         kind=relation.kind,
         rule=_rule(relation),
         basis=relation.basis,
