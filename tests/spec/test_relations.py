@@ -15,8 +15,8 @@ STREAM = "st-084d3c5e-376a-559f-9987-a012bb2b4e1b"
 
 
 def _pair(name: str = "email-only-user") -> tuple[RequestFacts, dict[str, Any]]:
-    body = copy.deepcopy(CONTRACT.request_examples[name])
-    task = copy.deepcopy(CONTRACT.response_examples[name])
+    body = copy.deepcopy(CONTRACT.operation("createTask").request_examples[name])
+    task = copy.deepcopy(CONTRACT.operation("createTask").response_examples()[name])
     return RequestFacts(body=body, path={"streamId": STREAM}, headers={"AccountId": task["accountId"]}), task
 
 
@@ -32,8 +32,8 @@ def test_named_examples_keep_every_relation(name: str) -> None:
 
 
 def test_the_seed_sample_breaks_only_the_decided_taskTmp_echo() -> None:
-    body = CONTRACT.request_examples["seed-sample"]
-    task = CONTRACT.response_examples["seed-sample"]
+    body = CONTRACT.operation("createTask").request_examples["seed-sample"]
+    task = CONTRACT.operation("createTask").response_examples()["seed-sample"]
     facts = RequestFacts(body=body, path={"streamId": task["iId"]})
     assert [v.relation.id for v in check_relations(CONTRACT.relations, facts, task, seen={})] == [
         "echo-taskTmp"

@@ -16,6 +16,7 @@ from openapi_core.testing import MockRequest, MockResponse
 from spec import SPEC_PATH, ContractSpec, SpecLocationError, load_spec, spec_files
 
 SEED_PAGE = SPEC_PATH.parent / "seed-page.md"
+OP = "createTask"
 PATH = "/caseManagement/api/public/analytics/st-084d3c5e-376a-559f-9987-a012bb2bxxxx/createTask"
 
 
@@ -67,46 +68,48 @@ def test_seed_sample_response_is_valid(contract: ContractSpec) -> None:
 
 def test_named_seed_examples_are_the_seed_page_samples(contract: ContractSpec) -> None:
     request, response = seed_samples()
-    assert contract.request_examples["seed-sample"] == request
-    assert contract.response_examples["seed-sample"] == response
+    assert contract.operation(OP).request_examples["seed-sample"] == request
+    assert contract.operation(OP).response_examples()["seed-sample"] == response
 
 
 def test_every_request_example_has_a_response_example(contract: ContractSpec) -> None:
-    assert set(contract.request_examples) == set(contract.response_examples)
+    assert set(contract.operation(OP).request_examples) == set(contract.operation(OP).response_examples())
     assert {"seed-sample", "email-only-user", "phone-only-user", "no-task-name"} <= set(
-        contract.request_examples
+        contract.operation(OP).request_examples
     )
 
 
-@pytest.mark.parametrize("name", sorted(load_spec().request_examples))
+@pytest.mark.parametrize("name", sorted(load_spec().operation(OP).request_examples))
 def test_named_request_example_is_valid(contract: ContractSpec, name: str) -> None:
-    assert request_errors(contract, contract.request_examples[name]) == []
+    assert request_errors(contract, contract.operation(OP).request_examples[name]) == []
 
 
-@pytest.mark.parametrize("name", sorted(load_spec().response_examples))
+@pytest.mark.parametrize("name", sorted(load_spec().operation(OP).response_examples()))
 def test_named_response_example_is_valid(contract: ContractSpec, name: str) -> None:
-    assert response_errors(contract, 200, contract.response_examples[name]) == []
+    assert response_errors(contract, 200, contract.operation(OP).response_examples()[name]) == []
 
 
 def _error_examples() -> list[tuple[str, str]]:
     contract = load_spec()
     return [
         (status, name)
-        for status in sorted(contract.operation["responses"])
+        for status in sorted(contract.operation(OP).responses)
         if status != "200"
-        for name in contract.error_examples(status)
+        for name in contract.operation(OP).response_examples(status)
     ]
 
 
 @pytest.mark.parametrize(("status", "name"), _error_examples())
 def test_named_error_example_is_valid(contract: ContractSpec, status: str, name: str) -> None:
-    assert response_errors(contract, int(status), contract.error_examples(status)[name]) == []
+    assert (
+        response_errors(contract, int(status), contract.operation(OP).response_examples(status)[name]) == []
+    )
 
 
 def test_every_documented_error_has_an_example(contract: ContractSpec) -> None:
     for status in ("400", "401", "405", "413", "415", "429"):
-        assert contract.error_examples(status), status
-    assert contract.error_examples("401")["invalid-credentials"] == {
+        assert contract.operation(OP).response_examples(status), status
+    assert contract.operation(OP).response_examples("401")["invalid-credentials"] == {
         "errors": [{"msg": "Invalid SDK credentials", "code": 4002}]
     }
 
@@ -135,12 +138,12 @@ def _set(body: dict[str, Any], pointer: str, value: Any, *, delete: bool = False
 
 
 def test_required_fields_are_the_documented_ones(contract: ContractSpec) -> None:
-    assert sorted(_required_pointers(dict(contract.request_schema))) == sorted(
+    assert sorted(_required_pointers(dict(contract.operation(OP).request_schema))) == sorted(
         ["/caseId", "/caseRefId", "/taskTmp", "/userInfo", "/source", "/userInfo/name"]
     )
 
 
-@pytest.mark.parametrize("pointer", _required_pointers(dict(load_spec().request_schema)))
+@pytest.mark.parametrize("pointer", _required_pointers(dict(load_spec().operation(OP).request_schema)))
 def test_removing_a_required_field_invalidates_the_seed_request(contract: ContractSpec, pointer: str) -> None:
     request, _ = seed_samples()
     assert request_errors(contract, _set(request, pointer, None, delete=True)) != []
@@ -167,7 +170,8 @@ def _typed_pointers(schema: dict[str, Any], body: dict[str, Any], prefix: str = 
 
 
 @pytest.mark.parametrize(
-    ("pointer", "json_type"), _typed_pointers(dict(load_spec().request_schema), seed_samples()[0])
+    ("pointer", "json_type"),
+    _typed_pointers(dict(load_spec().operation(OP).request_schema), seed_samples()[0]),
 )
 def test_wrong_type_invalidates_the_seed_request(
     contract: ContractSpec, pointer: str, json_type: str
@@ -227,8 +231,8 @@ def test_every_decision_named_by_the_spec_exists(contract: ContractSpec) -> None
 
 
 def test_relations_point_at_documented_response_fields(contract: ContractSpec) -> None:
-    properties = contract.task_schema["properties"]
     for relation in contract.relations:
+        properties = contract.operation(relation.operation).response_schema()["properties"]
         for pointer in [relation.response, relation.of, *relation.pointers]:
             if pointer:
                 assert pointer.split("/")[1] in properties, (relation.id, pointer)
@@ -367,6 +371,8 @@ def test_spec_error_survives_a_context_manager(spec_copy: Path) -> None:
 
 def test_the_operations_parameters_and_auth_header_are_read_once_for_everyone(contract: ContractSpec) -> None:
     assert contract.auth_headers == {"jwtAuth": "auth"}
-    where = {(p["in"], p["name"]) for p in contract.parameters}
+    where = {(p["in"], p["name"]) for p in contract.operation(OP).parameters}
     assert ("path", "streamId") in where and ("header", "accountId") in where
-    assert len(where) == len(contract.parameters)  # the path item's and the operation's, each once
+    assert len(where) == len(
+        contract.operation(OP).parameters
+    )  # the path item's and the operation's, each once

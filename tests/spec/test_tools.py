@@ -86,7 +86,7 @@ def test_prism_mocks_the_spec(tmp_path) -> None:  # type: ignore[no-untyped-def]
     )
     try:
         url = f"http://127.0.0.1:{port}{CREATE_TASK}"
-        body = load_spec().request_examples["seed-sample"]
+        body = load_spec().operation("createTask").request_examples["seed-sample"]
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -97,7 +97,7 @@ def test_prism_mocks_the_spec(tmp_path) -> None:  # type: ignore[no-untyped-def]
                     raise
                 time.sleep(0.3)
         assert answer.status_code == 200
-        assert answer.json() == load_spec().response_examples["seed-sample"]
+        assert answer.json() == load_spec().operation("createTask").response_examples()["seed-sample"]
         rejected = httpx.post(url, json={"caseId": "x"}, headers={"auth": "token"}, timeout=5)
         assert rejected.status_code == 400
     finally:
