@@ -247,3 +247,15 @@ def test_command_writes_the_docs(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "index.html").is_file()
     assert (tmp_path / "out" / "assets" / "swagger-ui" / "swagger-ui-bundle.js").is_file()
+
+
+def test_a_made_up_operation_is_documented_with_no_code_change(tmp_path: Path) -> None:
+    from tests.madeup import OPERATION_ID, PATH_TEMPLATE, write_madeup_spec
+
+    madeup = load_spec(write_madeup_spec(tmp_path))
+    html = build_docs(madeup)["index.html"].decode("utf-8")
+    assert f"<code>POST {PATH_TEMPLATE}</code> ({OPERATION_ID})" in html
+    for relation in madeup.operation(OPERATION_ID).relations:
+        assert f'id="relation-{relation.id}"' in html
+    embedded = json.loads(build_docs(madeup)["openapi.json"])
+    assert embedded["paths"][PATH_TEMPLATE]["post"]["operationId"] == OPERATION_ID
