@@ -11,7 +11,7 @@ import click
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from generators._builder import Caller, FrozenClock, build_task
+from generators._builder import Caller, FrozenClock, build_task, seed_sample_task
 from generators._ids import HEX_DIGITS, SeededIds, hashed_nibbles
 from generators._invalid import InvalidRequest, invalid_requests
 from generators._provider import kore_faker
@@ -152,7 +152,7 @@ def tasks(count: int, seed: int, style: str, stream_id: str | None, account_id: 
     account = account_id or _account_id(seed)
     caller = Caller.for_app(ids.new_id("cs", key="cli-app"), seed=seed)
     bodies = _valid_bodies(style, count=count, seed_value=seed)
-    first = datetime.fromisoformat(load_spec().response_examples["seed-sample"]["createdAt"])
+    first = datetime.fromisoformat(seed_sample_task(load_spec())["createdAt"])
     clocks: list[Callable[[], datetime]] = [FrozenClock(first + i * _STEP) for i in range(len(bodies))]
     _echo_lines(
         _line(build_task(body, stream_id=stream, account_id=account, caller=caller, clock=clock, ids=ids))

@@ -12,7 +12,7 @@ import orjson
 from generators._ids import IdSource, SeededIds, hashed_nibbles, task_ref_id
 from generators._people import DEFAULT_LOCALES, LOCALES, Person
 from generators._schema import PER_SPEC
-from spec import ContractSpec, load_spec
+from spec import ContractSpec, Operation, load_spec
 
 Clock = Callable[[], datetime]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -107,12 +107,54 @@ def _instant(clock: Clock) -> tuple[str, int]:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z", (utc - _EPOCH) // _ONE_MS
 
 
-def _template(spec: ContractSpec) -> Mapping[str, Any]:
+# The component schema of the answer `build_task` produces: the operation it serves is the one whose
+# success answer is this schema, so the producer is keyed on what the spec says, not on a route.
+TASK_SCHEMA = "Task"
+# The name of the success example that is the seed page's sample answer.
+SEED_EXAMPLE = "seed-sample"
+
+
+def task_operations(spec: ContractSpec) -> tuple[Operation, ...]:
+    """The operations whose success answer is the task schema (what `build_task` produces)."""
+
+    def make() -> tuple[Operation, ...]:
+        task = spec.resolved.get("components", {}).get("schemas", {}).get(TASK_SCHEMA)
+        return tuple(
+            op for op in spec.operations.values() if task is not None and op.response_schema() == task
+        )
+
+    return PER_SPEC.get(spec, ("task-operations",), make)  # type: ignore[no-any-return]
+
+
+def task_operation(spec: ContractSpec, operation: Operation | None = None) -> Operation:
+    """The operation a task answers: `operation` when given (it must answer a task), else the spec's one."""
+    found = task_operations(spec)
+    if operation is not None:
+        if operation.id not in {op.id for op in found}:
+            raise ValueError(
+                f"build_task produces the `{TASK_SCHEMA}` schema; {operation.id}'s success answer is not it"
+            )
+        return operation
+    if len(found) != 1:
+        names = ", ".join(op.id for op in found) or "none"
+        raise ValueError(
+            f"build_task needs the one operation whose success answer is the `{TASK_SCHEMA}` schema; "
+            f"the spec has {names} (pass operation=)"
+        )
+    return found[0]
+
+
+def seed_sample_task(spec: ContractSpec) -> Mapping[str, Any]:
+    """The seed page's sample answer of the task operation."""
+    return _template(task_operation(spec))
+
+
+def _template(operation: Operation) -> Mapping[str, Any]:
     """The seed page's sample answer: key order and the fixed defaults of a new task."""
-    return spec.response_examples["seed-sample"]  # type: ignore[no-any-return]
+    return operation.response_examples()[SEED_EXAMPLE]  # type: ignore[no-any-return]
 
 
-def _template_defaults(spec: ContractSpec) -> bytes:
+def _template_defaults(spec: ContractSpec, operation: Operation) -> bytes:
     """The template's parts every task gets a fresh copy of, serialised once per spec.
 
     Parsing these bytes (a few microseconds) gives a task its own copies of the template's nested
@@ -121,18 +163,18 @@ def _template_defaults(spec: ContractSpec) -> bytes:
     """
 
     def make() -> bytes:
-        template = _template(spec)
+        template = _template(operation)
         return orjson.dumps({key: value for key, value in template.items() if key not in ("name", "lname")})
 
-    return PER_SPEC.get(spec, ("template-defaults",), make)  # type: ignore[no-any-return]
+    return PER_SPEC.get(spec, ("template-defaults", operation.id), make)  # type: ignore[no-any-return]
 
 
-def _echoed(spec: ContractSpec) -> tuple[str, ...]:
+def _echoed(spec: ContractSpec, operation: Operation) -> tuple[str, ...]:
     """Top-level request fields a task echoes, read from the `equals` relations `/body/<f>` -> `/<f>`."""
 
     def make() -> tuple[str, ...]:
         names = []
-        for relation in spec.relations:
+        for relation in operation.relations:
             if relation.kind != "equals" or not relation.request or not relation.response:
                 continue
             field = relation.request.removeprefix("/body")
@@ -140,7 +182,7 @@ def _echoed(spec: ContractSpec) -> tuple[str, ...]:
                 names.append(field[1:])
         return tuple(names)
 
-    return PER_SPEC.get(spec, ("echoed",), make)  # type: ignore[no-any-return]
+    return PER_SPEC.get(spec, ("echoed", operation.id), make)  # type: ignore[no-any-return]
 
 
 def _user_info(sent: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,13 +201,14 @@ def build_task(
     clock: Clock,
     ids: IdSource,
     spec: ContractSpec | None = None,
+    operation: Operation | None = None,
 ) -> dict[str, Any]:
     """The task the platform answers to a validated request, with its defaults and new ids.
 
     Example:
         >>> from spec import load_spec
         >>> task = build_task(
-        ...     load_spec().request_examples["seed-sample"],
+        ...     load_spec().operation("createTask").request_examples["seed-sample"],
         ...     stream_id="st-084d3c5e-376a-559f-9987-a012bb2b0c1d",
         ...     account_id="6639f7bd58c97ffac03b1a2c",
         ...     caller=Caller.for_app("cs-5e3b1a4f-0c2d-5e6f-8a9b-0c1d2e3f4a5b"),
@@ -176,17 +219,19 @@ def build_task(
         ('TS000001', 'this is demo task', '2025-06-04T10:18:00.725Z', 1749032280725)
     """
     contract = spec if spec is not None else load_spec()
-    missing = [name for name in contract.request_schema.get("required", ()) if name not in request]
+    served = task_operation(contract, operation)
+    schema = served.request_schema or {}
+    missing = [name for name in schema.get("required", ()) if name not in request]
     if missing:
         raise ValueError(f"build_task needs a request valid against the spec; it lacks {missing}")
-    template = _template(contract)
-    defaults: dict[str, Any] = orjson.loads(_template_defaults(contract))
+    template = _template(served)
+    defaults: dict[str, Any] = orjson.loads(_template_defaults(contract, served))
     created_at, timestamp = _instant(clock)
     number = ids.next_ref_number(account_id)
     task_key = f"{account_id}/{number}"
     actor = caller.actor()
     computed: dict[str, Any] = {
-        **{name: request[name] for name in _echoed(contract) if name in request},
+        **{name: request[name] for name in _echoed(contract, served) if name in request},
         "userInfo": _user_info(request["userInfo"]),
         "accountId": account_id,
         "iId": stream_id,

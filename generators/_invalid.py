@@ -23,11 +23,12 @@ from generators._schema import (
     check_names,
     find,
     request_tree,
+    resolve_operation,
     rules,
     tokens,
 )
 from generators._valid import Options, request_bodies
-from spec import ContractSpec, load_spec
+from spec import ContractSpec, Operation, load_spec
 
 BASES = ("seed", "decision")
 JSON_CONTENT_TYPE = "application/json"
@@ -147,8 +148,8 @@ def _wrong_types(types: tuple[str, ...], *, allow_null: bool = True) -> st.Searc
     )
 
 
-def _leaf(spec: ContractSpec, rule: Rule) -> Leaf:
-    node = find(request_tree(spec), rule.pointer)
+def _leaf(spec: ContractSpec, operation: Operation, rule: Rule) -> Leaf:
+    node = find(request_tree(spec, operation), rule.pointer)
     assert isinstance(node, Leaf), rule
     return node
 
@@ -158,15 +159,15 @@ def _without_keyword(leaf: Leaf, keyword: str) -> OAS31Validator:
     return OAS31Validator(schema, format_checker=oas31_format_checker)
 
 
-def _breaking_values(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[Any]:
+def _breaking_values(spec: ContractSpec, operation: Operation, rule: Rule) -> st.SearchStrategy[Any]:
     """Values that break `rule` at its pointer and nothing else there."""
     if rule.kind == "wrong-type":
-        node = find(request_tree(spec), rule.pointer)
+        node = find(request_tree(spec, operation), rule.pointer)
         # `null` in an optional property reads as "absent" to many servers (Pydantic's Optional, JS's
         # `== null`) and the seed page does not say it must be refused: only required ones get it.
         optional = isinstance(node, Leaf) and not node.required
         return _wrong_types(rule.documented, allow_null=not optional)
-    leaf = _leaf(spec, rule)
+    leaf = _leaf(spec, operation, rule)
     keyword = {
         "empty-string": "minLength",
         "too-short": "minLength",
@@ -189,11 +190,11 @@ def _breaking_values(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[Any]:
     return candidates.filter(lambda v: not leaf.is_valid(v) and others.is_valid(v))
 
 
-def _body_rule(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[InvalidRequest]:
+def _body_rule(spec: ContractSpec, operation: Operation, rule: Rule) -> st.SearchStrategy[InvalidRequest]:
     force = set(ancestors(rule.pointer))
     if rule.kind != "missing-required":
         force.add(rule.pointer)
-    bases = request_bodies(spec, Options(realistic=True, force=frozenset(force)))
+    bases = request_bodies(spec, operation, Options(realistic=True, force=frozenset(force)))
     where = f"`{rule.pointer}`"
 
     if rule.kind == "missing-required":
@@ -210,7 +211,7 @@ def _body_rule(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[InvalidReque
         return st.builds(drop, bases)
 
     if rule.kind == "no-contact":
-        node = find(request_tree(spec), rule.pointer)
+        node = find(request_tree(spec, operation), rule.pointer)
         assert isinstance(node, ObjectNode), rule
         names = node.contact_names
 
@@ -248,7 +249,7 @@ def _body_rule(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[InvalidReque
             )
         return _request(rule, text, encode(broken), JSON_CONTENT_TYPE)
 
-    return st.builds(replace, bases, _breaking_values(spec, rule))
+    return st.builds(replace, bases, _breaking_values(spec, operation, rule))
 
 
 def _malformed(text: str, how: str, cut: int) -> str:
@@ -261,8 +262,10 @@ def _malformed(text: str, how: str, cut: int) -> str:
     return "// created by the support console\n" + text
 
 
-def _transport_rule(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[InvalidRequest]:
-    bases = request_bodies(spec, Options(realistic=True))
+def _transport_rule(
+    spec: ContractSpec, operation: Operation, rule: Rule
+) -> st.SearchStrategy[InvalidRequest]:
+    bases = request_bodies(spec, operation, Options(realistic=True))
     documented = ", ".join(f"`{m}`" for m in rule.documented)
 
     if rule.kind == "malformed-json":
@@ -279,7 +282,7 @@ def _transport_rule(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[Invalid
         return st.builds(malform, bases, st.sampled_from(_MALFORMATIONS), st.integers(1, 10_000))
 
     if rule.kind == "wrong-content-type":
-        others = [c for c in _OTHER_CONTENT_TYPES if not accepts_media_type(spec, c)]
+        others = [c for c in _OTHER_CONTENT_TYPES if not accepts_media_type(operation, c)]
 
         def relabel(body: dict[str, Any], content_type: str) -> InvalidRequest:
             return _request(
@@ -316,20 +319,24 @@ def _transport_rule(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[Invalid
     return st.builds(replace_body, wrong)
 
 
-def _rule_strategy(spec: ContractSpec, rule: Rule) -> st.SearchStrategy[InvalidRequest]:
+def _rule_strategy(spec: ContractSpec, operation: Operation, rule: Rule) -> st.SearchStrategy[InvalidRequest]:
     def make() -> st.SearchStrategy[InvalidRequest]:
         if rule.kind in TRANSPORT_KINDS:
-            return _transport_rule(spec, rule)
-        return _body_rule(spec, rule)
+            return _transport_rule(spec, operation, rule)
+        return _body_rule(spec, operation, rule)
 
-    return PER_SPEC.get(spec, ("invalid-rule", rule.id), make)  # type: ignore[no-any-return]
+    return PER_SPEC.get(spec, ("invalid-rule", operation.id, rule.id), make)  # type: ignore[no-any-return]
 
 
 def select_rules(
-    spec: ContractSpec, *, kinds: Collection[str] | None = None, basis: Collection[str] | None = None
+    spec: ContractSpec,
+    operation: Operation,
+    *,
+    kinds: Collection[str] | None = None,
+    basis: Collection[str] | None = None,
 ) -> tuple[Rule, ...]:
     """The spec's rules of `kinds` and `basis` (None = all); a ValueError names what is known."""
-    every = rules(spec)
+    every = rules(spec, operation)
     chosen_kinds = check_names("kinds", kinds, tuple(dict.fromkeys(r.kind for r in every)))
     chosen_bases = check_names("basis", basis, BASES)
     selected = tuple(
@@ -348,6 +355,7 @@ def select_rules(
 def invalid_requests(
     *,
     spec: ContractSpec | None = None,
+    operation: str | Operation | None = None,
     kinds: Collection[str] | None = None,
     basis: Collection[str] | None = None,
 ) -> st.SearchStrategy[InvalidRequest]:
@@ -364,9 +372,10 @@ def invalid_requests(
         ...     assert 400 in bad.expected_statuses
     """
     contract = spec if spec is not None else load_spec()
-    selected = select_rules(contract, kinds=kinds, basis=basis)
+    chosen = resolve_operation(contract, operation)
+    selected = select_rules(contract, chosen, kinds=kinds, basis=basis)
 
     def make() -> st.SearchStrategy[InvalidRequest]:
-        return st.one_of([_rule_strategy(contract, rule) for rule in selected])
+        return st.one_of([_rule_strategy(contract, chosen, rule) for rule in selected])
 
-    return PER_SPEC.get(contract, ("invalid", tuple(r.id for r in selected)), make)  # type: ignore[no-any-return]
+    return PER_SPEC.get(contract, ("invalid", chosen.id, tuple(r.id for r in selected)), make)  # type: ignore[no-any-return]

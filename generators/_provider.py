@@ -180,9 +180,10 @@ class KoreProvider(BaseProvider):
 
     def system_fields(self) -> list[dict[str, Any]]:
         """The system fields Due Date, Description and Title as the seed response shows them, with new ids."""
+        from generators._builder import seed_sample_task
         from spec import load_spec
 
-        fields = copy.deepcopy(load_spec().response_examples["seed-sample"]["fields"])
+        fields = copy.deepcopy(seed_sample_task(load_spec())["fields"])
         for field in fields:
             field["_id"] = self.field_id()
         return fields  # type: ignore[no-any-return]

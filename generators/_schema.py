@@ -19,7 +19,7 @@ from typing import Any
 
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 
-from spec import ContractSpec, escape_token, unescape_token
+from spec import ContractSpec, Operation, escape_token, unescape_token
 
 JSON_MEDIA_TYPES = ("application/json",)
 # Keywords whose rules the seed page documents; anything else is a tightening (see the module doc).
@@ -190,16 +190,40 @@ class _PerSpec:
 PER_SPEC = _PerSpec()
 
 
-def request_tree(spec: ContractSpec) -> ObjectNode:
-    """The request schema as a tree of ObjectNode and Leaf (cached per spec)."""
+def resolve_operation(spec: ContractSpec, operation: str | Operation | None) -> Operation:
+    """The operation an API call names (an operationId or an Operation); None = the spec's sole operation."""
+    if isinstance(operation, Operation):
+        known = spec.operations.get(operation.id)
+        if known is None:
+            raise ValueError(
+                f"operation {operation.id!r} is not in the spec (operations: {', '.join(spec.operations)})"
+            )
+        return known
+    if operation is None:
+        if len(spec.operations) == 1:
+            return next(iter(spec.operations.values()))
+        raise ValueError(
+            f"the spec has {len(spec.operations)} operations; name one with operation= "
+            f"({', '.join(spec.operations)})"
+        )
+    if operation not in spec.operations:
+        raise ValueError(f"no operation {operation!r} in the spec (operations: {', '.join(spec.operations)})")
+    return spec.operations[operation]
+
+
+def request_tree(spec: ContractSpec, operation: Operation) -> ObjectNode:
+    """The operation's request schema as a tree of ObjectNode and Leaf (cached per spec and operation)."""
 
     def make() -> ObjectNode:
-        root = _walk(spec.request_schema, "", True)
+        schema = operation.request_schema
+        if schema is None:
+            raise UnsupportedSchema(f"{operation.id} documents no JSON request body")
+        root = _walk(schema, "", True)
         if not isinstance(root, ObjectNode):
-            raise UnsupportedSchema("the request body schema is not an object schema")
+            raise UnsupportedSchema(f"{operation.id}: the request body schema is not an object schema")
         return root
 
-    return PER_SPEC.get(spec, ("tree",), make)  # type: ignore[no-any-return]
+    return PER_SPEC.get(spec, ("tree", operation.id), make)  # type: ignore[no-any-return]
 
 
 def walk(node: Node) -> Iterator[Node]:
@@ -276,32 +300,26 @@ def _media_matches(offered: str, documented: str) -> bool:
     return minor == "*" and offered_type.startswith(major + "/")
 
 
-def documented_media_types(spec: ContractSpec) -> tuple[str, ...]:
-    """The request body media types the operation documents."""
-    return tuple(spec.operation.get("requestBody", {}).get("content", {}))
-
-
-def accepts_media_type(spec: ContractSpec, content_type: str) -> bool:
+def accepts_media_type(operation: Operation, content_type: str) -> bool:
     """Whether `content_type` matches a documented request media type."""
-    return any(_media_matches(content_type, documented) for documented in documented_media_types(spec))
+    return any(_media_matches(content_type, documented) for documented in operation.request_media_types)
 
 
-def rules(spec: ContractSpec) -> tuple[Rule, ...]:
+def rules(spec: ContractSpec, operation: Operation) -> tuple[Rule, ...]:
     """Every rule derived from the spec: body rules in schema order, then transport rules (cached)."""
 
     def make() -> tuple[Rule, ...]:
-        documented = spec.documented_statuses
+        documented = operation.documented_statuses
         bad_request = frozenset({400} & documented) or frozenset({400})
-        tree = request_tree(spec)
+        tree = request_tree(spec, operation)
         found = list(_body_rules(tree, bad_request))
-        body = spec.operation.get("requestBody", {})
-        media = documented_media_types(spec)
+        media = operation.request_media_types
         if any(_media_matches(m, j) or _media_matches(j, m) for m in media for j in JSON_MEDIA_TYPES):
             found.append(Rule("malformed-json", "malformed-json", "", "seed", None, bad_request, media))
         if media:
             statuses = bad_request | (frozenset({415}) & documented)
             found.append(Rule("wrong-content-type", "wrong-content-type", "", "seed", None, statuses, media))
-        if body.get("required"):
+        if operation.body_required:
             found.append(Rule("no-body", "no-body", "", "seed", None, bad_request, media))
         if schema_types(tree.schema):
             found.append(
@@ -317,4 +335,4 @@ def rules(spec: ContractSpec) -> tuple[Rule, ...]:
             )
         return tuple(found)
 
-    return PER_SPEC.get(spec, ("rules",), make)  # type: ignore[no-any-return]
+    return PER_SPEC.get(spec, ("rules", operation.id), make)  # type: ignore[no-any-return]

@@ -10,8 +10,18 @@ from hypothesis import strategies as st
 
 from generators import _values as values
 from generators._people import DEFAULT_LOCALES, Person
-from generators._schema import PER_SPEC, Leaf, Node, ObjectNode, check_names, request_tree, schema_types, walk
-from spec import ContractSpec, escape_token, load_spec
+from generators._schema import (
+    PER_SPEC,
+    Leaf,
+    Node,
+    ObjectNode,
+    check_names,
+    request_tree,
+    resolve_operation,
+    schema_types,
+    walk,
+)
+from spec import ContractSpec, Operation, escape_token, load_spec
 
 # Realistic values by request pointer. The schema stays the law: a value the schema refuses is
 # replaced by one drawn from the schema itself, and a property missing here is drawn from its schema.
@@ -142,11 +152,13 @@ def _node_strategy(node: Node, options: Options) -> Callable[[Any, Person | None
     return _leaf_strategy(node, options)
 
 
-def request_bodies(spec: ContractSpec, options: Options) -> st.SearchStrategy[dict[str, Any]]:
+def request_bodies(
+    spec: ContractSpec, operation: Operation, options: Options
+) -> st.SearchStrategy[dict[str, Any]]:
     """Valid bodies of `spec` drawn as `options` say (cached per spec and options)."""
 
     def make() -> st.SearchStrategy[dict[str, Any]]:
-        draw_root = _object_strategy(request_tree(spec), options)
+        draw_root = _object_strategy(request_tree(spec, operation), options)
 
         @st.composite
         def bodies(draw: Any) -> dict[str, Any]:
@@ -154,28 +166,33 @@ def request_bodies(spec: ContractSpec, options: Options) -> st.SearchStrategy[di
 
         return bodies()
 
-    return PER_SPEC.get(spec, ("valid", options), make)  # type: ignore[no-any-return]
+    return PER_SPEC.get(spec, ("valid", operation.id, options), make)  # type: ignore[no-any-return]
 
 
-def spec_contacts(spec: ContractSpec) -> tuple[str, ...]:
+def spec_contacts(spec: ContractSpec, operation: Operation) -> tuple[str, ...]:
     """Every contact name of the request schema (names of `anyOf: [{required: [...]}]` groups)."""
     names: dict[str, None] = {}
-    for node in walk(request_tree(spec)):
+    for node in walk(request_tree(spec, operation)):
         if isinstance(node, ObjectNode):
             names.update(dict.fromkeys(node.contact_names))
     return tuple(names)
 
 
-def check_contacts(spec: ContractSpec, contacts: Collection[str] | None) -> frozenset[str] | None:
+def check_contacts(
+    spec: ContractSpec, operation: Operation, contacts: Collection[str] | None
+) -> frozenset[str] | None:
     """`contacts` as a frozenset; a ValueError names the spec's contacts when one is unknown."""
     if contacts is None:
         return None
-    return check_names("contacts", contacts, spec_contacts(spec), empty_hint=": a user needs a contact")
+    return check_names(
+        "contacts", contacts, spec_contacts(spec, operation), empty_hint=": a user needs a contact"
+    )
 
 
 def valid_requests(
     *,
     spec: ContractSpec | None = None,
+    operation: str | Operation | None = None,
     contacts: Collection[str] | None = None,
     realistic: bool = True,
 ) -> st.SearchStrategy[dict[str, Any]]:
@@ -191,6 +208,9 @@ def valid_requests(
         ...     assert "emailId" in body["userInfo"] and "_id" not in body["userInfo"]
     """
     contract = spec if spec is not None else load_spec()
+    chosen = resolve_operation(contract, operation)
     return request_bodies(
-        contract, Options(realistic=bool(realistic), contacts=check_contacts(contract, contacts))
+        contract,
+        chosen,
+        Options(realistic=bool(realistic), contacts=check_contacts(contract, chosen, contacts)),
     )

@@ -17,7 +17,8 @@ from spec import RequestFacts, check_relations, load_spec
 from tests.generators.helpers import STREAM, task_errors
 
 CONTRACT = load_spec()
-SAMPLE = CONTRACT.response_examples["seed-sample"]
+OPERATION = CONTRACT.operation("createTask")
+SAMPLE = OPERATION.response_examples()["seed-sample"]
 ACCOUNT = "6639f7bd58c97ffac03b1a2c"
 CALLER = Caller("u-9471a3c6-d950-5720-a812-fbc1ac9f0ad2", "John Doe")
 INSTANT = datetime(2025, 6, 4, 10, 18, 0, 725000, tzinfo=UTC)
@@ -64,10 +65,10 @@ def test_tasks_from_schema_only_requests_validate(request: dict[str, Any]) -> No
     assert check_relations(CONTRACT.relations, _facts(request), task) == []
 
 
-@pytest.mark.parametrize("name", sorted(CONTRACT.request_examples))
+@pytest.mark.parametrize("name", sorted(OPERATION.request_examples))
 def test_named_examples_build_like_their_documented_answers(name: str) -> None:
-    request = CONTRACT.request_examples[name]
-    documented = CONTRACT.response_examples[name]
+    request = OPERATION.request_examples[name]
+    documented = OPERATION.response_examples()[name]
     author = documented["createdBy"]
     task = build_task(
         request,
@@ -101,7 +102,7 @@ def test_named_examples_build_like_their_documented_answers(name: str) -> None:
 
 
 def test_seed_sample_defaults() -> None:
-    task = _build(CONTRACT.request_examples["seed-sample"])
+    task = _build(OPERATION.request_examples["seed-sample"])
     assert task["status"] | {"_id": None} == SAMPLE["status"] | {"_id": None}
     assert (
         task["priority"] | {"_id": None}
@@ -123,7 +124,7 @@ def test_seed_sample_defaults() -> None:
 
 
 def test_user_info_keeps_id_and_name_or_the_contacts_sent() -> None:
-    base = dict(CONTRACT.request_examples["seed-sample"])
+    base = dict(OPERATION.request_examples["seed-sample"])
     with_id = {
         **base,
         "userInfo": {
@@ -147,19 +148,19 @@ def test_user_info_keeps_id_and_name_or_the_contacts_sent() -> None:
 
 
 def test_no_task_name_means_no_name_and_no_lname() -> None:
-    request = {k: v for k, v in CONTRACT.request_examples["seed-sample"].items() if k != "name"}
+    request = {k: v for k, v in OPERATION.request_examples["seed-sample"].items() if k != "name"}
     task = _build(request)
     assert "name" not in task and "lname" not in task
     assert task_errors(CONTRACT, task) == []
 
 
 def test_desc_is_echoed_last_when_sent() -> None:
-    task = _build({**CONTRACT.request_examples["seed-sample"], "desc": "Call before noon."})
+    task = _build({**OPERATION.request_examples["seed-sample"], "desc": "Call before noon."})
     assert list(task)[-1] == "desc" and task["desc"] == "Call before noon."
 
 
 def test_lname_is_the_lower_cased_name() -> None:
-    task = _build({**CONTRACT.request_examples["seed-sample"], "name": "Ärger MIT İstanbul"})
+    task = _build({**OPERATION.request_examples["seed-sample"], "name": "Ärger MIT İstanbul"})
     assert task["lname"] == "Ärger MIT İstanbul".lower()
 
 
@@ -176,14 +177,14 @@ def test_lname_is_the_lower_cased_name() -> None:
     ],
 )
 def test_timestamps_are_one_instant(instant: datetime, printed: str, epoch_ms: int) -> None:
-    task = _build(CONTRACT.request_examples["seed-sample"], clock=FrozenClock(instant))
+    task = _build(OPERATION.request_examples["seed-sample"], clock=FrozenClock(instant))
     assert task["createdAt"] == task["updatedAt"] == printed
     assert task["timestampValue"] == epoch_ms
 
 
 def test_ref_numbers_and_task_ids_are_new_per_task_and_account_ids_stay() -> None:
     ids = SeededIds(5)
-    request = CONTRACT.request_examples["email-only-user"]
+    request = OPERATION.request_examples["email-only-user"]
     first, second = _build(request, ids=ids), _build(request, ids=ids)
     other = _build(request, ids=ids, account="0123456789abcdef01234567")
     assert (first["refId"], second["refId"], other["refId"]) == ("TS000001", "TS000002", "TS000001")
@@ -209,7 +210,7 @@ class _SharedCounter:
 
 
 def test_workers_with_the_same_seed_answer_alike() -> None:
-    request = CONTRACT.request_examples["phone-only-user"]
+    request = OPERATION.request_examples["phone-only-user"]
     alone = SeededIds(9)
     expected = [_build(request, ids=alone) for _ in range(4)]
     shared: dict[str, int] = {}
@@ -232,7 +233,7 @@ class _Recording:
 
 def test_every_id_is_minted_by_the_id_source_with_derived_keys() -> None:
     recording = _Recording()
-    task = _build(CONTRACT.request_examples["seed-sample"], ids=recording)
+    task = _build(OPERATION.request_examples["seed-sample"], ids=recording)
     minted = {recording._ids.new_id(p, key=k) for p, k in recording.calls}
     ids = {
         task["_id"],
@@ -265,9 +266,9 @@ def test_clocks() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         FrozenClock(datetime(2025, 1, 1))
     with pytest.raises(TypeError, match=r"system_clock\(\)"):
-        _build(CONTRACT.request_examples["seed-sample"], clock=lambda: datetime(2025, 1, 1))
+        _build(OPERATION.request_examples["seed-sample"], clock=lambda: datetime(2025, 1, 1))
     with pytest.raises(TypeError, match="timezone-aware"):
-        _build(CONTRACT.request_examples["seed-sample"], clock=system_clock)
+        _build(OPERATION.request_examples["seed-sample"], clock=system_clock)
 
 
 def test_an_invalid_request_is_a_clear_error() -> None:

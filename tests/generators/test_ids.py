@@ -13,16 +13,17 @@ from generators._ids import ID_FORMS, case_ref_id, id_regex, task_ref_id
 from spec import load_spec
 
 CONTRACT = load_spec()
+OPERATION = CONTRACT.operation("createTask")
 # The response schema's id patterns, by the prefix they start with (ids.yaml).
 SPEC_PATTERNS = {
     pattern.split("-")[0].lstrip("^"): pattern
     for pattern in (
-        CONTRACT.task_schema["properties"]["_id"]["pattern"],
-        CONTRACT.task_schema["properties"]["orgId"]["pattern"],
-        CONTRACT.task_schema["properties"]["status"]["properties"]["_id"]["pattern"],
-        CONTRACT.task_schema["properties"]["priority"]["properties"]["_id"]["pattern"],
-        CONTRACT.task_schema["properties"]["fields"]["items"]["properties"]["_id"]["pattern"],
-        CONTRACT.task_schema["properties"]["createdBy"]["properties"]["_id"]["pattern"],
+        OPERATION.response_schema()["properties"]["_id"]["pattern"],
+        OPERATION.response_schema()["properties"]["orgId"]["pattern"],
+        OPERATION.response_schema()["properties"]["status"]["properties"]["_id"]["pattern"],
+        OPERATION.response_schema()["properties"]["priority"]["properties"]["_id"]["pattern"],
+        OPERATION.response_schema()["properties"]["fields"]["items"]["properties"]["_id"]["pattern"],
+        OPERATION.response_schema()["properties"]["createdBy"]["properties"]["_id"]["pattern"],
     )
 }
 

@@ -20,6 +20,7 @@ from spec import SPEC_PATH, ContractSpec, load_spec
 from tests.generators.helpers import VALIDATOR_OF_KIND, drawn, request_errors, schema_errors
 
 CONTRACT = load_spec()
+OPERATION = CONTRACT.operation("createTask")
 TRANSPORT = {"malformed-json", "wrong-content-type", "no-body", "non-object-body"}
 
 
@@ -101,17 +102,17 @@ def _expected_rule_ids(schema: dict[str, Any], pointer: str = "") -> list[str]:
 
 
 def test_rules_are_the_ones_the_schema_implies() -> None:
-    derived = [rule.id for rule in rules(CONTRACT)]
+    derived = [rule.id for rule in rules(CONTRACT, OPERATION)]
     assert sorted(derived) == sorted(
         [
-            *_expected_rule_ids(dict(CONTRACT.request_schema)),
+            *_expected_rule_ids(dict(OPERATION.request_schema)),
             "malformed-json",
             "wrong-content-type",
             "no-body",
             "non-object-body",
         ]
     )
-    basis = {rule.id: (rule.basis, rule.decision) for rule in rules(CONTRACT)}
+    basis = {rule.id: (rule.basis, rule.decision) for rule in rules(CONTRACT, OPERATION)}
     assert basis["bad-format:/userInfo/emailId"] == ("decision", "email-format")
     assert basis["empty-string:/userInfo/name"] == ("decision", "non-empty-required-strings")
     assert basis["no-contact:/userInfo"] == ("seed", None)
@@ -125,7 +126,7 @@ def _labelled(rule: str, bad: InvalidRequest) -> bool:
 def test_every_rule_is_drawn() -> None:
     seen = {bad.rule for bad in drawn(invalid_requests(), count=600, seed=3)}
     # Hypothesis does not pick branches uniformly; look for any rule a plain run did not meet.
-    for rule in sorted({rule.id for rule in rules(CONTRACT)} - seen):
+    for rule in sorted({rule.id for rule in rules(CONTRACT, OPERATION)} - seen):
         bad = find(
             invalid_requests(),
             functools.partial(_labelled, rule),
@@ -137,7 +138,7 @@ def test_every_rule_is_drawn() -> None:
             ),
         )
         seen.add(bad.rule)
-    assert seen == {rule.id for rule in rules(CONTRACT)}
+    assert seen == {rule.id for rule in rules(CONTRACT, OPERATION)}
 
 
 def test_invalid_draws_shrink_to_a_small_example() -> None:
@@ -205,13 +206,13 @@ def edited_spec(tmp_path_factory: pytest.TempPathFactory) -> ContractSpec:
 
 
 def test_editing_the_spec_changes_the_rules(edited_spec: ContractSpec) -> None:
-    ids = {rule.id for rule in rules(edited_spec)}
+    ids = {rule.id for rule in rules(edited_spec, edited_spec.operation("createTask"))}
     assert "empty-string:/caseId" not in ids
     assert "missing-required:/desc" in ids
     assert "too-long:/name" in ids
-    assert ids - {"missing-required:/desc", "too-long:/name"} == {rule.id for rule in rules(CONTRACT)} - {
-        "empty-string:/caseId"
-    }
+    assert ids - {"missing-required:/desc", "too-long:/name"} == {
+        rule.id for rule in rules(CONTRACT, OPERATION)
+    } - {"empty-string:/caseId"}
 
 
 def test_editing_the_spec_changes_what_is_drawn(edited_spec: ContractSpec) -> None:
