@@ -27,6 +27,9 @@ APP_ID = "cs-5f7e1b0a-9c3d-5e2f-8a4b-1c2d3e4f5a6b"
 # A real 24-hex account id (the spec's example ends in the page's `xxxx` placeholder).
 ACCOUNT_ID = "6639f7bd58c97ffac03b1a2c"
 BENCH_SECRET = "kore-bench-secret-0123456789abcdef"
+# What the bench sends by default: the seed page's own operation and sample.
+OPERATION = "createTask"
+EXAMPLE = "seed-sample"
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,12 @@ def mint_jwt(secret: str, *, app_id: str = APP_ID, lifetime_s: int = 24 * 3600) 
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def sample_request(contract: ContractSpec, token: str) -> SampleRequest:
-    """The seed-sample body with every header the seed page's curl sends, values from the spec's examples."""
-    parameters = contract.parameters
+def sample_request(
+    contract: ContractSpec, token: str, *, operation: str = OPERATION, example: str = EXAMPLE
+) -> SampleRequest:
+    """An operation's named example body with every header the seed page's curl sends, values from the spec."""
+    chosen = contract.operation(operation)
+    parameters = chosen.parameters
     path_values = {p["name"]: str(p["example"]) for p in parameters if p["in"] == "path"}
     headers = {p["name"]: str(p["example"]) for p in parameters if p["in"] == "header" and "example" in p}
     for name in list(headers):
@@ -56,6 +62,6 @@ def sample_request(contract: ContractSpec, token: str) -> SampleRequest:
     headers.update(BROWSER_HEADERS)
     headers["Content-Type"] = CONTENT_TYPE
     headers[next(iter(contract.auth_headers.values()), "auth")] = token
-    path = contract.path_template.format(**path_values)
-    body = orjson.dumps(contract.request_examples["seed-sample"])
+    path = chosen.path(**path_values)
+    body = orjson.dumps(chosen.request_examples[example])
     return SampleRequest(path=path, headers=headers, body=body)
