@@ -219,7 +219,11 @@ def _expand_operation(driver: Any) -> Any:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    block = driver.find_element(By.CSS_SELECTOR, ".opblock.opblock-post")
+    path = load_spec().operation("createTask").path_template
+    block = driver.find_element(
+        By.XPATH,
+        f"//div[contains(@class, 'opblock')][.//*[@data-path='{path}']][contains(@class, 'opblock-post')]",
+    )
     if not block.find_elements(By.CSS_SELECTOR, ".opblock-body"):
         block.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
     WebDriverWait(driver, TIMEOUT).until(lambda d: block.find_elements(By.CSS_SELECTOR, ".opblock-body"))
@@ -234,7 +238,8 @@ def test_docs_render_offline(driver: Any, docs_url: str, contract: ContractSpec)
     paths = [
         e.get_attribute("data-path") for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
     ]
-    assert paths == [contract.path_template]
+    assert paths == list(dict.fromkeys(op.path_template for op in contract.operations.values()))
+    create_task = contract.operation("createTask")
 
     block = _expand_operation(driver)
     WebDriverWait(driver, TIMEOUT).until(lambda d: EXAMPLE_VALUE in block.text)
@@ -243,12 +248,12 @@ def test_docs_render_offline(driver: Any, docs_url: str, contract: ContractSpec)
         o.get_attribute("value")
         for o in block.find_elements(By.CSS_SELECTOR, ".opblock-section-request-body .examples-select option")
     ]
-    assert options == list(contract.request_examples)
+    assert options == list(create_task.request_examples)
     codes = {
         int(r.get_attribute("data-code"))
         for r in block.find_elements(By.CSS_SELECTOR, "tr.response[data-code]")
     }
-    assert codes == set(contract.documented_statuses)
+    assert codes == set(create_task.documented_statuses)
 
     decisions = driver.find_elements(By.CSS_SELECTOR, "#decisions-table tbody tr")
     assert [r.get_attribute("id") for r in decisions] == [f"decision-{d.id}" for d in contract.decisions]
@@ -331,7 +336,8 @@ def test_try_it_out_sends_to_the_serving_mock(driver: Any, tmp_path: Path, contr
         ).text
         assert status.strip().startswith("200"), f"the mock answered {status}: {body}"
         task = json.loads(body)
-        sample = contract.request_examples[next(iter(contract.request_examples))]
+        examples = contract.operation("createTask").request_examples
+        sample = examples[next(iter(examples))]
         assert task["caseId"] == sample["caseId"] and task["refId"].startswith("TS")
         sent = [u for u in _all_requests(driver, requested) if u.endswith("/createTask")]
         assert sent and all(u.startswith(origin + "/") for u in sent), sent
