@@ -1,18 +1,20 @@
 """The meaning of `x-contract-relations`: check a successful answer against the request that produced it.
 
 The relations are data in the spec; this module is the one interpreter of their kinds, used by the
-contract tests, the generators' tests and the documentation.
+contract tests, the generators' tests and the documentation, and (`apply_relations`) by the mock's
+producer of answers for operations without a producer of their own.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from spec._loader import Relation
-from spec._pointer import MISSING, resolve_pointer
+from spec._pointer import MISSING, resolve_pointer, unescape_token
 
 
 @dataclass(frozen=True)
@@ -202,3 +204,57 @@ def check_relations(
         if violation is not None:
             found.append(violation)
     return found
+
+
+def apply_relations(relations: Iterable[Relation], request: RequestFacts, response: Any) -> Any:
+    """A copy of `response` changed where needed so that it keeps every relation this interpreter can
+    produce (`equals`, `lowercase`, `same-value`, `constant`; `same-instant` by copying the first
+    instant when the values share a type); `unique` values are left to the producer.
+
+    Example:
+        >>> from spec import load_spec
+        >>> operation = load_spec().operations["createTask"]
+        >>> facts = RequestFacts(body={**operation.request_examples["seed-sample"], "caseId": "c-9"})
+        >>> apply_relations(operation.relations, facts, operation.response_examples()["seed-sample"])["caseId"]
+        'c-9'
+    """
+    document = copy.deepcopy(response)
+    for relation in relations:
+        if check_relation(relation, request, document) is None:
+            continue
+        kind = relation.kind
+        if kind == "equals" and relation.request and relation.response:
+            document = _set_pointer(document, relation.response, copy.deepcopy(request.get(relation.request)))
+        elif kind == "lowercase" and relation.response and relation.of:
+            document = _set_pointer(
+                document, relation.response, resolve_pointer(document, relation.of).lower()
+            )
+        elif kind == "constant" and relation.response:
+            document = _set_pointer(document, relation.response, copy.deepcopy(relation.value))
+        elif kind in ("same-value", "same-instant") and relation.pointers:
+            first = resolve_pointer(document, relation.pointers[0])
+            for target in relation.pointers[1:]:
+                if kind == "same-value" or type(resolve_pointer(document, target)) is type(first):
+                    document = _set_pointer(document, target, copy.deepcopy(first))
+    return document
+
+
+def _set_pointer(document: Any, pointer: str, value: Any) -> Any:
+    """`document` with `value` at `pointer` (missing objects on the way made); the whole value for `""`."""
+    tokens = [unescape_token(t) for t in pointer.lstrip("/").split("/")] if pointer else []
+    if not tokens:
+        return value
+    node = document
+    for token in tokens[:-1]:
+        if isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        elif isinstance(node, dict):
+            node = node.setdefault(token, {})
+        else:
+            return document
+    last = tokens[-1]
+    if isinstance(node, dict):
+        node[last] = value
+    elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
+    return document
