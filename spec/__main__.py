@@ -26,6 +26,7 @@ def cli() -> None:
     Examples:
       python -m spec check
       python -m spec bundle --format json --output build/openapi.json
+      python -m spec bundle --dereference --output build/openapi.resolved.yaml
       python -m spec docs --output build/docs
     """
 
@@ -53,15 +54,28 @@ def check(spec_path: Path) -> None:
     default=None,
     help="File to write (default: standard output).",
 )
-def bundle(spec_path: Path, fmt: str, output: Path | None) -> None:
-    """Write the spec as one file with every $ref resolved.
+@click.option(
+    "--dereference",
+    is_flag=True,
+    help="Resolve every $ref instead of keeping $refs to #/components/...",
+)
+def bundle(spec_path: Path, fmt: str, output: Path | None, dereference: bool) -> None:
+    """Write the spec as one file with no reference to another file.
+
+    The schemas, responses, parameters and examples of the spec's other files keep their names under
+    `components` and are referenced there (`$ref: '#/components/schemas/Task'`), so code generators
+    get named models. `--dereference` writes the form with every $ref resolved.
 
     \b
-    Example:
+    Examples:
       python -m spec bundle --format json -o build/openapi.json
+      python -m spec bundle --format json --dereference -o build/openapi.resolved.json
     """
     contract = _load(spec_path)
-    text = contract.bundle_json() if fmt == "json" else contract.bundle_yaml()
+    if fmt == "json":
+        text = contract.bundle_json(dereference=dereference)
+    else:
+        text = contract.bundle_yaml(dereference=dereference)
     if output is None:
         click.echo(text, nl=False)
     else:

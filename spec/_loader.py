@@ -144,13 +144,19 @@ class ContractSpec:
         """The platform's documented rate limit (`info.x-rate-limit`), or None."""
         return self.resolved.get("info", {}).get("x-rate-limit")
 
-    def bundle_json(self) -> str:
-        """The resolved spec as one JSON document with no `$ref`."""
-        return json.dumps(self.resolved, indent=2, ensure_ascii=False) + "\n"
+    def bundle_json(self, *, dereference: bool = True) -> str:
+        """The spec as one JSON document: with no `$ref` (default), or keeping `$ref`s to its components."""
+        from spec._bundle import bundle_document
 
-    def bundle_yaml(self) -> str:
-        """The resolved spec as one YAML document with no `$ref`."""
-        return yaml.safe_dump(_plain(self.resolved), sort_keys=False, allow_unicode=True, width=100)
+        document = self.resolved if dereference else bundle_document(self.path)
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+    def bundle_yaml(self, *, dereference: bool = True) -> str:
+        """The spec as one YAML document: with no `$ref` (default), or keeping `$ref`s to its components."""
+        from spec._bundle import bundle_document
+
+        document = self.resolved if dereference else bundle_document(self.path)
+        return yaml.safe_dump(_plain(document), sort_keys=False, allow_unicode=True, width=100)
 
 
 def _plain(value: Any) -> Any:
