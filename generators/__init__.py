@@ -1,7 +1,9 @@
-"""Kore-style data and Hypothesis strategies of Create a task requests, derived from the spec.
+"""Kore-style data and Hypothesis strategies of the contract's requests, per operation, derived from the spec.
 
 `KoreProvider` / `kore_faker` give realistic, seeded values; `valid_requests` and `invalid_requests`
-draw request bodies from the resolved request schema; `build_task` builds the platform's answer.
+draw request bodies from an operation's request schema (`invalid_kinds` lists the kinds it yields),
+`request_parameters` its path and header values and `media_types` its Content-Type values;
+`build_task` builds the platform's answer to the operation that creates a task.
 
 The strategies and the Faker provider are imported on first use: the mock only needs `build_task`,
 and Hypothesis and Faker would add about a quarter of a second and 20 MB to every worker (ad hoc: time
@@ -18,7 +20,8 @@ from generators._casework import PRIORITIES
 from generators._ids import IdSource, SeededIds
 
 if typing.TYPE_CHECKING:
-    from generators._invalid import InvalidRequest, invalid_requests
+    from generators._invalid import InvalidRequest, invalid_kinds, invalid_requests
+    from generators._parameters import RequestParameters, media_types, request_parameters
     from generators._provider import KoreProvider, kore_faker
     from generators._valid import valid_requests
 
@@ -30,10 +33,14 @@ __all__ = [
     "IdSource",
     "InvalidRequest",
     "KoreProvider",
+    "RequestParameters",
     "SeededIds",
     "build_task",
+    "invalid_kinds",
     "invalid_requests",
     "kore_faker",
+    "media_types",
+    "request_parameters",
     "system_clock",
     "valid_requests",
 ]
@@ -42,6 +49,10 @@ __all__ = [
 _LAZY = {
     "InvalidRequest": "generators._invalid",
     "invalid_requests": "generators._invalid",
+    "invalid_kinds": "generators._invalid",
+    "RequestParameters": "generators._parameters",
+    "media_types": "generators._parameters",
+    "request_parameters": "generators._parameters",
     "KoreProvider": "generators._provider",
     "kore_faker": "generators._provider",
     "valid_requests": "generators._valid",

@@ -72,6 +72,13 @@ def id_regex(prefix: str) -> str:
 
 # Account ids are MongoDB ObjectIds: 24 lowercase hex digits (`6639f7bd58c97ffac03bxxxx`).
 ACCOUNT_ID_REGEX = r"\A[0-9a-f]{24}\Z"
+# Creation times (epoch seconds) of the ObjectIds minted: 2023-01-01 to 2026-01-01.
+OBJECT_ID_EPOCHS = (1_672_531_200, 1_767_225_600)
+
+
+def account_id(seconds: int, rest: int) -> str:
+    """An account id: the creation time in 8 hex digits, then 16 hex digits of `rest`."""
+    return f"{seconds:08x}{rest % 16**16:016x}"
 
 
 def case_ref_id(number: int) -> str:

@@ -12,7 +12,15 @@ from faker.providers import BaseProvider
 
 from generators._casework import PRIORITIES, SOURCES, STATUSES, TASK_NAMES, TASK_NEXT_STEPS, TASK_SITUATIONS
 from generators._casework import task_description as _describe
-from generators._ids import HEX_DIGITS, case_ref_id, format_id, nibble_count, normalize_prefix, task_ref_id
+from generators._ids import (
+    HEX_DIGITS,
+    OBJECT_ID_EPOCHS,
+    case_ref_id,
+    format_id,
+    nibble_count,
+    normalize_prefix,
+    task_ref_id,
+)
 from generators._people import (
     DEFAULT_LOCALES,
     EMAIL_DOMAINS,
@@ -25,7 +33,6 @@ from generators._people import (
 
 CONTACTS: tuple[str, ...] = ("_id", "emailId", "phoneNumber")
 # ObjectIds start with their creation time in seconds: 2023-01-01 .. 2026-01-01 keeps them plausible.
-_OBJECT_ID_EPOCHS = (1_672_531_200, 1_767_225_600)
 
 
 def _locale_of(generator: Any) -> str:
@@ -111,7 +118,7 @@ class KoreProvider(BaseProvider):
     def account_id(self) -> str:
         """An account id: a 24-hex ObjectId whose first 8 digits are a plausible creation time."""
         random = self.generator.random
-        seconds = random.randrange(*_OBJECT_ID_EPOCHS)
+        seconds = random.randrange(*OBJECT_ID_EPOCHS)
         return f"{seconds:08x}" + "".join(random.choice(HEX_DIGITS) for _ in range(16))
 
     # People ----------------------------------------------------------------------------------

@@ -1,29 +1,26 @@
 """The resolved request schema as a tree, and the rules a request can break, derived from it.
 
-Everything here is read from `spec.request_schema` and the operation's `requestBody`, so an edit of
-the spec changes what the strategies generate and which rules the invalid strategy breaks.
+Everything here is read from an `Operation`'s request schema, `requestBody` and parameters, so an edit
+of the spec (or a new operation) changes what the strategies generate and which rules they break.
 
-Basis of a rule: the seed page's request table documents which fields are required, their JSON types
-and the contact rule, and the page's header table documents the JSON body; those rules are `seed`.
-Any other constraint (minLength, maxLength, format) is a tightening and is `decision` when its schema
-node carries `x-decision`. `x-decision` marks a node, not a keyword, so a node with both a documented
-`type` and a decided `minLength` attributes the decision to the `minLength`.
+Basis of a rule: `spec.keyword_decision` is the one rule of which schema keywords a decision covers
+(a node's `x-decision` covers its keywords beyond the page's own: `type`, `required`, `anyOf`,
+`enum`...); a rule whose keyword no decision covers is `seed`. Transport rules (the body is JSON of
+the documented media type) are the page's header table, so `seed`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 
-from spec import ContractSpec, Operation, escape_token, unescape_token
+from spec import ContractSpec, Operation, escape_token, keyword_decision, unescape_token
 
 JSON_MEDIA_TYPES = ("application/json",)
-# Keywords whose rules the seed page documents; anything else is a tightening (see the module doc).
-_SEED_KEYWORDS = frozenset({"required", "type", "anyOf"})
 _CONTACT_BRANCH_KEYS = frozenset({"required", "title", "description"})
 
 
@@ -121,8 +118,10 @@ class Rule:
     basis: str
     decision: str | None
     expected_statuses: frozenset[int]
-    # The constraint as documented: the JSON types, the length bound, the format or the contact groups.
+    # The constraint as documented: the JSON types, the bound, the format, the enum, the pattern...
     documented: Any = None
+    # Where the rule lives: `body`, `header`, `query` or `transport` (the body as a whole).
+    location: str = "body"
 
 
 def _is_object(schema: Mapping[str, Any]) -> bool:
@@ -242,10 +241,86 @@ def find(node: ObjectNode, pointer: str) -> Node | None:
     return None
 
 
-def _basis(keyword: str, schema: Mapping[str, Any]) -> tuple[str, str | None]:
-    if keyword in _SEED_KEYWORDS or "x-decision" not in schema:
-        return "seed", None
-    return "decision", str(schema["x-decision"])
+# Every kind of invalid request, in the order `invalid_kinds` lists them: the body's properties,
+# its objects, the parameters, then the body as a whole.
+KINDS = (
+    "missing-required",
+    "wrong-type",
+    "empty-string",
+    "too-short",
+    "too-long",
+    "too-small",
+    "too-large",
+    "not-in-enum",
+    "pattern-mismatch",
+    "bad-format",
+    "no-contact",
+    "unknown-property",
+    "missing-required-parameter",
+    "malformed-json",
+    "wrong-content-type",
+    "no-body",
+    "non-object-body",
+)
+TRANSPORT_KINDS = frozenset({"malformed-json", "wrong-content-type", "no-body", "non-object-body"})
+# The keyword a body kind breaks (what the schema validator reports), for basis and for the tests.
+KIND_KEYWORDS: Mapping[str, tuple[str, ...]] = {
+    "missing-required": ("required",),
+    "wrong-type": ("type",),
+    "empty-string": ("minLength",),
+    "too-short": ("minLength",),
+    "too-long": ("maxLength",),
+    "too-small": ("minimum", "exclusiveMinimum"),
+    "too-large": ("maximum", "exclusiveMaximum"),
+    "not-in-enum": ("enum",),
+    "pattern-mismatch": ("pattern",),
+    "bad-format": ("format",),
+    "no-contact": ("anyOf",),
+    "unknown-property": ("additionalProperties",),
+}
+_NUMERIC = frozenset({"integer", "number"})
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A numeric bound as documented: the limit and whether it is exclusive."""
+
+    limit: float
+    exclusive: bool
+
+    def __str__(self) -> str:
+        limit = int(self.limit) if float(self.limit).is_integer() else self.limit
+        return f"{limit} (exclusive)" if self.exclusive else str(limit)
+
+
+def _lower_bound(schema: Mapping[str, Any]) -> tuple[Bound, str] | None:
+    """The tighter of `minimum` / `exclusiveMinimum` and its keyword, or None."""
+    found: list[tuple[Bound, str]] = []
+    if _is_number(schema.get("minimum")):
+        found.append((Bound(schema["minimum"], False), "minimum"))
+    if _is_number(schema.get("exclusiveMinimum")):
+        found.append((Bound(schema["exclusiveMinimum"], True), "exclusiveMinimum"))
+    return max(found, key=lambda b: (b[0].limit, b[0].exclusive)) if found else None
+
+
+def _upper_bound(schema: Mapping[str, Any]) -> tuple[Bound, str] | None:
+    """The tighter of `maximum` / `exclusiveMaximum` and its keyword, or None."""
+    found: list[tuple[Bound, str]] = []
+    if _is_number(schema.get("maximum")):
+        found.append((Bound(schema["maximum"], False), "maximum"))
+    if _is_number(schema.get("exclusiveMaximum")):
+        found.append((Bound(schema["exclusiveMaximum"], True), "exclusiveMaximum"))
+    return min(found, key=lambda b: (b[0].limit, not b[0].exclusive)) if found else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _takes(schema: Mapping[str, Any], types: frozenset[str]) -> bool:
+    """Whether a value of one of `types` can satisfy the schema's `type` (no `type` takes anything)."""
+    declared = schema_types(schema)
+    return not declared or bool(types & set(declared))
 
 
 def _body_rules(node: Node, statuses: frozenset[int]) -> Iterator[Rule]:
@@ -253,7 +328,8 @@ def _body_rules(node: Node, statuses: frozenset[int]) -> Iterator[Rule]:
     pointer = node.pointer
 
     def rule(kind: str, keyword: str, documented: Any = None, at: str = pointer) -> Rule:
-        basis, decision = _basis(keyword, schema)
+        decision = keyword_decision(schema, keyword)
+        basis = "decision" if decision else "seed"
         return Rule(f"{kind}:{at}", kind, at, basis, decision, statuses, documented)
 
     if pointer:
@@ -262,16 +338,7 @@ def _body_rules(node: Node, statuses: frozenset[int]) -> Iterator[Rule]:
         if schema_types(schema):
             yield rule("wrong-type", "type", schema_types(schema))
     if isinstance(node, Leaf):
-        min_length = schema.get("minLength")
-        if isinstance(min_length, int) and min_length >= 1:
-            yield rule("empty-string" if min_length == 1 else "too-short", "minLength", min_length)
-        max_length = schema.get("maxLength")
-        if isinstance(max_length, int):
-            yield rule("too-long", "maxLength", max_length)
-        fmt = schema.get("format")
-        # A format the spec's validator does not check cannot make a request invalid.
-        if isinstance(fmt, str) and fmt in oas31_format_checker.checkers:
-            yield rule("bad-format", "format", fmt)
+        yield from _leaf_rules(schema, rule)
         return
     for _, child in node.children:
         yield from _body_rules(child, statuses)
@@ -289,6 +356,34 @@ def _body_rules(node: Node, statuses: frozenset[int]) -> Iterator[Rule]:
             )
     if node.contact_groups:
         yield rule("no-contact", "anyOf", node.contact_groups)
+    if node.additional is False:
+        yield rule("unknown-property", "additionalProperties", tuple(sorted(node.property_names)))
+
+
+def _leaf_rules(schema: Mapping[str, Any], rule: Callable[..., Rule]) -> Iterator[Rule]:
+    min_length = schema.get("minLength")
+    if isinstance(min_length, int) and min_length >= 1 and _takes(schema, frozenset({"string"})):
+        yield rule("empty-string" if min_length == 1 else "too-short", "minLength", min_length)
+    max_length = schema.get("maxLength")
+    if isinstance(max_length, int) and _takes(schema, frozenset({"string"})):
+        yield rule("too-long", "maxLength", max_length)
+    if _takes(schema, _NUMERIC):
+        lower = _lower_bound(schema)
+        if lower is not None:
+            yield rule("too-small", lower[1], lower[0])
+        upper = _upper_bound(schema)
+        if upper is not None:
+            yield rule("too-large", upper[1], upper[0])
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        yield rule("not-in-enum", "enum", tuple(enum))
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str) and _takes(schema, frozenset({"string"})):
+        yield rule("pattern-mismatch", "pattern", pattern)
+    fmt = schema.get("format")
+    # A format the spec's validator does not check cannot make a request invalid.
+    if isinstance(fmt, str) and fmt in oas31_format_checker.checkers:
+        yield rule("bad-format", "format", fmt)
 
 
 def _media_matches(offered: str, documented: str) -> bool:
@@ -305,23 +400,89 @@ def accepts_media_type(operation: Operation, content_type: str) -> bool:
     return any(_media_matches(content_type, documented) for documented in operation.request_media_types)
 
 
+def json_media_types(operation: Operation) -> tuple[str, ...]:
+    """The documented request media types a JSON body is sent as (`application/json`, `+json`, `*/*`)."""
+    return tuple(
+        m
+        for m in operation.request_media_types
+        if any(_media_matches(j, m) for j in JSON_MEDIA_TYPES) or m.split(";")[0].strip().endswith("+json")
+    )
+
+
+def auth_header_names(spec: ContractSpec) -> frozenset[str]:
+    """The headers the security schemes send (lower-cased): the callers set them, not the generators."""
+    return frozenset(name.lower() for name in spec.auth_headers.values())
+
+
+def request_parameters_of(
+    spec: ContractSpec, operation: Operation, locations: tuple[str, ...] = ("path", "header", "query")
+) -> tuple[Mapping[str, Any], ...]:
+    """The operation's parameters in `locations`, without the auth headers."""
+    auth = auth_header_names(spec)
+    return tuple(
+        p
+        for p in operation.parameters
+        if p.get("in") in locations
+        and not (p.get("in") == "header" and str(p.get("name", "")).lower() in auth)
+    )
+
+
+def bad_request_statuses(operation: Operation) -> frozenset[int]:
+    """The documented status of a request the server refuses as malformed: 400, else 422, else none."""
+    documented = operation.documented_statuses
+    for status in (400, 422):
+        if status in documented:
+            return frozenset({status})
+    return frozenset()
+
+
+def _parameter_rules(spec: ContractSpec, operation: Operation, statuses: frozenset[int]) -> Iterator[Rule]:
+    for parameter in request_parameters_of(spec, operation, ("header", "query")):
+        if not parameter.get("required"):
+            continue
+        location, name = str(parameter["in"]), str(parameter["name"])
+        at = f"/{location}/{escape_token(name)}"
+        decision = keyword_decision(parameter, "required")
+        yield Rule(
+            f"missing-required-parameter:{at}",
+            "missing-required-parameter",
+            at,
+            "decision" if decision else "seed",
+            decision,
+            statuses,
+            name,
+            location,
+        )
+
+
 def rules(spec: ContractSpec, operation: Operation) -> tuple[Rule, ...]:
-    """Every rule derived from the spec: body rules in schema order, then transport rules (cached)."""
+    """Every rule the operation yields: body rules in schema order, parameters, then transport (cached)."""
 
     def make() -> tuple[Rule, ...]:
-        documented = operation.documented_statuses
-        bad_request = frozenset({400} & documented) or frozenset({400})
-        tree = request_tree(spec, operation)
-        found = list(_body_rules(tree, bad_request))
+        bad_request = bad_request_statuses(operation)
+        if not bad_request:
+            # No documented status says "refused": no invalid request can be judged.
+            return ()
+        found: list[Rule] = []
+        tree = request_tree(spec, operation) if operation.request_schema is not None else None
+        if tree is not None:
+            found.extend(_body_rules(tree, bad_request))
+        found.extend(_parameter_rules(spec, operation, bad_request))
         media = operation.request_media_types
-        if any(_media_matches(m, j) or _media_matches(j, m) for m in media for j in JSON_MEDIA_TYPES):
-            found.append(Rule("malformed-json", "malformed-json", "", "seed", None, bad_request, media))
-        if media:
-            statuses = bad_request | (frozenset({415}) & documented)
-            found.append(Rule("wrong-content-type", "wrong-content-type", "", "seed", None, statuses, media))
+        if tree is not None and json_media_types(operation):
+            found.append(
+                Rule("malformed-json", "malformed-json", "", "seed", None, bad_request, media, "transport")
+            )
+        if media and tree is not None:
+            statuses = bad_request | (frozenset({415}) & operation.documented_statuses)
+            found.append(
+                Rule(
+                    "wrong-content-type", "wrong-content-type", "", "seed", None, statuses, media, "transport"
+                )
+            )
         if operation.body_required:
-            found.append(Rule("no-body", "no-body", "", "seed", None, bad_request, media))
-        if schema_types(tree.schema):
+            found.append(Rule("no-body", "no-body", "", "seed", None, bad_request, media, "transport"))
+        if tree is not None and schema_types(tree.schema):
             found.append(
                 Rule(
                     "non-object-body",
@@ -331,8 +492,15 @@ def rules(spec: ContractSpec, operation: Operation) -> tuple[Rule, ...]:
                     None,
                     bad_request,
                     schema_types(tree.schema),
+                    "transport",
                 )
             )
         return tuple(found)
 
     return PER_SPEC.get(spec, ("rules", operation.id), make)  # type: ignore[no-any-return]
+
+
+def kinds_of(spec: ContractSpec, operation: Operation) -> tuple[str, ...]:
+    """The kinds of the operation's rules, in `KINDS` order."""
+    present = {rule.kind for rule in rules(spec, operation)}
+    return tuple(kind for kind in KINDS if kind in present)

@@ -184,9 +184,13 @@ def check_contacts(
     """`contacts` as a frozenset; a ValueError names the spec's contacts when one is unknown."""
     if contacts is None:
         return None
-    return check_names(
-        "contacts", contacts, spec_contacts(spec, operation), empty_hint=": a user needs a contact"
-    )
+    known = spec_contacts(spec, operation)
+    if not known:
+        raise ValueError(
+            f"contacts= does not apply to {operation.id}: its request schema has no contact groups "
+            "(`anyOf` branches that only require names)"
+        )
+    return check_names("contacts", contacts, known, empty_hint=": a user needs a contact")
 
 
 def valid_requests(
@@ -196,9 +200,9 @@ def valid_requests(
     contacts: Collection[str] | None = None,
     realistic: bool = True,
 ) -> st.SearchStrategy[dict[str, Any]]:
-    """Request bodies valid against the spec's request schema.
+    """Request bodies valid against the operation's request schema.
 
-    `contacts` limits which of the user's contacts (`_id`, `emailId`, `phoneNumber`) may appear;
+    `operation` is an operationId or an `Operation` (None: the spec's sole operation). `contacts` limits which of the user's contacts (`_id`, `emailId`, `phoneNumber`) may appear;
     `realistic=False` draws anything the schema allows.
 
     Example:

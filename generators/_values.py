@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from generators._casework import SOURCES, TASK_NAMES, TASK_NEXT_STEPS, TASK_SITUATIONS, task_description
-from generators._ids import case_ref_id, id_from_number, nibble_count
+from generators._ids import OBJECT_ID_EPOCHS, account_id, case_ref_id, id_from_number, nibble_count
 from generators._people import (
     BAD_EMAIL_SEPARATORS,
     EMAIL_DOMAINS,
@@ -42,6 +42,11 @@ def kore_ids(prefix: str) -> st.SearchStrategy[str]:
     """Ids of `prefix`'s form (`ci-73acd32-0123-4114-9891-00a950aa1b2c`)."""
     # One integer per id rather than a regex: one choice to draw and shrink instead of thirty.
     return st.integers(0, 16 ** nibble_count(prefix) - 1).map(lambda number: id_from_number(prefix, number))
+
+
+def account_ids() -> st.SearchStrategy[str]:
+    """Account ids: 24-hex ObjectIds whose first 8 digits are a plausible creation time."""
+    return st.builds(account_id, st.integers(*OBJECT_ID_EPOCHS), st.integers(0, 16**16 - 1))
 
 
 def case_ref_ids() -> st.SearchStrategy[str]:
