@@ -15,13 +15,17 @@ if [ ! -f "$STAMP" ]; then
 fi
 export PATH="$VENV/bin:$PATH"
 
-# npm tools (Spectral, Redocly, Prism) live in .cache/npm, installed from the npm registry when missing.
+# npm tools live in .cache/npm, installed from the npm registry when missing: the spec linters and Prism
+# (Spectral, Redocly, Prism), and what tests/clients generates and type-checks TypeScript clients with
+# (openapi-typescript, openapi-fetch, typescript: openapi-typescript 7 wants TypeScript 5).
 npm_tools() {
-    local dir="$ROOT/.cache/npm"
-    if [ ! -x "$dir/node_modules/.bin/spectral" ] || [ ! -x "$dir/node_modules/.bin/redocly" ] || [ ! -x "$dir/node_modules/.bin/prism" ]; then
+    local dir="$ROOT/.cache/npm" bin="$ROOT/.cache/npm/node_modules/.bin"
+    if [ ! -x "$bin/spectral" ] || [ ! -x "$bin/redocly" ] || [ ! -x "$bin/prism" ] \
+        || [ ! -x "$bin/openapi-typescript" ] || [ ! -x "$bin/tsc" ] || [ ! -f "$dir/node_modules/openapi-fetch/package.json" ]; then
         mkdir -p "$dir"
         (cd "$dir" && npm install --silent --no-audit --no-fund --prefix "$dir" \
-            @stoplight/spectral-cli@6 @redocly/cli@2 @stoplight/prism-cli@5 >/dev/null)
+            @stoplight/spectral-cli@6 @redocly/cli@2 @stoplight/prism-cli@5 \
+            openapi-typescript@7 openapi-fetch@0.17 typescript@5 >/dev/null)
     fi
-    export PATH="$dir/node_modules/.bin:$PATH"
+    export PATH="$bin:$PATH"
 }
