@@ -11,12 +11,20 @@ import click
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from generators._builder import Caller, FrozenClock, build_task, seed_sample_task
+from generators._builder import (
+    Caller,
+    FrozenClock,
+    build_task,
+    seed_sample_task,
+    task_operation,
+    task_operations,
+)
 from generators._ids import HEX_DIGITS, SeededIds, hashed_nibbles
 from generators._invalid import InvalidRequest, invalid_requests
 from generators._provider import kore_faker
+from generators._schema import resolve_operation
 from generators._valid import valid_requests
-from spec import load_spec
+from spec import ContractSpec, Operation, load_spec
 
 T = TypeVar("T")
 # Tasks of `tasks` are created this far apart, from the seed page's sample instant on.
@@ -57,13 +65,18 @@ def _line(value: Any) -> str:
 def _invalid_line(bad: InvalidRequest) -> str:
     return _line(
         {
+            "operation": bad.operation,
             "rule": bad.rule,
             "kind": bad.kind,
             "pointer": bad.pointer,
             "basis": bad.basis,
+            "decision": bad.decision,
             "description": bad.description,
             "content_type": bad.content_type,
             "body": bad.body.decode("utf-8") if bad.body is not None else None,
+            "path_params": dict(bad.path_params) if bad.path_params is not None else None,
+            "headers": dict(bad.headers),
+            "query": dict(bad.query),
             "expected_statuses": sorted(bad.expected_statuses),
         }
     )
@@ -88,12 +101,36 @@ _style = click.option(
 )
 
 
-def _valid_bodies(style: str, *, count: int, seed_value: int) -> list[dict[str, Any]]:
-    """`count` valid request bodies in `style`; the same ones for the same seed."""
-    if style == "realistic":
+_operation = click.option(
+    "--operation",
+    "-o",
+    "operation_id",
+    default=None,
+    metavar="OPERATION_ID",
+    help="The operation (operationId) whose requests to generate; default: the spec's sole operation.",
+)
+
+
+def _chosen(spec: ContractSpec, operation_id: str | None) -> Operation:
+    try:
+        return resolve_operation(spec, operation_id)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--operation") from None
+
+
+def _valid_bodies(
+    style: str, *, count: int, seed_value: int, operation: Operation | None = None
+) -> list[dict[str, Any]]:
+    """`count` valid request bodies of `operation` in `style`; the same ones for the same seed."""
+    spec = load_spec()
+    chosen = operation if operation is not None else resolve_operation(spec, None)
+    # The provider writes the requests of the operation that creates a task; any other operation's
+    # realistic bodies are the strategies' realistic draws.
+    if style == "realistic" and chosen.id in {op.id for op in task_operations(spec)}:
         fake = kore_faker(seed_value)
         return [fake.create_task_request() for _ in range(count)]
-    return draw(valid_requests(), count=count, seed_value=seed_value)
+    strategy = valid_requests(spec=spec, operation=chosen)
+    return draw(strategy, count=count, seed_value=seed_value)
 
 
 @click.group(
@@ -105,7 +142,7 @@ Examples:
 """
 )
 def cli() -> None:
-    """Generate Create a task requests and tasks as JSON lines, derived from the spec."""
+    """Generate requests (of any operation) and tasks as JSON lines, derived from the spec."""
 
 
 @cli.command(
@@ -114,22 +151,28 @@ Examples:
   python -m generators requests --count 5 --seed 1
   python -m generators requests --count 5 --seed 1 --style edge-cases
   python -m generators requests --count 20 --seed 1 --invalid
+  python -m generators requests --count 5 --operation createTask --invalid
 """
 )
 @_count
 @_seed
 @_style
+@_operation
 @click.option(
     "--invalid",
     is_flag=True,
     help="Requests that each break one documented rule, with the rule (Hypothesis's draws; --style does not apply).",
 )
-def requests(count: int, seed: int, style: str, invalid: bool) -> None:
+def requests(count: int, seed: int, style: str, operation_id: str | None, invalid: bool) -> None:
     """Print request bodies (or, with --invalid, labelled invalid requests), one JSON object a line."""
+    spec = load_spec()
+    operation = _chosen(spec, operation_id)
     if invalid:
-        lines = [_invalid_line(bad) for bad in draw(invalid_requests(), count=count, seed_value=seed)]
+        strategy = invalid_requests(spec=spec, operation=operation)
+        lines = [_invalid_line(bad) for bad in draw(strategy, count=count, seed_value=seed)]
     else:
-        lines = [_line(body) for body in _valid_bodies(style, count=count, seed_value=seed)]
+        bodies = _valid_bodies(style, count=count, seed_value=seed, operation=operation)
+        lines = [_line(body) for body in bodies]
     _echo_lines(lines)
 
 
@@ -143,19 +186,38 @@ Examples:
 @_count
 @_seed
 @_style
+@_operation
 @click.option("--stream-id", default=None, help="The bot (stream) id; derived from the seed by default.")
 @click.option("--account-id", default=None, help="The account id; derived from the seed by default.")
-def tasks(count: int, seed: int, style: str, stream_id: str | None, account_id: str | None) -> None:
+def tasks(
+    count: int, seed: int, style: str, operation_id: str | None, stream_id: str | None, account_id: str | None
+) -> None:
     """Print the tasks the platform would answer to generated requests, one JSON object a line."""
+    spec = load_spec()
+    try:
+        operation = task_operation(spec, resolve_operation(spec, operation_id) if operation_id else None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--operation") from None
     ids = SeededIds(seed)
     stream = stream_id or ids.new_id("st", key="cli-stream")
     account = account_id or _account_id(seed)
     caller = Caller.for_app(ids.new_id("cs", key="cli-app"), seed=seed)
-    bodies = _valid_bodies(style, count=count, seed_value=seed)
-    first = datetime.fromisoformat(seed_sample_task(load_spec())["createdAt"])
+    bodies = _valid_bodies(style, count=count, seed_value=seed, operation=operation)
+    first = datetime.fromisoformat(seed_sample_task(spec, operation)["createdAt"])
     clocks: list[Callable[[], datetime]] = [FrozenClock(first + i * _STEP) for i in range(len(bodies))]
     _echo_lines(
-        _line(build_task(body, stream_id=stream, account_id=account, caller=caller, clock=clock, ids=ids))
+        _line(
+            build_task(
+                body,
+                stream_id=stream,
+                account_id=account,
+                caller=caller,
+                clock=clock,
+                ids=ids,
+                spec=spec,
+                operation=operation,
+            )
+        )
         for body, clock in zip(bodies, clocks, strict=True)
     )
 

@@ -144,9 +144,9 @@ def task_operation(spec: ContractSpec, operation: Operation | None = None) -> Op
     return found[0]
 
 
-def seed_sample_task(spec: ContractSpec) -> Mapping[str, Any]:
-    """The seed page's sample answer of the task operation."""
-    return _template(task_operation(spec))
+def seed_sample_task(spec: ContractSpec, operation: Operation | None = None) -> Mapping[str, Any]:
+    """The seed page's sample answer of the task operation (`operation`, or the spec's one)."""
+    return _template(task_operation(spec, operation))
 
 
 def _template(operation: Operation) -> Mapping[str, Any]:
