@@ -1,4 +1,4 @@
-"""`python -m contract_tests` (or `kore-contract`): test a Create a task implementation against the contract."""
+"""`python -m contract_tests` (or `kore-contract`): test an implementation of the Case Management API against the contract."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from contract_tests._config import (
     DEFAULT_MAX_RESPONSE_TIME_MS,
     DEFAULT_MAX_TIME_S,
     ContractConfig,
+    operations_option,
     rate_option,
 )
 from contract_tests._errors import ContractTestError
@@ -65,7 +66,19 @@ from contract_tests._runner import run_contract
 )
 @click.option(
     "--rate-limit",
-    help="Pace requests, e.g. 1/s or 60/m; `none` for no limit. Default: none on loopback, 1/s elsewhere.",
+    help="Pace requests: N/s, N/min or N/h (a bare N is per minute), e.g. 60/min; `none` for no limit. "
+    "Default: none on loopback, 1/s elsewhere.",
+)
+@click.option(
+    "--operations",
+    help="Test only these operations (operationIds, comma-separated), e.g. createTask. Default: every "
+    "operation of the spec.",
+)
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The spec to test against. Default: the project's own spec/openapi.yaml.",
 )
 @click.option(
     "--allow-writes",
@@ -83,6 +96,11 @@ from contract_tests._runner import run_contract
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the report as JUnit XML here.",
 )
+@click.option(
+    "--json-report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the report as JSON here (each failure with its finding's fields).",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -97,15 +115,20 @@ def cli(
     max_time: float,
     max_response_time: float,
     rate_limit: str | None,
+    operations: str | None,
+    spec_path: Path | None,
     allow_writes: bool,
     strict: bool,
     show_secrets: bool,
     junit_xml: Path | None,
+    json_report: Path | None,
 ) -> None:
-    """Check that an implementation of Create a task keeps the documented contract.
+    """Check that an implementation of the spec's operations keeps the documented contract.
 
-    Sends valid requests of every documented shape, requests that each break one documented rule,
-    and bad tokens; judges every answer by the spec's statuses, schemas and x-contract-relations.
+    For every operation (or those of --operations): sends valid requests of every documented shape
+    and media-type spelling, requests that each break one documented rule, hostile path and header
+    values, and bad tokens; judges every answer by the spec's statuses, media types, schemas and
+    x-contract-relations.
     Exit status: 0 the contract holds, 1 violations found, 2 usage error or target unreachable.
 
     \b
@@ -152,6 +175,8 @@ def cli(
             allow_writes=allow_writes,
             strict=strict,
             show_secrets=show_secrets,
+            operations=operations_option(operations),
+            spec_path=spec_path,
         )
         report = run_contract(config, progress=Progress(sys.stderr))
     except ContractTestError as exc:
@@ -161,6 +186,9 @@ def cli(
     if junit_xml is not None:
         report.write_junit(junit_xml)
         click.echo(f"wrote {junit_xml}", err=True)
+    if json_report is not None:
+        report.write_json(json_report)
+        click.echo(f"wrote {json_report}", err=True)
     sys.exit(report.exit_code)
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
 from contract_tests._pacing import Budget, BudgetExhausted, TokenBucket, retry_after_seconds
+from spec import Operation
 
 # Sentinels: the body is not JSON; the body was not parsed yet.
 NOT_JSON: Any = object()
@@ -27,6 +29,9 @@ class PreparedRequest:
     body: bytes | None
     # header value -> the placeholder a report shows instead (`$KORE_JWT`).
     secrets: tuple[tuple[str, str], ...] = ()
+    # The operation it calls, and the path parameters filled into its path (as the judge reads them).
+    operation: str = ""
+    path_params: tuple[tuple[str, str], ...] = ()
 
     def header(self, name: str) -> str | None:
         """The value of a header, by case-insensitive name."""
@@ -91,8 +96,12 @@ class TargetGone(Exception):
     """The target stopped answering mid-run; raised inside the run, never out of it."""
 
 
+class Unsendable(Exception):
+    """HTTP cannot carry the request (a header value holding a newline...): it was not sent."""
+
+
 class ContractClient:
-    """Sends PreparedRequests to one operation URL, pacing them and waiting out 429s within the budget."""
+    """Sends PreparedRequests to the operations of one base URL, pacing them and waiting out 429s within the budget."""
 
     # After this many requests in a row got no answer at all, the target is taken to be down.
     MAX_TRANSPORT_ERRORS = 5
@@ -100,14 +109,13 @@ class ContractClient:
     def __init__(
         self,
         base_url: str,
-        path: str,
         *,
         bucket: TokenBucket,
         budget: Budget,
         timeout: float,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.url = base_url.rstrip("/") + path
+        self.base_url = base_url.rstrip("/")
         self.stats = ClientStats()
         self._bucket = bucket
         self._budget = budget
@@ -125,22 +133,39 @@ class ContractClient:
 
     def prepare(
         self,
+        operation: Operation,
+        path_params: Mapping[str, str],
         body: bytes | None,
         headers: list[tuple[str, str]],
         *,
+        query: Mapping[str, str] | None = None,
         secrets: tuple[tuple[str, str], ...] = (),
     ) -> PreparedRequest:
-        """A POST to the operation URL with exactly these headers and body."""
-        return PreparedRequest("POST", self.url, tuple(headers), body, secrets)
+        """A call of `operation` with these path and query parameters and exactly these headers and body."""
+        search = "?" + urlencode(dict(query), quote_via=quote) if query else ""
+        return PreparedRequest(
+            operation.method,
+            self.base_url + operation.path(**path_params) + search,
+            tuple(headers),
+            body,
+            secrets,
+            operation=operation.id,
+            path_params=tuple(path_params.items()),
+        )
 
-    def probe(self) -> httpx.Response:
-        """One harmless request (GET, which the spec answers 405) to learn whether the target answers."""
+    def probe(self, path: str) -> httpx.Response:
+        """One harmless request (GET, safe by HTTP's rules) to learn whether the target answers."""
         self._wait_for_slot()
         self.stats.sent += 1
-        return self._http.get(self.url)
+        return self._http.get(self.base_url + path)
 
     def send(self, request: PreparedRequest) -> Exchange:
         """Send one request; a 429 is waited out (Retry-After) and the request sent again."""
+        try:
+            # Header values as Latin-1 bytes, HTTP's own reading of them (what a WSGI server decodes).
+            headers = [(name.encode("ascii"), value.encode("latin-1")) for name, value in request.headers]
+        except UnicodeEncodeError as exc:
+            raise Unsendable(f"a header HTTP cannot carry: {exc}") from None
         attempt = 0
         while True:
             self._wait_for_slot()
@@ -148,11 +173,10 @@ class ContractClient:
             started = time.perf_counter()
             try:
                 response = self._http.request(
-                    request.method,
-                    request.url,
-                    headers=list(request.headers),
-                    content=request.body,
+                    request.method, request.url, headers=headers, content=request.body
                 )
+            except httpx.LocalProtocolError as exc:
+                raise Unsendable(str(exc)) from None
             except httpx.TimeoutException as exc:
                 return self._no_answer(
                     request, started, f"no answer within the client timeout ({exc.__class__.__name__})"
@@ -187,8 +211,3 @@ class ContractClient:
         if self.stats.transport_errors_in_a_row > self.MAX_TRANSPORT_ERRORS:
             raise TargetGone(reason)
         return Exchange(request=request, elapsed_ms=(time.perf_counter() - started) * 1000.0, error=reason)
-
-
-def operation_path(template: str, stream_id: str) -> str:
-    """The operation's path with the stream id filled in, percent-encoded as one segment."""
-    return template.replace("{streamId}", quote(stream_id, safe=""))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from contract_tests._errors import ConfigError
@@ -14,16 +16,30 @@ DEFAULT_MAX_RESPONSE_TIME_MS = 5000.0
 
 
 def rate_option(text: str | None) -> tuple[float | None, bool]:
-    """`--rate-limit` as ContractConfig's `(rate_limit, unlimited_rate)`; no option leaves the default pacing.
+    """`--rate-limit` (the one grammar, `spec.Rate`) as ContractConfig's `(rate_limit, unlimited_rate)`.
+
+    No option leaves the default pacing; a bare N is per minute.
 
     Example:
-        >>> rate_option("60/m"), rate_option("none"), rate_option(None)
-        ((1.0, False), (None, True), (None, False))
+        >>> rate_option("60/min"), rate_option("120"), rate_option("none"), rate_option(None)
+        ((1.0, False), (2.0, False), (None, True), (None, False))
     """
     if text is None:
         return None, False
     rate = parse_rate_limit(text)
     return rate, rate is None
+
+
+def operations_option(text: str | None) -> tuple[str, ...] | None:
+    """`--operations a,b` as ContractConfig's `operations`; no option tests every operation.
+
+    Example:
+        >>> operations_option("createTask, getTasks"), operations_option(None)
+        (('createTask', 'getTasks'), None)
+    """
+    if text is None:
+        return None
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,10 @@ class ContractConfig:
     strict: bool = False
     show_secrets: bool = False
     request_timeout_s: float = 30.0
+    # The operations to test, by operationId; None: every operation of the spec.
+    operations: tuple[str, ...] | None = None
+    # The spec to test against; None: the project's own (`spec/openapi.yaml`).
+    spec_path: Path | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -100,6 +120,19 @@ class ContractConfig:
                 f"{self.base_url}, which is not this machine",
                 "--allow-writes as well: every check creates tasks on the target",
             )
+
+    def selected(self, known: Sequence[str]) -> tuple[str, ...]:
+        """The operations to test, in the spec's order; ConfigError naming the known ones for an unknown one."""
+        if self.operations is None:
+            return tuple(known)
+        unknown = [name for name in self.operations if name not in known]
+        if unknown or not self.operations:
+            raise ConfigError(
+                "--operations",
+                ", ".join(unknown) if unknown else "no operation",
+                f"operationIds of the spec, comma-separated: {', '.join(known)}",
+            )
+        return tuple(name for name in known if name in self.operations)
 
     @property
     def loopback(self) -> bool:

@@ -33,16 +33,16 @@ class DecidedOptional:
         return ".".join(self.path)
 
 
-def decided_optional(schema: Mapping[str, Any]) -> tuple[DecidedOptional, ...]:
+def decided_optional(schema: Mapping[str, Any] | None) -> tuple[DecidedOptional, ...]:
     """Every property of a resolved schema marked `x-optional-by-decision` that can be filled, in schema order.
 
     Example:
         >>> from spec import load_spec
-        >>> [(p.name, p.decision) for p in decided_optional(load_spec().request_schema)]
+        >>> [(p.name, p.decision) for p in decided_optional(load_spec().operation("createTask").request_schema)]
         [('name', 'task-name-optional'), ('desc', 'desc-optional')]
     """
-    found = []
-    for path, node in _properties(schema, ()):
+    found: list[DecidedOptional] = []
+    for path, node in _properties(schema or {}, ()):
         decision = node.get(MARKER)
         if not isinstance(decision, str):
             continue

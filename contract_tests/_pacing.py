@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -11,29 +10,27 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from contract_tests._errors import ConfigError
+from spec import Rate
+from spec._rate import RATE_GRAMMAR
 
-# The platform allows 60 Case Management requests per minute per account (spec: info.description);
+# The platform allows 60 Case Management requests per minute per account (spec: info.x-rate-limit);
 # one a second keeps a run under that even when the account is used by nothing else.
 DEFAULT_REMOTE_RATE = 1.0
 
-_RATE = re.compile(r"^\s*(?P<count>\d+(?:\.\d+)?)\s*(?:/\s*(?P<unit>s|sec|second|m|min|minute))?\s*$", re.I)
-
 
 def parse_rate_limit(text: str) -> float | None:
-    """Requests per second from `N/s`, `N/m` or `N` (per second); `0` or `none` means unlimited.
+    """Requests per second from a rate in the one grammar (`spec.Rate`: `N/s`, `N/min`, `N/h`, a bare
+    `N` per minute); None for no limit (`0`, `none`, `off`).
 
     Example:
-        >>> parse_rate_limit("60/m")
-        1.0
+        >>> parse_rate_limit("60/min"), parse_rate_limit("60"), parse_rate_limit("2/s"), parse_rate_limit("none")
+        (1.0, 1.0, 2.0, None)
     """
-    if text.strip().lower() in ("none", "unlimited", "0", "0/s", "0/m"):
-        return None
-    match = _RATE.match(text)
-    if match is None:
-        raise ConfigError("--rate-limit", repr(text), "N/s, N/m or N (requests per second), e.g. 1/s or 60/m")
-    count = float(match["count"])
-    unit = (match["unit"] or "s").lower()
-    return count / 60.0 if unit.startswith("m") else count
+    try:
+        rate = Rate.parse(text)
+    except ValueError:
+        raise ConfigError("--rate-limit", repr(text), f"{RATE_GRAMMAR}, e.g. 1/s or 60/min") from None
+    return None if rate is None else rate.per_second
 
 
 def is_loopback(url: str) -> bool:

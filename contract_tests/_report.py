@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+from spec._judge import Finding
 
 FAILURE = "failure"
 WARNING = "warning"
@@ -15,7 +18,11 @@ WARNING = "warning"
 
 @dataclass(frozen=True)
 class Failure:
-    """One check that an answer broke: what was received, what the spec documents, and how to replay it."""
+    """One check that an answer broke: the judge's finding, how often, and how to replay it.
+
+    The finding's structured fields (check, operation, direction, pointer, basis, decision, the
+    Received / Documented / Fix texts) are kept as the judge gave them; `Failure.from_finding` copies them.
+    """
 
     check: str
     subject: str
@@ -28,20 +35,85 @@ class Failure:
     occurrences: int
     shrunk: bool
     note: str = ""
+    operation: str = ""
+    direction: str = "response"
+    pointer: str = ""
+    decision: str | None = None
+    fix: str = ""
+
+    @classmethod
+    def from_finding(
+        cls,
+        finding: Finding,
+        *,
+        severity: str,
+        curl: str,
+        seed: int,
+        occurrences: int,
+        shrunk: bool,
+        note: str = "",
+    ) -> Failure:
+        """A failure reported for a finding of the judge."""
+        return cls(
+            check=finding.check,
+            subject=finding.subject,
+            severity=severity,
+            basis=finding.basis.value,
+            received=finding.received,
+            documented=finding.documented,
+            curl=curl,
+            seed=seed,
+            occurrences=occurrences,
+            shrunk=shrunk,
+            note=note,
+            operation=finding.operation,
+            direction=finding.direction.value,
+            pointer=finding.pointer,
+            decision=finding.decision,
+            fix=finding.fix,
+        )
 
     @property
     def key(self) -> str:
         """The check and its subject, as the summary names it."""
         return f"{self.check}[{self.subject}]" if self.subject else self.check
 
+    def entry(self) -> dict[str, Any]:
+        """The failure as a JSON object: the finding's fields, then the run's."""
+        entry: dict[str, Any] = {
+            "check": self.check,
+            "subject": self.subject,
+            "severity": self.severity,
+            "operation": self.operation,
+            "direction": self.direction,
+            "pointer": self.pointer,
+            "basis": self.basis,
+            "decision": self.decision,
+            "received": self.received,
+            "documented": self.documented,
+            "fix": self.fix,
+            "curl": self.curl,
+            "seed": self.seed,
+            "occurrences": self.occurrences,
+            "shrunk": self.shrunk,
+        }
+        if self.note:
+            entry["note"] = self.note
+        return entry
+
     def __str__(self) -> str:
         times = "once" if self.occurrences == 1 else f"{self.occurrences} times"
         how = "minimal request after shrinking" if self.shrunk else "the request as first sent"
+        where = f"{self.operation}, " if self.operation else ""
+        decided = f"; decision {self.decision}" if self.decision else ""
         lines = [
-            f"{self.severity.upper()}: {self.key} (basis: {self.basis}; seen {times})",
+            f"{self.severity.upper()}: {self.key} (basis: {self.basis}{decided}; {where}{self.direction} "
+            f"{self.pointer or '/'}; seen {times})",
             f"  Received:   {self.received}",
             f"  Documented: {self.documented}",
         ]
+        if self.fix:
+            lines.append(f"  Fix:        {self.fix}")
         if self.note:
             lines.append(f"  Note:       {self.note}")
         lines.append(f"  Reproduce ({how}):")
@@ -76,6 +148,8 @@ class ContractReport:
     duration_s: float
     stopped: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The operations the run tested, by operationId.
+    operations: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -133,6 +207,39 @@ class ContractReport:
         lines.extend(self.notes)
         return "\n".join(lines)
 
+    def entry(self) -> dict[str, Any]:
+        """The report as a JSON object: the run, each check's tally, the failures and warnings with their findings' fields."""
+        return {
+            "base_url": self.base_url,
+            "seed": self.seed,
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "operations": list(self.operations),
+            "requests_sent": self.requests_sent,
+            "rate_limited": self.rate_limited,
+            "duration_s": round(self.duration_s, 3),
+            "stopped": self.stopped,
+            "notes": list(self.notes),
+            "checks": [
+                {
+                    "check": c.check,
+                    "judged": c.judged,
+                    "passed": c.passed,
+                    "warnings": c.warnings,
+                    "failures": c.failures,
+                    "skipped": c.skipped,
+                }
+                for c in self.checks
+            ],
+            "failures": [f.entry() for f in self.failures],
+            "warnings": [w.entry() for w in self.warnings],
+        }
+
+    def write_json(self, path: Path) -> None:
+        """Write the report as JSON to `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.entry(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
     def junit_xml(self) -> str:
         """The report as JUnit XML: one testcase per check, a <failure> per failing key."""
         suite = ET.Element(
@@ -161,7 +268,9 @@ class ContractReport:
                     node = ET.SubElement(
                         case,
                         "failure",
-                        message=f"{failure.key}: {failure.received}"[:500],
+                        message=f"{failure.key} ({failure.operation} {failure.pointer}): {failure.received}"[
+                            :500
+                        ],
                         type=failure.basis,
                     )
                     node.text = str(failure)

@@ -1,9 +1,14 @@
-"""A run: send the generators' requests to the target, judge every answer, shrink what fails, report.
+"""A run: send the generators' requests to every operation, ask the judge about every answer, shrink what fails.
 
-The engine is Hypothesis itself: each scenario is a `@given` run seeded with `@seed(N)` (no example
-database), so the same seed sends the same requests, and a failing check is shrunk to the smallest
-request that still breaks it. Each check raises its own exception type, because Hypothesis tells
-distinct bugs apart by the type they raise and then shrinks each one on its own.
+The engine is Hypothesis itself: each scenario of each operation is a `@given` run seeded with
+`@seed(N)` (no example database), so the same seed sends the same requests, and a failing check is
+shrunk to the smallest request that still breaks it. Each check raises its own exception type,
+because Hypothesis tells distinct bugs apart by the type they raise and then shrinks each one on its own.
+
+Everything an operation is sent is read from its `Operation` and drawn by the generators: its
+named examples, valid bodies in every valid media-type variant, each kind of invalid request the
+spec allows, hostile path and header values, and bad tokens. Whether an answer keeps the contract
+is decided by the one judge (`spec.ContractJudge`, through `_checks`).
 """
 
 from __future__ import annotations
@@ -16,28 +21,20 @@ import secrets
 import time
 import unittest
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, Unsatisfiable
 
 from contract_tests._auth import AuthCase, Tokens
-from contract_tests._checks import (
-    CREATED,
-    POSITIVE_DATA_ACCEPTANCE,
-    SETUP_STATUSES,
-    UNAUTHORIZED,
-    Judge,
-    Verdict,
-    check_names,
-)
-from contract_tests._client import ContractClient, Exchange, PreparedRequest, TargetGone, operation_path
+from contract_tests._checks import Checks, check_names, check_of, requires_optional
+from contract_tests._client import ContractClient, Exchange, PreparedRequest, TargetGone, Unsendable
 from contract_tests._config import ContractConfig
 from contract_tests._curl import to_curl
 from contract_tests._errors import NothingJudged, TargetUnreachable
@@ -52,31 +49,27 @@ from contract_tests._report import (
     Progress,
     SilentProgress,
 )
-from spec import ContractSpec, load_spec
+from spec import ContractSpec, Expect, Expectation, Finding, Judgement, Operation, load_spec
+from spec._judge import POSITIVE_DATA_ACCEPTANCE, SETUP_STATUSES, Basis
 
 if TYPE_CHECKING:
-    from generators import InvalidRequest
+    from generators import InvalidRequest, RequestParameters
 
 T = TypeVar("T")
 
-# The generators' kinds of invalid request (their `invalid_requests(kinds=...)` names). One
-# Hypothesis run per kind, so that even a small budget sends every kind at least once.
-INVALID_KINDS = (
-    "missing-required",
-    "wrong-type",
-    "empty-string",
-    "no-contact",
-    "bad-format",
-    "malformed-json",
-    "wrong-content-type",
-    "no-body",
-    "non-object-body",
-)
+# The path parameter `--stream-id` fills, and the header `--account-id` sends, wherever an operation has them.
+STREAM_PARAMETER = "streamId"
+ACCOUNT_HEADER = "accountId"
+JSON_MEDIA_TYPE = "application/json"
+# The header of the token when the spec names no API-key scheme.
+DEFAULT_AUTH_HEADER = "auth"
 # The schema keyword naming the decision that opens an object to properties it does not list.
 OPEN_BY_DECISION = "x-open-by-decision"
+# Refusals that say nothing about the body: the run's token, scope, rate or URL.
+NOT_ABOUT_THE_BODY = SETUP_STATUSES | {404}
 # Once a Hypothesis run has found a failure, it sends at most this many further requests per example
 # it was asked for (at least SHRINK_MIN): shrinking finds most of the reduction early, and every
-# request it sends is one more task created on the target.
+# request it sends is one more write on the target.
 SHRINK_FACTOR = 3
 SHRINK_MIN = 25
 # ...and spends at most this long on it: many candidates the shrinker tries are refused by the
@@ -84,8 +77,11 @@ SHRINK_MIN = 25
 SHRINK_SECONDS = 3.0
 # Hypothesis runs per scenario at most, when failures cut generation short.
 MAX_ROUNDS = 4
-# Shares of the time budget, so that a slow (paced) target still reaches every scenario.
-SHARES = {"examples": 0.05, "valid": 0.4, "invalid": 0.4, "auth": 0.15}
+# Shares of the time budget per scenario of each operation, so that a slow (paced) target still
+# reaches every scenario of every operation.
+SHARES = {"examples": 0.05, "valid": 0.35, "invalid": 0.35, "parameters": 0.1, "auth": 0.15}
+# Hostile-parameter requests per operation, as a share of --max-examples.
+PARAMETER_SHARE = 0.5
 
 
 class _StopRun(unittest.SkipTest):
@@ -102,9 +98,9 @@ class _StopRun(unittest.SkipTest):
 class CheckFailed(Exception):
     """Raised inside a Hypothesis run when an answer fails a check, so that Hypothesis shrinks it."""
 
-    def __init__(self, verdict: Verdict, exchange: Exchange) -> None:
-        super().__init__(str(verdict))
-        self.verdict = verdict
+    def __init__(self, finding: Finding, exchange: Exchange) -> None:
+        super().__init__(str(finding))
+        self.finding = finding
         self.exchange = exchange
 
 
@@ -118,11 +114,16 @@ def _failure_type(key: str) -> type[CheckFailed]:
     return _FAILURE_TYPES[key]
 
 
+def group_key(finding: Finding) -> tuple[str, str]:
+    """Findings are grouped, shrunk and reported per operation and key."""
+    return finding.operation, finding.key
+
+
 @dataclass
 class _Group:
-    """All failing answers of one check key: counts and the request that reproduces it."""
+    """All failing answers of one operation's check key: counts and the request that reproduces it."""
 
-    verdict: Verdict
+    finding: Finding
     severity: str
     first: Exchange
     latest: Exchange
@@ -130,7 +131,7 @@ class _Group:
     # The Hypothesis run that shrinks this key (None: not shrunk); its failing requests only get smaller.
     explore: str | None = None
     shrunk: Exchange | None = None
-    shrunk_verdict: Verdict | None = None
+    shrunk_finding: Finding | None = None
 
 
 @dataclass
@@ -143,50 +144,51 @@ class _Tally:
 
 @dataclass
 class _Recorder:
-    """Counts verdicts per check and keeps, per failing key, the request to show."""
+    """Counts the judge's checks per check name and keeps, per failing key, the request to show."""
 
     checks: list[str]
     strict: bool
     tallies: dict[str, _Tally] = field(default_factory=dict)
-    groups: dict[str, _Group] = field(default_factory=dict)
+    groups: dict[tuple[str, str], _Group] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tallies = {name: _Tally() for name in self.checks}
 
-    def severity(self, verdict: Verdict) -> str:
+    def severity(self, finding: Finding) -> str:
         """Failure, or a warning for a rule the spec decided beyond the seed page (unless --strict)."""
-        return WARNING if verdict.basis == "decision" and not self.strict else FAILURE
+        return WARNING if finding.basis is Basis.DECISION and not self.strict else FAILURE
 
     def record(
-        self, exchange: Exchange, verdicts: list[Verdict], *, explore: str | None = None
-    ) -> list[Verdict]:
-        """Count the verdicts; the failures (not warnings) among them."""
+        self, exchange: Exchange, judgement: Judgement, *, explore: str | None = None
+    ) -> list[Finding]:
+        """Count the judgement's checks; the failures (not warnings) among its findings."""
         failing = []
-        for verdict in verdicts:
-            tally = self.tallies.setdefault(verdict.check, _Tally())
+        found = {finding.key: finding for finding in judgement.findings}
+        for key in judgement.checks:
+            tally = self.tallies.setdefault(check_of(key), _Tally())
             tally.judged += 1
-            if verdict.passed:
+            finding = found.get(key)
+            if finding is None:
                 tally.passed += 1
                 continue
-            severity = self.severity(verdict)
+            severity = self.severity(finding)
             if severity == WARNING:
                 tally.warnings += 1
             else:
                 tally.failures += 1
-                failing.append(verdict)
-            group = self.groups.get(verdict.key)
+                failing.append(finding)
+            where = group_key(finding)
+            group = self.groups.get(where)
             if group is None:
-                self.groups[verdict.key] = _Group(verdict, severity, exchange, exchange)
+                self.groups[where] = _Group(finding, severity, exchange, exchange)
             elif severity == FAILURE and group.severity == WARNING:
                 # A key that so far only warned now fails: report (and shrink) the failing answer.
-                self.groups[verdict.key] = _Group(
-                    verdict, severity, exchange, exchange, count=group.count + 1
-                )
+                self.groups[where] = _Group(finding, severity, exchange, exchange, count=group.count + 1)
             else:
                 group.count += 1
                 if explore is not None and group.explore == explore:
                     # While Hypothesis shrinks, each failing request is smaller than the one before.
-                    group.latest, group.verdict = exchange, verdict
+                    group.latest, group.finding = exchange, finding
         return failing
 
     @property
@@ -195,12 +197,33 @@ class _Recorder:
         return sum(1 for g in self.groups.values() if g.severity == FAILURE)
 
 
+@dataclass(frozen=True)
+class Draw:
+    """One drawn call of an operation: its body (None: the operation takes none), the body's media
+    type, and its path and header parameters."""
+
+    body: Any
+    content_type: str | None
+    parameters: RequestParameters | None
+
+
+_NO_OVERLAY: Mapping[str, str | None] = {}
+
+
 class _Run:
     """One run against one target."""
 
-    def __init__(self, config: ContractConfig, contract: ContractSpec, progress: Progress, seed: int) -> None:
+    def __init__(
+        self,
+        config: ContractConfig,
+        contract: ContractSpec,
+        operations: Sequence[Operation],
+        progress: Progress,
+        seed: int,
+    ) -> None:
         self.config = config
         self.contract = contract
+        self.operations = tuple(operations)
         self.progress = progress
         self.seed = seed
         self.budget = Budget(config.max_time_s)
@@ -213,18 +236,17 @@ class _Run:
         )
         self.client = ContractClient(
             config.base_url,
-            operation_path(contract.path_template, config.stream_id),
             bucket=TokenBucket(config.rate),
             budget=self.budget,
             timeout=max(config.request_timeout_s, config.max_response_time_ms / 1000.0 * 2),
         )
-        self.judge = Judge(
-            contract, stream_id=config.stream_id, max_response_time_ms=config.max_response_time_ms
-        )
-        self.recorder = _Recorder(check_names(contract), config.strict)
-        self.decided_optional = decided_optional(contract.request_schema)
+        self.checks = Checks(contract, max_response_time_ms=config.max_response_time_ms)
+        self.recorder = _Recorder(check_names(self.operations), config.strict)
+        self.decided_optional = {op.id: decided_optional(op.request_schema) for op in self.operations}
+        self.auth_header = next(iter(contract.auth_headers.values()), DEFAULT_AUTH_HEADER)
         self.stopped = ""
         self.scenario_deadline = math.inf
+        self._steps = [(op.id, name) for op in self.operations for name in SHARES]
         self._account_turn = 0
         # 24 hex digits like the platform's account ids, fixed by the seed so runs replay.
         self._made_up_account = f"{random.Random(seed).getrandbits(96):024x}"
@@ -232,22 +254,74 @@ class _Run:
 
     # -- requests ------------------------------------------------------------------------
 
-    def headers(self, token: str | None, content_type: str | None) -> list[tuple[str, str]]:
-        """The headers of a request: the token, the content type, and the account when one was given."""
-        headers = [("Accept", "application/json")]
-        if token is not None:
-            headers.append(("auth", token))
-        if content_type is not None:
-            headers.append(("Content-Type", content_type))
-        account = self.config.account_id
-        if account is None and self.config.loopback:
-            # No account given: on loopback (a mock or a local build, never the platform) every other
-            # request names a made-up account, so `account-is-header` is checked and so is its absence.
+    def path_params(self, operation: Operation, draw: Draw, *, hostile: bool = False) -> dict[str, str]:
+        """The call's path parameters: the drawn ones, with the run's stream id unless hostile ones are tried."""
+        drawn = dict(draw.parameters.path) if draw.parameters is not None else {}
+        values = (
+            {STREAM_PARAMETER: self.config.stream_id} if STREAM_PARAMETER in operation.path_parameters else {}
+        )
+        if hostile:
+            return {**values, **drawn}
+        return {**drawn, **values}
+
+    def headers(
+        self,
+        operation: Operation,
+        token: str | None,
+        draw: Draw,
+        *,
+        content_type: str | None,
+        overlay: Mapping[str, str | None] = _NO_OVERLAY,
+        run_account: bool = True,
+    ) -> list[tuple[str, str]]:
+        """A call's headers: the token, the content type, the drawn header parameters, the run's account,
+        then `overlay` (None: leave the header out)."""
+        headers: dict[str, tuple[str, str]] = {}
+
+        def put(name: str, value: str | None) -> None:
+            if value is None:
+                headers.pop(name.lower(), None)
+            else:
+                headers[name.lower()] = (name, value)
+
+        put("Accept", JSON_MEDIA_TYPE)
+        put(self.auth_header, token)
+        put("Content-Type", content_type)
+        for name, drawn in (draw.parameters.headers if draw.parameters is not None else {}).items():
+            put(name, drawn)
+        if run_account:
+            self._put_account(operation, put)
+        for name, value in overlay.items():
+            put(name, value)
+        return list(headers.values())
+
+    def _put_account(self, operation: Operation, put: Callable[[str, str | None], None]) -> None:
+        """The account header, where the operation documents one: --account-id, else on loopback a made-up
+        account every other call (so that both the header and its absence are checked)."""
+        documented = {str(p.get("name", "")).lower(): p for p in operation.parameters_in("header")}
+        parameter = documented.get(ACCOUNT_HEADER.lower())
+        if parameter is None:
+            return
+        required = bool(parameter.get("required", False))
+        if self.config.account_id is not None:
+            put(ACCOUNT_HEADER, self.config.account_id)
+        elif self.config.loopback:
+            # A mock or a local build, never the platform.
             self._account_turn += 1
-            account = self._made_up_account if self._account_turn % 2 == 0 else None
-        if account is not None:
-            headers.append(("accountId", account))
-        return headers
+            put(ACCOUNT_HEADER, self._made_up_account if required or self._account_turn % 2 == 0 else None)
+        elif not required:
+            put(ACCOUNT_HEADER, None)  # the calling app's own account
+
+    @staticmethod
+    def query(draw: Draw, overlay: Mapping[str, str | None] = _NO_OVERLAY) -> dict[str, str]:
+        """A call's query parameters: the drawn ones, then `overlay` (None: leave the parameter out)."""
+        values = dict(draw.parameters.query) if draw.parameters is not None else {}
+        for name, value in overlay.items():
+            if value is None:
+                values.pop(name, None)
+            else:
+                values[name] = value
+        return values
 
     def send(self, request: PreparedRequest) -> Exchange:
         """Send within the scenario's share of the budget."""
@@ -257,25 +331,33 @@ class _Run:
         self.progress.update(self.client.stats.sent, self.recorder.failure_count, self.budget.remaining)
         return exchange
 
-    def valid_request(self, body: dict[str, Any]) -> PreparedRequest:
-        """A request valid by the spec, with the run's token."""
+    def valid_request(self, operation: Operation, draw: Draw, body: Any = None) -> PreparedRequest:
+        """A call valid by the spec, with the run's token (`body` instead of the drawn one when given)."""
+        sent = draw.body if body is None else body
         return self.client.prepare(
-            _encode(body), self.headers(self.tokens.token, "application/json"), secrets=self.tokens.secrets()
+            operation,
+            self.path_params(operation, draw),
+            _encode(sent) if sent is not None else None,
+            self.headers(operation, self.tokens.token, draw, content_type=draw.content_type),
+            query=self.query(draw),
+            secrets=self.tokens.secrets(),
         )
 
     # -- the examiners: one request, judged --------------------------------------------------
 
-    def examine_valid(self, body: dict[str, Any]) -> tuple[Exchange, list[Verdict]]:
-        """A valid body must be accepted as documented."""
-        exchange = self.send(self.valid_request(body))
-        required, accepted_with = self.required_by_target(body, exchange)
-        verdicts = self.judge.valid(
-            exchange, body, self.relied_on(body), required=required, accepted_with=accepted_with
+    def examine_valid(self, operation: Operation, draw: Draw) -> tuple[Exchange, Judgement]:
+        """A valid call must be accepted as documented."""
+        exchange = self.send(self.valid_request(operation, draw))
+        judgement = self.checks.exchange(
+            operation, exchange, Expectation.valid(decisions=self.relied_on(operation, draw.body))
         )
-        return exchange, verdicts
+        required, accepted_with = self.required_by_target(operation, draw, exchange)
+        if required and accepted_with is not None:
+            judgement = requires_optional(judgement, exchange, draw.body, required, accepted_with)
+        return exchange, judgement
 
     def required_by_target(
-        self, body: dict[str, Any], exchange: Exchange
+        self, operation: Operation, draw: Draw, exchange: Exchange
     ) -> tuple[tuple[DecidedOptional, ...], Exchange | None]:
         """Which left-out properties that a decision makes optional the target requires, and its answer once sent.
 
@@ -284,9 +366,10 @@ class _Run:
         filled in alone, then with all; the first accepted tells which. Nothing accepted: a real refusal.
         Only the retry's status is judged: bodies that carry these properties are judged in full anyway.
         """
-        if exchange.status is None or not 400 <= exchange.status < 500 or exchange.status in SETUP_STATUSES:
+        status = exchange.status
+        if status is None or not 400 <= status < 500 or status in NOT_ABOUT_THE_BODY:
             return (), None
-        missing = left_out(body, self.decided_optional)
+        missing = left_out(draw.body, self.decided_optional[operation.id])
         if not missing:
             return (), None
         attempts: list[tuple[DecidedOptional, ...]] = (
@@ -294,128 +377,218 @@ class _Run:
         )
         attempts.append(missing)
         for attempt in attempts:
-            retry = self.send(self.valid_request(filled(body, attempt)))
-            if retry.status == CREATED:
+            retry = self.send(self.valid_request(operation, draw, filled(draw.body, attempt)))
+            if retry.status == operation.success_status:
                 return attempt, retry
         return (), None
 
-    def unambiguous(self, body: dict[str, Any]) -> dict[str, Any]:
+    def unambiguous(self, operation: Operation, body: Any) -> Any:
         """A valid body every reading of the seed page accepts: no unknown properties, decided-optional ones filled.
 
         The auth check judges the token: the body's refusal by a target that validates the body first
         must not pass for (or hide) the token's.
         """
-        known = _without_unknown_properties(self.contract.request_schema, body)
-        result: dict[str, Any] = filled(known, left_out(known, self.decided_optional))
-        return result
+        if body is None:
+            return None
+        known = _without_unknown_properties(operation.request_schema, body)
+        return filled(known, left_out(known, self.decided_optional[operation.id]))
 
-    def examine_invalid(self, invalid: InvalidRequest) -> tuple[Exchange, list[Verdict]]:
-        """A request that breaks one rule must be rejected with a documented 4xx."""
+    def examine_invalid(
+        self, operation: Operation, drawn: tuple[InvalidRequest, RequestParameters]
+    ) -> tuple[Exchange, Judgement]:
+        """A call that breaks one rule must be refused with a documented 4xx."""
+        invalid, parameters = drawn
+        draw = Draw(None, invalid.content_type, parameters)
+        path_params = {**self.path_params(operation, draw), **(invalid.path_params or {})}
+        headers = self.headers(
+            operation,
+            self.tokens.token,
+            draw,
+            content_type=invalid.content_type,
+            overlay=invalid.headers or _NO_OVERLAY,
+        )
         request = self.client.prepare(
-            invalid.body, self.headers(self.tokens.token, invalid.content_type), secrets=self.tokens.secrets()
+            operation,
+            path_params,
+            invalid.body,
+            headers,
+            query=self.query(draw, invalid.query),
+            secrets=self.tokens.secrets(),
         )
         exchange = self.send(request)
-        verdicts = self.judge.invalid(
-            exchange, invalid.rule, invalid.basis, invalid.expected_statuses, invalid.description
+        expectation = Expectation(
+            Expect.INVALID,
+            rule=invalid.rule,
+            description=invalid.description,
+            basis=Basis(invalid.basis),
+            decisions=(invalid.decision,) if invalid.decision else (),
+            statuses=invalid.expected_statuses,
         )
-        return exchange, verdicts
+        return exchange, self.checks.exchange(operation, exchange, expectation, relations=False)
 
-    def examine_auth(self, case: AuthCase, body: dict[str, Any]) -> tuple[Exchange, list[Verdict]]:
-        """A valid body with a bad token must be refused with 401."""
+    def examine_parameters(self, operation: Operation, draw: Draw) -> tuple[Exchange, Judgement]:
+        """A valid body with hostile (schema-valid) path and header values: any documented answer will do."""
+        request = self.client.prepare(
+            operation,
+            self.path_params(operation, draw, hostile=True),
+            _encode(draw.body) if draw.body is not None else None,
+            self.headers(
+                operation, self.tokens.token, draw, content_type=draw.content_type, run_account=False
+            ),
+            query=self.query(draw),
+            secrets=self.tokens.secrets(),
+        )
+        exchange = self.send(request)
+        judgement = self.checks.exchange(operation, exchange, Expectation(Expect.DOCUMENTED))
+        return exchange, judgement
+
+    def examine_auth(self, operation: Operation, case: AuthCase, draw: Draw) -> tuple[Exchange, Judgement]:
+        """A valid call with a bad token must be refused with 401."""
         secrets_ = self.tokens.secrets() + (
             ((case.token, case.placeholder),) if case.token and case.placeholder else ()
         )
+        body = self.unambiguous(operation, draw.body)
         request = self.client.prepare(
-            _encode(body), self.headers(case.token, "application/json"), secrets=secrets_
+            operation,
+            self.path_params(operation, draw),
+            _encode(body) if body is not None else None,
+            self.headers(operation, case.token, draw, content_type=draw.content_type),
+            query=self.query(draw),
+            secrets=secrets_,
         )
         exchange = self.send(request)
-        return exchange, self.judge.auth(exchange, case)
+        expectation = Expectation(Expect.UNAUTHORIZED, rule=case.name, description=case.description)
+        return exchange, self.checks.exchange(operation, exchange, expectation, relations=False)
 
-    def relied_on(self, body: Any) -> frozenset[str]:
+    def relied_on(self, operation: Operation, body: Any) -> frozenset[str]:
         """Decisions that make `body` valid: those of the objects (`x-open-by-decision`) where it has
         properties the schema does not list. The page says nothing of such properties, so a target
         refusing them breaks a decision, not the page."""
-        return frozenset(_opening_decisions(self.contract.request_schema, body))
+        return frozenset(_opening_decisions(operation.request_schema, body))
 
     # -- scenarios ---------------------------------------------------------------------------
 
     @contextmanager
-    def scenario(self, name: str, description: str) -> Iterator[None]:
-        """Give a scenario its share of what is left of the budget, and say when it starts and ends."""
-        remaining_shares = sum(SHARES[n] for n in SHARES if list(SHARES).index(n) >= list(SHARES).index(name))
+    def scenario(self, operation: Operation, name: str, description: str) -> Iterator[None]:
+        """Give a scenario of an operation its share of what is left of the budget; say when it starts and ends."""
+        index = self._steps.index((operation.id, name))
+        remaining_shares = sum(SHARES[step] for _, step in self._steps[index:])
         self.scenario_deadline = time.monotonic() + self.budget.remaining * SHARES[name] / remaining_shares
         sent, failing = self.client.stats.sent, self.recorder.failure_count
-        self.progress.phase(f"{description}...")
+        self.progress.phase(f"{operation.id}: {description}...")
         started = time.monotonic()
         yield
         self.progress.phase(
-            f"{description}: {self.client.stats.sent - sent} requests, "
+            f"{operation.id}: {description}: {self.client.stats.sent - sent} requests, "
             f"{self.recorder.failure_count - failing} new failing check(s), {time.monotonic() - started:.1f} s"
         )
 
     def run(self) -> None:
-        """Every scenario in turn, as far as the budget goes."""
+        """Every scenario of every operation in turn, as far as the budget goes."""
+        for operation in self.operations:
+            if self.stopped:
+                break
+            self.run_operation(operation)
+        if not self.tokens.can_mint and any(_secured(self.contract, op) for op in self.operations):
+            self.notes.append(
+                "not run: expired and claim-less tokens (ignored_auth[expired-token], "
+                "ignored_auth[no-appId-claim]) need --client-id/--client-secret"
+            )
+
+    def run_operation(self, operation: Operation) -> None:
+        """The scenarios of one operation."""
         # Imported here: the generators load Hypothesis's Unicode tables, which a pytest plugin or
         # conftest must not do at import time (HypothesisSideeffectWarning).
-        from generators import invalid_requests, valid_requests
+        from generators import invalid_kinds, invalid_requests, request_parameters
 
-        with self.scenario("examples", "the spec's named request examples"):
-            for body in self.contract.request_examples.values():
-                if not self.once(functools.partial(self.examine_valid, body)):
-                    break
+        spec, op = self.contract, operation
         n = self.config.max_examples
-        if not self.stopped:
-            with self.scenario("valid", f"valid requests (up to {n})"):
-                self.explore(
-                    "valid", valid_requests(spec=self.contract, realistic=True), self.examine_valid, n
-                )
-        if not self.stopped:
-            per_kind = max(1, math.ceil(n / len(INVALID_KINDS)))
-            with self.scenario(
-                "invalid", f"invalid requests ({per_kind} per kind, {len(INVALID_KINDS)} kinds)"
-            ):
-                for kind in INVALID_KINDS:
-                    try:
-                        strategy = invalid_requests(spec=self.contract, kinds={kind})
-                    except ValueError:
-                        continue  # The spec has no rule of this kind.
-                    self.explore(f"invalid:{kind}", strategy, self.examine_invalid, per_kind)
+        parameters = request_parameters(spec=spec, operation=op, hostile=False)
+        valid = st.builds(Draw, self._bodies(op), self._media_types(op), parameters)
+
+        def examine_valid(draw: Draw) -> tuple[Exchange, Judgement]:
+            return self.examine_valid(op, draw)
+
+        examples = op.request_examples
+        if examples:
+            with self.scenario(op, "examples", f"the spec's named request examples ({len(examples)})"):
+                plain = JSON_MEDIA_TYPE if JSON_MEDIA_TYPE in op.request_media_types else None
+                for name, body in examples.items():
+                    example = st.builds(Draw, st.just(body), st.just(plain), parameters)
+                    self.explore(f"{op.id}:example:{name}", example, examine_valid, 1)
                     if self.stopped:
-                        break
-        if not self.stopped:
+                        return
+        with self.scenario(op, "valid", f"valid requests (up to {n})"):
+            self.explore(f"{op.id}:valid", valid, examine_valid, n)
+        if self.stopped:
+            return
+        kinds = tuple(invalid_kinds(spec=spec, operation=op))
+        if kinds:
+            per_kind = max(1, math.ceil(n / len(kinds)))
+            with self.scenario(op, "invalid", f"invalid requests ({per_kind} per kind, {len(kinds)} kinds)"):
+                for kind in kinds:
+                    try:
+                        strategy = invalid_requests(spec=spec, operation=op, kinds={kind})
+                    except ValueError:
+                        continue  # The spec has no rule of this kind here.
+                    self.explore(
+                        f"{op.id}:invalid:{kind}",
+                        st.tuples(strategy, parameters),
+                        functools.partial(self.examine_invalid, op),
+                        per_kind,
+                    )
+                    if self.stopped:
+                        return
+        if op.parameters_in("path") or op.parameters_in("header"):
+            count = max(1, int(n * PARAMETER_SHARE))
+            with self.scenario(op, "parameters", f"hostile path and header values (up to {count})"):
+                hostile = st.builds(
+                    Draw,
+                    self._bodies(op),
+                    self._media_types(op),
+                    request_parameters(spec=spec, operation=op, hostile=True),
+                )
+                self.explore(
+                    f"{op.id}:parameters", hostile, functools.partial(self.examine_parameters, op), count
+                )
+            if self.stopped:
+                return
+        if _secured(spec, op):
             cases = self.tokens.cases()
             per_case = max(1, n // 20)
-            with self.scenario("auth", f"bad tokens ({per_case} per case, {len(cases)} cases)"):
-                bodies = valid_requests(spec=self.contract, realistic=True).map(self.unambiguous)
+            plain = JSON_MEDIA_TYPE if JSON_MEDIA_TYPE in op.request_media_types else None
+            draws = st.builds(Draw, self._bodies(op), st.just(plain), parameters)
+            with self.scenario(op, "auth", f"bad tokens ({per_case} per case, {len(cases)} cases)"):
                 for case in cases:
-                    examine = functools.partial(self.examine_auth, case)
-                    self.explore(f"auth:{case.name}", bodies, examine, per_case)
+                    examine = functools.partial(self.examine_auth, op, case)
+                    self.explore(f"{op.id}:auth:{case.name}", draws, examine, per_case)
                     if self.stopped:
-                        break
-            if not self.tokens.can_mint:
-                self.notes.append(
-                    "not run: expired and claim-less tokens (ignored_auth[expired-token], "
-                    "ignored_auth[no-appId-claim]) need --client-id/--client-secret"
-                )
+                        return
 
-    def once(self, examine: Callable[[], tuple[Exchange, list[Verdict]]]) -> bool:
-        """One request outside Hypothesis; False when the run must stop."""
-        try:
-            exchange, verdicts = examine()
-        except BudgetExhausted:
-            self._stop_for_budget("examples")
-            return not self.stopped
-        except TargetGone as exc:
-            self.stopped = f"the target stopped answering ({exc})"
-            return False
-        self.recorder.record(exchange, verdicts)
-        return True
+    def _bodies(self, operation: Operation) -> st.SearchStrategy[Any]:
+        """Valid bodies of the operation (None when it takes none)."""
+        if operation.request_body is None:
+            return st.none()
+        from generators import valid_requests
+
+        return valid_requests(spec=self.contract, operation=operation, realistic=True)
+
+    def _media_types(self, operation: Operation) -> st.SearchStrategy[str | None]:
+        """Every valid spelling of the operation's body media types (a charset, any letter case...)."""
+        if operation.request_body is None:
+            return st.none()
+        from generators import media_types
+
+        variants = media_types(spec=self.contract, operation=operation)
+        if isinstance(variants, st.SearchStrategy):
+            return variants
+        return st.sampled_from(tuple(variants))
 
     def explore(
         self,
         name: str,
         strategy: st.SearchStrategy[T],
-        examine: Callable[[T], tuple[Exchange, list[Verdict]]],
+        examine: Callable[[T], tuple[Exchange, Judgement]],
         max_examples: int,
     ) -> None:
         """Seeded Hypothesis runs of `examine` over `strategy` until `max_examples` were generated.
@@ -439,7 +612,7 @@ class _Run:
         self,
         name: str,
         strategy: st.SearchStrategy[T],
-        examine: Callable[[T], tuple[Exchange, list[Verdict]]],
+        examine: Callable[[T], tuple[Exchange, Judgement]],
         max_examples: int,
     ) -> int | None:
         """One Hypothesis run; failures are shrunk, then recorded.
@@ -461,7 +634,9 @@ class _Run:
                 if state["requests_after_failure"] > limit or spent > SHRINK_SECONDS:
                     raise _StopRun()
             try:
-                exchange, verdicts = examine(value)
+                exchange, judgement = examine(value)
+            except Unsendable:
+                reject()  # HTTP cannot carry this draw: not the target's fault, not a request.
             except BudgetExhausted:
                 state["out"] = 1
                 self._stop_for_budget(name)
@@ -470,18 +645,18 @@ class _Run:
                 self.stopped = f"the target stopped answering ({exc})"
                 raise _StopRun() from None
             failing = [
-                v
-                for v in self.recorder.record(exchange, verdicts, explore=name)
-                if v.replayable and self.recorder.groups[v.key].explore in (None, name)
+                f
+                for f in self.recorder.record(exchange, judgement, explore=name)
+                if f.replayable and self.recorder.groups[group_key(f)].explore in (None, name)
             ]
             if failing:
                 # A key already shrunk by an earlier run is only counted: shrinking it again would
                 # cost requests and find the same thing.
                 state["failed_at"] = state["failed_at"] or time.monotonic()
                 order = self.recorder.checks
-                first = min(failing, key=lambda v: order.index(v.check) if v.check in order else len(order))
-                self.recorder.groups[first.key].explore = name
-                raise _failure_type(first.key)(first, exchange)
+                first = min(failing, key=lambda f: order.index(f.check) if f.check in order else len(order))
+                self.recorder.groups[group_key(first)].explore = name
+                raise _failure_type(f"{first.operation}:{first.key}")(first, exchange)
 
         runner = settings(
             max_examples=max_examples,
@@ -496,15 +671,15 @@ class _Run:
         )(hypothesis_seed(_scenario_seed(self.seed, name))(given(value=strategy)(test)))
         try:
             runner()
-        except (Flaky, _StopRun):
-            # Shrinking was cut short, or a check did not fail again on replay: each key keeps the
-            # last (smallest so far) request that failed it.
+        except (Flaky, _StopRun, Unsatisfiable):
+            # Shrinking was cut short, a check did not fail again on replay, or no draw could be sent:
+            # each key keeps the last (smallest so far) request that failed it.
             pass
         except (CheckFailed, ExceptionGroup) as exc:
             for leaf in shrunk_failures(exc):
-                if leaf.verdict.key in self.recorder.groups:
-                    group = self.recorder.groups[leaf.verdict.key]
-                    group.shrunk, group.shrunk_verdict = leaf.exchange, leaf.verdict
+                group = self.recorder.groups.get(group_key(leaf.finding))
+                if group is not None:
+                    group.shrunk, group.shrunk_finding = leaf.exchange, leaf.finding
         if state["out"] or not state["failed_at"]:
             return None
         # After its last bug Hypothesis generates about as many examples again before it shrinks.
@@ -514,7 +689,10 @@ class _Run:
         if self.budget.exhausted:
             self.stopped = f"the --max-time budget of {self.config.max_time_s:.0f} s ran out"
         else:
-            note = f"cut short: {name.split(':')[0]} requests used up their share of --max-time"
+            operation, _, scenario = name.partition(":")
+            note = (
+                f"cut short: {operation} {scenario.split(':')[0]} requests used up their share of --max-time"
+            )
             if note not in self.notes:
                 self.notes.append(note)
 
@@ -526,19 +704,15 @@ class _Run:
         warnings: list[Failure] = []
         for group in self.recorder.groups.values():
             exchange = group.shrunk or (group.latest if group.explore else group.first)
-            verdict = group.shrunk_verdict or group.verdict
+            finding = group.shrunk_finding or group.finding
             note = ""
             if group.explore and group.shrunk is None:
                 note = "shrinking stopped before Hypothesis replayed the minimal request (budget, or a flaky answer)"
-            if not verdict.replayable:
+            if not finding.replayable:
                 note = "this check depends on timing or on earlier answers: the request alone may not show it"
-            found = Failure(
-                check=verdict.check,
-                subject=verdict.subject,
+            found = Failure.from_finding(
+                finding,
                 severity=group.severity,
-                basis=verdict.basis,
-                received=verdict.received,
-                documented=verdict.documented,
                 curl=to_curl(exchange.request, show_secrets=self.config.show_secrets),
                 seed=self.seed,
                 occurrences=group.count,
@@ -549,21 +723,27 @@ class _Run:
             (failures if group.severity == FAILURE else warnings).append(found)
         order = self.recorder.checks
 
-        def report_order(found: Failure) -> tuple[int, str]:
-            return (order.index(found.check) if found.check in order else len(order), found.subject)
+        def report_order(found: Failure) -> tuple[int, str, str]:
+            return (
+                order.index(found.check) if found.check in order else len(order),
+                found.operation,
+                found.subject,
+            )
 
         failures.sort(key=report_order)
         warnings.sort(key=report_order)
         summaries = []
         for name in order:
-            tally = self.recorder.tallies.get(name)
-            assert tally is not None
+            tally = self.recorder.tallies.get(name, _Tally())
             skipped = "" if tally.judged else "no answer called for it"
             summaries.append(
                 CheckSummary(name, tally.judged, tally.passed, tally.warnings, tally.failures, skipped)
             )
         accepted = self.recorder.tallies[POSITIVE_DATA_ACCEPTANCE]
-        refused = self.recorder.groups.get(POSITIVE_DATA_ACCEPTANCE)
+        refused = next(
+            (g for (_, key), g in self.recorder.groups.items() if check_of(key) == POSITIVE_DATA_ACCEPTANCE),
+            None,
+        )
         if not accepted.passed and refused is not None:
             # Every valid request refused the same way is more likely a wrong option than a fault.
             status = refused.first.status or 0
@@ -576,7 +756,6 @@ class _Run:
                 )
             if hint:
                 self.notes.append(f"no valid request was accepted: {hint}")
-        notes = tuple(self.notes)
         return ContractReport(
             base_url=self.config.base_url,
             seed=self.seed,
@@ -587,8 +766,14 @@ class _Run:
             rate_limited=self.client.stats.rate_limited,
             duration_s=duration_s,
             stopped=self.stopped,
-            notes=notes,
+            notes=tuple(self.notes),
+            operations=tuple(op.id for op in self.operations),
         )
+
+
+def selected_operations(config: ContractConfig, contract: ContractSpec) -> tuple[Operation, ...]:
+    """The operations a run tests: `config.operations` (ConfigError naming the spec's for an unknown one) or all."""
+    return tuple(contract.operations[name] for name in config.selected(tuple(contract.operations)))
 
 
 def run_contract(config: ContractConfig, *, progress: Progress | None = None) -> ContractReport:
@@ -598,14 +783,15 @@ def run_contract(config: ContractConfig, *, progress: Progress | None = None) ->
         >>> report = run_contract(ContractConfig(base_url="http://127.0.0.1:4010", stream_id="st-1", jwt=token))  # doctest: +SKIP
         >>> report.exit_code, print(report.render())  # doctest: +SKIP
     """
-    contract = load_spec()
+    contract = load_spec(config.spec_path)
+    operations = selected_operations(config, contract)
     seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
     shown = progress if progress is not None else SilentProgress()
     started = time.monotonic()
-    run = _Run(config, contract, shown, seed)
+    run = _Run(config, contract, operations, shown, seed)
     try:
         try:
-            run.client.probe()
+            run.client.probe("/")
         except httpx.TransportError as exc:
             raise TargetUnreachable(config.base_url, f"{exc.__class__.__name__}: {exc}") from None
         run.run()
@@ -619,13 +805,19 @@ def run_contract(config: ContractConfig, *, progress: Progress | None = None) ->
 
 
 _SETUP_HINTS = {
-    UNAUTHORIZED: (
+    401: (
         "the target refused the run's own token (401); check --jwt, or --client-id/--client-secret, "
         "against the secret the target verifies with"
     ),
     403: "the target forbids the run's own token (403); check the app's API scope (Case Management)",
     404: "the target has no operation at the URL (404); check --base-url, including any path prefix",
 }
+
+
+def _secured(contract: ContractSpec, operation: Operation) -> bool:
+    """Whether the operation requires a token (its own `security`, else the document's)."""
+    security = operation.definition.get("security", contract.resolved.get("security", []))
+    return any(requirement for requirement in security)
 
 
 def _encode(body: Any) -> bytes:

@@ -18,6 +18,7 @@ from contract_tests._config import (
     DEFAULT_MAX_RESPONSE_TIME_MS,
     DEFAULT_MAX_TIME_S,
     ContractConfig,
+    operations_option,
     rate_option,
 )
 from contract_tests._errors import ContractTestError
@@ -67,8 +68,10 @@ _OPTIONS = (
     ),
     _Option(
         "--contract-rate-limit",
-        "Pace requests, e.g. 1/s or 60/m; none for no limit. Default: none on loopback, 1/s elsewhere.",
+        "Pace requests: N/s, N/min or N/h (a bare N is per minute); none for no limit. "
+        "Default: none on loopback, 1/s elsewhere.",
     ),
+    _Option("--contract-operations", "Test only these operations (operationIds, comma-separated)."),
     _Option("--contract-strict", "Decision-based rules fail.", switch=True),
     _Option(
         "--contract-show-secrets",
@@ -80,7 +83,7 @@ _OPTIONS = (
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The same options as `python -m contract_tests`."""
-    group = parser.getgroup("contract", "Create a task contract tests (contract_tests/)")
+    group = parser.getgroup("contract", "Case Management contract tests (contract_tests/)")
     for option in _OPTIONS:
         helps = [
             option.help,
@@ -125,6 +128,7 @@ def _config(options: pytest.Config) -> ContractConfig:
         allow_writes=get("allow_writes"),
         strict=get("contract_strict"),
         show_secrets=get("contract_show_secrets"),
+        operations=operations_option(get("contract_operations")),
     )
 
 

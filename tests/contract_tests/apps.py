@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -109,6 +110,15 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
     app = Flask(__name__)
     # A crash is the fault under test; its traceback in the test log would only be noise.
     app.logger.disabled = True
+
+    @app.errorhandler(404)
+    def not_found(_: Exception) -> Response:
+        return _error(404, "no such operation", faults=faults)
+
+    @app.errorhandler(405)
+    def not_allowed(_: Exception) -> Response:
+        return _error(405, "use POST", faults=faults)
+
     counter = itertools.count(1)
     fixed_id = _kore_id("ti")
     calls = itertools.count(1)
@@ -150,6 +160,8 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
             return None if "appId" in claims else bad_credentials
 
         def refused_body() -> tuple[Response | None, Any]:
+            if "rejects-charset" in faults and "charset" in (request.content_type or "").lower():
+                return _error(415, "send application/json without parameters", faults=faults), None
             if request.mimetype != "application/json":
                 return _error(
                     415,
@@ -175,6 +187,8 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
                 refusal, body = refused_body()
         if refusal is not None:
             return refusal
+        if "odd-stream-teapot" in faults and not re.fullmatch(r"[\w.-]+", stream_id, re.ASCII):
+            return _error(418, "this stream id is odd", faults=faults)
         if "crash-on-desc" in faults and "desc" in body:
             raise RuntimeError("desc is not supported yet")
         return _task(body, stream_id, faults, next(counter), fixed_id)

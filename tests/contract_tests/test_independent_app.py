@@ -119,4 +119,4 @@ def test_the_pytest_mode_takes_a_short_secret_under_warnings_as_errors() -> None
     with serving_wsgi(create_wsgi_app(), "http/1.1-chunked") as url:
         done = pytest_mode(url, secret=SHORT_SECRET)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"{len(check_names(load_spec()))} passed" in done.stdout
+    assert f"{len(check_names(load_spec().operations.values()))} passed" in done.stdout

@@ -7,11 +7,16 @@ import copy
 from jsonschema import Draft202012Validator
 
 from contract_tests._optional import MARKER, decided_optional, describe, filled, left_out
-from spec import load_spec
+from spec import Operation, load_spec
+
+
+def create_task() -> Operation:
+    """The operation whose request schema marks properties optional by a decision."""
+    return load_spec().operation("createTask")
 
 
 def test_the_markers_come_from_the_resolved_request_schema() -> None:
-    schema = load_spec().request_schema
+    schema = create_task().request_schema or {}
     marked = {
         name: node[MARKER] for name, node in schema["properties"].items() if isinstance(node.get(MARKER), str)
     }
@@ -21,19 +26,19 @@ def test_the_markers_come_from_the_resolved_request_schema() -> None:
 
 
 def test_a_marker_anywhere_in_the_schema_is_found_without_naming_it_in_code() -> None:
-    schema = copy.deepcopy(dict(load_spec().request_schema))
+    schema = copy.deepcopy(dict(create_task().request_schema or {}))
     schema["properties"]["userInfo"]["properties"]["phoneNumber"][MARKER] = "some-decision"
     found = {p.name: p.decision for p in decided_optional(schema)}
     assert found["userInfo.phoneNumber"] == "some-decision"
 
 
 def test_filling_what_a_body_omits_keeps_it_valid() -> None:
-    contract = load_spec()
+    operation = create_task()
     validator = Draft202012Validator(
-        dict(contract.request_schema), format_checker=Draft202012Validator.FORMAT_CHECKER
+        dict(operation.request_schema or {}), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
-    properties = decided_optional(contract.request_schema)
-    for body in contract.request_examples.values():
+    properties = decided_optional(operation.request_schema)
+    for body in operation.request_examples.values():
         missing = left_out(body, properties)
         completed = filled(body, missing)
         assert validator.is_valid(completed)
@@ -43,7 +48,7 @@ def test_filling_what_a_body_omits_keeps_it_valid() -> None:
 
 
 def test_messages_name_the_properties_and_decisions() -> None:
-    properties = decided_optional(load_spec().request_schema)
+    properties = decided_optional(create_task().request_schema)
     by_name = {p.name: p for p in properties}
     assert describe([by_name["desc"]]) == ("`desc`", "decision desc-optional")
     assert describe([by_name["name"], by_name["desc"]]) == (
@@ -53,7 +58,7 @@ def test_messages_name_the_properties_and_decisions() -> None:
 
 
 def test_a_blank_value_counts_as_left_out_and_is_named_so() -> None:
-    properties = decided_optional(load_spec().request_schema)
+    properties = decided_optional(create_task().request_schema)
     by_name = {p.name: p for p in properties}
     body = {"desc": " \t", "name": "Call back", "userInfo": {}}
     assert left_out(body, properties) == (by_name["desc"],)
@@ -64,8 +69,8 @@ def test_a_blank_value_counts_as_left_out_and_is_named_so() -> None:
 def test_unknown_properties_rely_on_the_decision_their_object_names() -> None:
     from contract_tests._runner import OPEN_BY_DECISION, _opening_decisions
 
-    schema = copy.deepcopy(dict(load_spec().request_schema))
-    body = copy.deepcopy(load_spec().request_examples["seed-sample"])
+    schema = copy.deepcopy(dict(create_task().request_schema or {}))
+    body = copy.deepcopy(create_task().request_examples["seed-sample"])
     assert set(_opening_decisions(schema, body)) == set()
     body["userInfo"]["nickname"] = "Pri"
     assert set(_opening_decisions(schema, body)) == {schema["properties"]["userInfo"][OPEN_BY_DECISION]}

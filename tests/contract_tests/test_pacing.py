@@ -11,7 +11,16 @@ from contract_tests._pacing import TokenBucket, is_loopback, parse_rate_limit, r
 
 @pytest.mark.parametrize(
     ("text", "rate"),
-    [("1/s", 1.0), ("60/m", 1.0), ("120/min", 2.0), ("5", 5.0), ("0.5/s", 0.5), ("none", None), ("0", None)],
+    [
+        ("1/s", 1.0),
+        ("60/m", 1.0),
+        ("120/min", 2.0),
+        ("60", 1.0),
+        ("3600/h", 1.0),
+        ("0.5/s", 0.5),
+        ("none", None),
+        ("0", None),
+    ],
 )
 def test_rate_limits_parse(text: str, rate: float | None) -> None:
     assert parse_rate_limit(text) == rate
@@ -27,8 +36,15 @@ def test_the_rate_option_gives_both_config_fields(
     assert rate_option(text) == fields
 
 
+def test_a_bare_number_is_per_minute_as_everywhere_else() -> None:
+    from spec import Rate
+
+    rate = Rate.parse("60")
+    assert rate is not None and parse_rate_limit("60") == rate.per_second == 1.0
+
+
 def test_a_malformed_rate_limit_says_what_is_expected() -> None:
-    with pytest.raises(ConfigError, match="N/s, N/m"):
+    with pytest.raises(ConfigError, match="a bare N is per minute"):
         parse_rate_limit("fast")
 
 

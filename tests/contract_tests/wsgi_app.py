@@ -223,7 +223,8 @@ def create_wsgi_app(*, secret: str = SHORT_SECRET) -> Wsgi:
         return answer(environ, start_response, refused.status, envelope, *extra)
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        match = _PATH.match(environ.get("PATH_INFO", ""))
+        # WSGI hands the percent-decoded path as Latin-1 text of its bytes.
+        match = _PATH.match(environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace"))
         if match is None:
             return refusal(environ, start_response, _Refusal(404, "NOT_FOUND", "no such operation"))
         if environ["REQUEST_METHOD"] != "POST":
