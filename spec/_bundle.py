@@ -59,7 +59,6 @@ _CHILDREN: Mapping[str, Mapping[str, str]] = {
         "responses": "map:responses",
         "callbacks": "map:callbacks",
     },
-    "callbacks": {},  # every key is an expression naming a path item; see _child
     "responses": {"content": "map:media", "headers": "map:headers", "links": "map:links"},
     "requestBodies": {"content": "map:media"},
     "parameters": {
@@ -88,7 +87,7 @@ def _child(kind: str, key: str) -> str:
     if kind == "components":
         return f"map:{key}" if key in _SECTIONS else "other"
     if kind == "callbacks":
-        return "pathItems"
+        return "pathItems"  # every key of a callback is an expression naming a path item
     if kind == "schemas":
         if key in _SCHEMA_MAPS:
             return "map:schemas"
