@@ -1,6 +1,7 @@
-"""The Create a task mock: `create_app(config)` builds it, `python -m mockserver serve` runs it.
+"""The Case Management mock: `create_app(config)` builds it, `python -m mockserver serve` runs it.
 
-`create_proxy_app(config)` builds the validation proxy (`python -m mockserver proxy --upstream URL`).
+`create_proxy_app(config)` builds the validation proxy (`mockserver.proxy`; `python -m mockserver proxy
+--upstream URL`). `RateLimit` is `spec.Rate`: one grammar of rates (`60`, `60/min`, `1/s`).
 
 Example:
     >>> from mockserver import MockConfig, create_app
@@ -10,10 +11,9 @@ Example:
 from __future__ import annotations
 
 from mockserver._app import create_app
-from mockserver._config import Latency, MockConfig, RateLimit
+from mockserver._config import Latency, MockConfig, ProxyConfig, RateLimit
 from mockserver._errors import ConfigError, MockError
-from mockserver._proxy import create_proxy_app
-from mockserver._proxy_config import ProxyConfig
+from mockserver.proxy import create_proxy_app
 
 __all__ = [
     "ConfigError",

@@ -1,6 +1,6 @@
-"""gunicorn running an already-built Flask app: the mock's (`_serve.py`) and the proxy's (`_proxy.py`).
+"""gunicorn running an already-built Flask app: the mock's and the proxy's, each described by a `Server`.
 
-What the two servers share: the preloaded app, the options that do not depend on what is served,
+What the servers share: the preloaded app, the options that do not depend on what is served,
 gunicorn's own errors in the platform's envelope, and the temporary state file removed at exit.
 """
 
@@ -11,18 +11,19 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 from flask import Flask
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
-from mockserver._config import MockConfig
-from mockserver._proxy_config import ProxyConfig
+from mockserver._config import ServerConfig
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+Config = TypeVar("Config", bound=ServerConfig)
 
 # gunicorn's `util.write_error(sock, status_int, reason, mesg)`.
 ErrorWriter = Callable[[Any, int, str, str], None]
@@ -34,7 +35,7 @@ def bind_address(host: str, port: int) -> str:
     return f"{bracketed}:{port}"
 
 
-def gunicorn_options(config: MockConfig | ProxyConfig, **specific: Any) -> dict[str, Any]:
+def gunicorn_options(config: ServerConfig, **specific: Any) -> dict[str, Any]:
     """The options both servers run with, then `specific` (worker class, timeouts, proc_name...)."""
     return {
         "bind": bind_address(config.host, config.port),
@@ -69,13 +70,26 @@ def envelope_error_writer(detail: str) -> ErrorWriter:
     return write_error
 
 
-class PreloadedApplication(BaseApplication):  # type: ignore[misc]
-    """gunicorn running an already-built app with `options`: with `preload_app`, the spec is loaded once,
-    before forking."""
+@dataclass(frozen=True)
+class Server(Generic[Config]):
+    """What tells one server of the package from another; everything else about serving is shared."""
 
-    def __init__(self, app: Flask, options: dict[str, Any], write_error: ErrorWriter) -> None:
+    # gunicorn's process name, and the prefix of the temporary state file's directory.
+    name: str
+    create: Callable[[Config], Flask]
+    # gunicorn's options for this server: worker class, threads, timeouts, limits.
+    worker_options: Callable[[Config], dict[str, Any]]
+    # The `detail` of gunicorn's own answer to a request it cannot parse.
+    rejected: str
+
+
+class PreloadedApplication(BaseApplication, Generic[Config]):  # type: ignore[misc]
+    """gunicorn running an already-built app (`preload_app`: the spec is loaded once, before forking)."""
+
+    def __init__(self, app: Flask, config: Config, server: Server[Config]) -> None:
         self.application = app
-        self.options = options
+        self.options = gunicorn_options(config, proc_name=server.name, **server.worker_options(config))
+        write_error = envelope_error_writer(server.rejected)
         # gunicorn writes its own parse errors (bad request line, NUL in a header, Content-Length with
         # Transfer-Encoding...) through this one function, as HTML; this process serves only this app,
         # so its errors too answer the envelope. Workers are forked after this and inherit it.

@@ -1,4 +1,7 @@
-"""Serving: gunicorn (production WSGI server, preloaded app), or Flask's reloader in --dev.
+"""Serving, the mock's and the proxy's alike: gunicorn (preloaded app), or Flask's reloader in --dev.
+
+`serve(config, server, banner=...)` runs a `Server` (the mock's is MOCK_SERVER, the proxy's
+`mockserver.proxy.PROXY_SERVER`).
 
 The worker model, measured with `python -m bench --compare-workers ...` (docs/performance.md): every
 request is CPU work (validation, the task, the self-check) on a GIL, so one request at a time per
@@ -28,13 +31,13 @@ from gunicorn import util as gunicorn_util
 from gunicorn.workers.sync import SyncWorker
 from werkzeug.routing import Rule
 
-from mockserver._config import MockConfig
+from mockserver._config import MockConfig, ServerConfig
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._gunicorn import (
     JSON_CONTENT_TYPE,
+    Config,
     PreloadedApplication,
-    envelope_error_writer,
-    gunicorn_options,
+    Server,
     state_file_or_temporary,
 )
 from spec import SpecError
@@ -89,34 +92,41 @@ def worker_options(config: MockConfig) -> dict[str, Any]:
     return {"worker_class": f"{__name__}.MockSyncWorker", "threads": 1}
 
 
-# gunicorn's answer to a request it cannot parse, in the platform's envelope instead of HTML.
-write_envelope_error = envelope_error_writer(
-    "The HTTP server rejected the request before the mock could read it "
-    "(malformed HTTP, an invalid header, or a request line or header field over its limits)."
+def _mock_gunicorn_options(config: MockConfig) -> dict[str, Any]:
+    """Keep-alive connections get a 5 s idle timeout under gthread (--latency); sync workers answer one
+    request per connection (`Connection: close`), which every HTTP client handles."""
+    return {
+        **worker_options(config),
+        "limit_request_field_size": GUNICORN_FIELD_LIMIT,
+        "limit_request_fields": GUNICORN_FIELD_COUNT,
+        "timeout": 60,
+    }
+
+
+def _create_mock(config: MockConfig) -> Flask:
+    from mockserver._app import create_app  # on serving: --help need not import the app
+
+    return create_app(config)
+
+
+MOCK_SERVER = Server(
+    name="kore-mock",
+    create=_create_mock,
+    worker_options=_mock_gunicorn_options,
+    rejected="The HTTP server rejected the request before the mock could read it "
+    "(malformed HTTP, an invalid header, or a request line or header field over its limits).",
 )
 
 
-class MockApplication(PreloadedApplication):
-    """gunicorn running the already-built mock: `preload_app`, so the spec is loaded once, before forking.
-
-    Keep-alive connections get a 5 s idle timeout under gthread (--latency); sync workers answer one
-    request per connection (`Connection: close`), which every HTTP client handles.
-    """
+class MockApplication(PreloadedApplication[MockConfig]):
+    """gunicorn running the already-built mock with the mock's worker model."""
 
     def __init__(self, app: Flask, config: MockConfig) -> None:
-        options = gunicorn_options(
-            config,
-            **worker_options(config),
-            limit_request_field_size=GUNICORN_FIELD_LIMIT,
-            limit_request_fields=GUNICORN_FIELD_COUNT,
-            timeout=60,
-            proc_name="kore-mock",
-        )
-        super().__init__(app, options, write_envelope_error)
+        super().__init__(app, config, MOCK_SERVER)
 
 
 def configure_logging(level: str) -> None:
-    """One stream of lines on stderr for the app's per-request log."""
+    """One stream of lines on stderr for the app's per-request log (the mock's and the proxy's)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     logger = logging.getLogger("mockserver")
@@ -125,7 +135,7 @@ def configure_logging(level: str) -> None:
     logger.propagate = False
 
 
-def spec_files(config: MockConfig) -> list[str]:
+def spec_files(config: ServerConfig) -> list[str]:
     """Every YAML file of the contract (the ones the loader reads), watched by --dev."""
     from spec import SPEC_PATH
     from spec import spec_files as contract_files
@@ -134,25 +144,22 @@ def spec_files(config: MockConfig) -> list[str]:
 
 
 def serve(
-    config: MockConfig,
-    *,
-    dev: bool,
-    create: Callable[[MockConfig], Flask],
-    banner: Callable[[MockConfig], None],
+    config: Config, server: Server[Config], *, banner: Callable[[Config], None], dev: bool = False
 ) -> None:
-    """Run until interrupted; the default state file lives in a temporary directory removed at exit."""
-    with state_file_or_temporary(config.state_file, prefix="kore-mock-") as state_file:
+    """Run `server` until interrupted; the default state file lives in a temporary directory removed at exit."""
+    with state_file_or_temporary(config.state_file, prefix=f"{server.name}-") as state_file:
         if config.state_file is None:
             config = config.replace(state_file=state_file)
-            # Flask's reloader restarts this command in a child process: it must find the same file
-            # (its MockConfig.from_env reads this variable).
-            os.environ["KORE_MOCK_STATE_FILE"] = str(state_file)
+            if dev:
+                # Flask's reloader restarts this command in a child process: it must find the same
+                # file (the option's variable, read by click in the child).
+                os.environ[f"{config.ENV_PREFIX}STATE_FILE"] = str(state_file)
         if dev:
-            _serve_dev(config, create, banner)
+            _serve_dev(config, server, banner)
         else:
-            app = create(config)
+            app = server.create(config)
             banner(config)
-            MockApplication(app, config).run()
+            PreloadedApplication(app, config, server).run()
 
 
 def spec_error_app(problem: str) -> Flask:
@@ -175,13 +182,11 @@ def spec_error_app(problem: str) -> Flask:
     return app
 
 
-def _serve_dev(
-    config: MockConfig, create: Callable[[MockConfig], Flask], banner: Callable[[MockConfig], None]
-) -> None:
+def _serve_dev(config: Config, server: Server[Config], banner: Callable[[Config], None]) -> None:
     try:
-        app = create(config)
+        app = server.create(config)
     except SpecError as exc:
-        # Keep serving and watching: the reloader restarts the mock once the spec is fixed, instead
+        # Keep serving and watching: the reloader restarts the server once the spec is fixed, instead
         # of the whole command dying on a typo in a YAML file.
         log.error("the spec does not load, answering 503 until it is fixed: %s", exc)
         app = spec_error_app(str(exc))

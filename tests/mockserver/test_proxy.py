@@ -33,16 +33,34 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import TestResponse
 
 from generators import Caller, SeededIds, build_task, system_clock
-from mockserver import MockConfig, create_app
+from mockserver import ConfigError, MockConfig, ProxyConfig, create_app, create_proxy_app
 from mockserver.__main__ import cli
 from mockserver._config import KIB, MIB
-from mockserver._proxy import VIOLATIONS_HEADER, create_proxy_app, decode_body
-from mockserver._proxy_checks import CHECKED_DEPTH, CUT_MARK, ContractChecker, shared_seen
-from mockserver._proxy_config import ProxyConfig
+from mockserver._errors import Kind
 from mockserver._state import StateStore
-from mockserver._validation import ContractValidator
-from spec import ContractSpec, load_spec
-from tests.mockserver.support import ACCOUNT, APP_ID, free_port, headers, operation_path
+from mockserver.proxy import VIOLATIONS_HEADER
+from mockserver.proxy._app import decode_body
+from mockserver.proxy._checks import ContractChecker, shared_seen
+from spec import ContractSpec
+from spec._judge import (
+    CHECKED_DEPTH,
+    ERROR_SCHEMA_CONFORMANCE,
+    NEGATIVE_DATA_REJECTION,
+    NOT_A_SERVER_ERROR,
+    POSITIVE_DATA_ACCEPTANCE,
+    RELATION_PREFIX,
+    REQUEST_CONFORMANCE,
+    RESPONSE_SCHEMA_CONFORMANCE,
+)
+from tests.mockserver.support import (
+    ACCOUNT,
+    APP_ID,
+    free_port,
+    headers,
+    operation_path,
+    schema_problems,
+    task_operation,
+)
 
 pytestmark = pytest.mark.http
 
@@ -109,7 +127,7 @@ def upstream_app(*, faulty: bool) -> Flask:
     """The implementation behind the proxy: correct, or with the fault named by `X-Fault`."""
     app = Flask("upstream")
     ids = SeededIds(11)
-    contract = load_spec()
+    task_op = task_operation()
 
     def answer(status: int, payload: bytes, content_type: str = "application/json", **extra: str) -> Response:
         app.config["UPSTREAM"].sent.append(payload)
@@ -126,7 +144,7 @@ def upstream_app(*, faulty: bool) -> Flask:
             caller=Caller.for_app(APP_ID),
             clock=system_clock(),
             ids=ids,
-            spec=contract,
+            operation=task_op,
         )
 
     def special(kind: str) -> Response:
@@ -173,7 +191,7 @@ def upstream_app(*, faulty: bool) -> Flask:
         ):
             if fault != "accept-anything":
                 return answer(400, orjson.dumps({"errors": [{"msg": "/body: invalid task", "code": 400}]}))
-            sent = {**contract.request_examples["seed-sample"], **(sent if isinstance(sent, dict) else {})}
+            sent = {**task_op.request_examples["seed-sample"], **(sent if isinstance(sent, dict) else {})}
         created = task(sent)
         if fault == "no-caseId-echo":
             created["caseId"] = "ci-someone-else"
@@ -249,7 +267,7 @@ def proxy_client(tmp_path: Path) -> Callable[..., FlaskClient]:
 
 
 def seed_bytes(**changes: Any) -> bytes:
-    body = copy.deepcopy(load_spec().request_examples["seed-sample"])
+    body = copy.deepcopy(task_operation().request_examples["seed-sample"])
     body.update(changes)
     return orjson.dumps(body)
 
@@ -313,14 +331,17 @@ def test_error_answers_that_keep_the_contract_count_only_the_request(
     assert response.headers[VIOLATIONS_HEADER] == "1"
     [violation] = journal(client)[0]["violations"]
     assert violation == {
+        "check": REQUEST_CONFORMANCE,
+        "subject": "auth",
+        "operation": "createTask",
         "direction": "request",
-        "check": "auth",
         "pointer": "/header/auth",
-        "msg": "the `auth` header is missing",
         "basis": "seed",
-        "detail": violation["detail"],
+        "received": "no `auth` header",
+        "documented": violation["documented"],
+        "fix": "send the token in `auth`",  # says what to send, not just that something is missing
     }
-    assert "auth" in violation["detail"]  # says what to send, not just that something is missing
+    assert "JWT" in violation["documented"]
 
 
 # -- a faulty upstream ---------------------------------------------------------------------------------
@@ -329,11 +350,16 @@ def test_error_answers_that_keep_the_contract_count_only_the_request(
 @pytest.mark.parametrize(
     ("fault", "status", "expected"),
     [
-        ("no-caseId-echo", 200, [("relation:echo-caseId", "/body/caseId")]),
-        ("missing-refId", 200, [("schema", "/body/refId")]),
-        ("html-500", 500, [("content-type", "/header/content-type"), ("schema", "/body")]),
-        ("bare-400", 400, [("schema", "/body/errors")]),
-        ("late-timestamp", 200, [("relation:same-instant", "/body/createdAt")]),
+        ("no-caseId-echo", 200, [(RELATION_PREFIX + "echo-caseId", "/body/caseId")]),
+        ("missing-refId", 200, [(RESPONSE_SCHEMA_CONFORMANCE, "/body/refId")]),
+        ("html-500", 500, [(NOT_A_SERVER_ERROR, "/status")]),
+        # A 400 to a valid request is a refusal of positive data, and this one is not even the envelope.
+        (
+            "bare-400",
+            400,
+            [(POSITIVE_DATA_ACCEPTANCE, "/status"), (ERROR_SCHEMA_CONFORMANCE, "/body/errors")],
+        ),
+        ("late-timestamp", 200, [(RELATION_PREFIX + "same-instant", "/body/createdAt")]),
     ],
 )
 def test_a_faulty_answer_is_passed_through_and_its_violations_counted(
@@ -355,7 +381,7 @@ def test_a_decision_rule_counts_but_is_labelled_as_a_decision(
     client.post(operation_path(), data=seed_bytes(), headers=headers(**{"X-Fault": "late-timestamp"}))
     [violation] = journal(client)[0]["violations"]
     assert (violation["basis"], violation["decision"]) == ("decision", "timestamp-tolerance")
-    assert "same-instant" in violation["msg"]
+    assert violation["check"] == RELATION_PREFIX + "same-instant"
 
 
 def test_unique_relations_hold_across_the_proxys_answers(
@@ -366,8 +392,8 @@ def test_unique_relations_hold_across_the_proxys_answers(
     second = client.post(operation_path(), data=seed_bytes(), headers=headers(**{"X-Fault": "repeat-ids"}))
     assert (first.headers[VIOLATIONS_HEADER], second.headers[VIOLATIONS_HEADER]) == ("0", "2")
     assert {v["check"] for v in journal(client)[0]["violations"]} == {
-        "relation:new-task-id",
-        "relation:new-ref-id",
+        RELATION_PREFIX + "new-task-id",
+        RELATION_PREFIX + "new-ref-id",
     }
 
 
@@ -393,9 +419,9 @@ def test_an_invalid_request_accepted_by_the_upstream_is_a_response_violation_too
     response = client.post(operation_path(), data=seed_bytes(), headers={"Content-Type": "application/json"})
     assert response.status_code == 200
     entry = journal(client)[0]
-    assert [(v["direction"], v["check"]) for v in entry["violations"]] == [
-        ("request", "auth"),
-        ("response", "acceptance"),
+    assert [(v["direction"], v["check"], v.get("subject")) for v in entry["violations"]] == [
+        ("request", REQUEST_CONFORMANCE, "auth"),
+        ("response", NEGATIVE_DATA_REJECTION, "auth"),
     ]
     assert response.headers[VIOLATIONS_HEADER] == "2"
 
@@ -428,7 +454,7 @@ def test_strict_answers_an_invalid_request_400_and_never_forwards_it(
     client = proxy_client(correct.base, strict=True)
     response = client.post(operation_path(), data=INVALID, headers=headers())
     assert response.status_code == 400
-    assert ContractValidator(contract).answer_problems(400, document(response)) == []
+    assert schema_problems(400, document(response)) == []
     assert sorted(e["pointer"] for e in document(response)["errors"]) == ["/body/caseId", "/body/source"]
     assert response.headers[VIOLATIONS_HEADER] == "2"
     assert correct.received == []
@@ -466,7 +492,7 @@ def test_an_upstream_that_refuses_connections_answers_502_in_the_envelope(
     response = client.post(operation_path(), data=seed_bytes(), headers=headers())
     assert response.status_code == 502
     assert response.content_type == "application/json; charset=utf-8"
-    assert ContractValidator(contract).answer_problems(502, document(response)) == []
+    assert schema_problems(502, document(response)) == []
     [error] = document(response)["errors"]
     assert error["msg"] == f"Upstream {upstream} refused the connection"
     assert error["code"] == 502
@@ -498,12 +524,17 @@ def test_a_path_outside_the_contract_is_forwarded_and_flagged(
     assert response.data == b"elsewhere: /api/v2/other%2Fthing?b=2&a=1&a=%20x&flag"
     assert response.headers[VIOLATIONS_HEADER] == "1"
     [violation] = journal(client)[0]["violations"]
-    assert (violation["check"], violation["pointer"]) == ("path", "/path")
-    assert violation["msg"].startswith("path not in the contract")
+    assert (violation["check"], violation["subject"], violation["pointer"]) == (
+        REQUEST_CONFORMANCE,
+        "path",
+        "/path",
+    )
+    assert violation["operation"] == "" and "/api/v2/other" in violation["received"]
+    assert "createTask" in violation["documented"]
     # Another method on the operation's path is forwarded and flagged too.
     response = client.get(operation_path())
     assert (correct.received[-1].method, response.headers[VIOLATIONS_HEADER]) == ("GET", "1")
-    assert journal(client)[0]["violations"][0]["check"] == "method"
+    assert journal(client)[0]["violations"][0]["subject"] == "method"
 
 
 def test_hop_by_hop_headers_stay_and_everything_else_goes_through(
@@ -599,11 +630,12 @@ def correct_accept(upstream: Upstream) -> str | None:
     return upstream.header(upstream.received[-1], "Accept-Encoding")
 
 
-def test_a_body_that_does_not_decode_as_its_encoding_is_a_violation() -> None:
+def test_a_body_that_does_not_decode_as_its_encoding_is_judged_as_the_client_sees_it() -> None:
     body, problem = decode_body(b"not gzip", "gzip")
-    assert body is None and problem is not None and problem.check == "encoding"
+    assert body is None and problem is not None and "'gzip'" in problem
     assert decode_body(gzip.compress(b"{}"), "gzip") == (b"{}", None)
     assert decode_body(b"{}", None) == (b"{}", None)
+    assert decode_body(b"{}", "br") == (None, None)  # a coding the proxy cannot undo: body not judged
 
 
 def test_cors_preflight_is_answered_by_the_proxy_and_the_count_is_exposed(
@@ -678,9 +710,12 @@ def test_the_proxy_judges_the_content_type_as_the_mock_does(
     check = checker.check_request(
         method="POST", path=operation_path(), headers=Headers(sent), query={}, cookies={}, body=seed_bytes()
     )
-    refused = [v for v in check.violations if v.check == "content-type"]
+    refused = [v.msg for v in check.refusal if v.kind is Kind.UNSUPPORTED_MEDIA_TYPE]
     expected = [e["msg"] for e in document(mock)["errors"]] if mock.status_code == 415 else []
-    assert (mock.status_code, [v.msg for v in refused]) in ((200, []), (415, expected))
+    assert (mock.status_code, refused) in ((200, []), (415, expected))
+    assert [f.subject for f in check.findings if f.pointer == "/header/content-type"] == (
+        ["content-type"] if refused else []
+    )
 
 
 # -- bodies over --body-limit ----------------------------------------------------------------------------
@@ -727,7 +762,7 @@ def test_a_body_whose_content_length_is_over_the_limit_is_refused_413_unread(
     assert response.status_code == 413
     assert stream.consumed == 0
     assert correct.received == []
-    assert ContractValidator(contract).answer_problems(413, document(response)) == []
+    assert schema_problems(413, document(response)) == []
     [error] = document(response)["errors"]
     # Worded as the spec's own 413 example: "Request body of 2097152 bytes exceeds the limit of 1048576 bytes".
     assert (error["msg"], error["code"], error["pointer"]) == (
@@ -816,8 +851,12 @@ def test_a_body_nested_10000_levels_deep_is_a_malformed_body_violation(
     assert "X-Contract-Check" not in response.headers
     assert correct.received[-1].body == body
     [violation] = journal(client)[0]["violations"]
-    assert (violation["check"], violation["pointer"]) == ("body", "/body")
-    assert "depth" in violation["msg"] and "1024 levels" in violation["detail"]
+    assert (violation["check"], violation["subject"], violation["pointer"]) == (
+        REQUEST_CONFORMANCE,
+        "json",
+        "/body",
+    )
+    assert violation["received"].startswith(f"{len(body)} bytes starting")
     strict = proxy_client(correct.base, strict=True)
     refused = strict.post(operation_path(), data=deep_in("caseId", DEEPEST, kind), headers=headers())
     assert refused.status_code == 400
@@ -836,8 +875,8 @@ def test_a_value_nested_1000_levels_deep_gets_its_own_violation_without_a_recurs
     assert response.headers[VIOLATIONS_HEADER] == "1"
     assert correct.received[-1].body == body  # checked shortened, forwarded as sent
     [violation] = journal(client)[0]["violations"]
-    assert (violation["check"], violation["pointer"]) == ("body", "/body/caseId")
-    assert CUT_MARK in violation["msg"] and len(violation["msg"]) < 400
+    assert (violation["check"], violation["pointer"]) == (REQUEST_CONFORMANCE, "/body/caseId")
+    assert len(violation["received"]) < 400
     # An unknown property is accepted and ignored, however deep (the contract says so).
     response = client.post(operation_path(), data=deep_in("extra", DEEP, kind), headers=headers())
     assert response.headers[VIOLATIONS_HEADER] == "0"
@@ -860,18 +899,30 @@ def test_the_cut_for_checking_is_deeper_than_any_schema_of_the_contract(contract
         combined = [depth(s) for k in ("allOf", "anyOf", "oneOf") for s in schema.get(k, [])]
         return max([deeper, *combined])
 
-    operation = contract.operation
-    schemas = [operation["requestBody"]["content"]["application/json"]["schema"]]
-    schemas += [r["content"]["application/json"]["schema"] for r in operation["responses"].values()]
+    schemas = [contract.error_schema]
+    for operation in contract.operations.values():
+        schemas.append(operation.request_schema)
+        schemas += [operation.response_schema(status) for status in operation.documented_statuses]
     assert 1 <= max(map(depth, schemas)) < CHECKED_DEPTH
 
 
 @pytest.mark.parametrize(
     ("fault", "status", "expected"),
     [
-        ("deep-caseId", 200, [("schema", "/body/caseId"), ("relation:echo-caseId", "/body/caseId")]),
-        ("deep-error", 400, [("schema", "/body/errors/0/msg")]),
-        ("invalid-utf8", 200, [("schema", "/body")]),
+        (
+            "deep-caseId",
+            200,
+            [
+                (RESPONSE_SCHEMA_CONFORMANCE, "/body/caseId"),
+                (RELATION_PREFIX + "echo-caseId", "/body/caseId"),
+            ],
+        ),
+        (
+            "deep-error",
+            400,
+            [(POSITIVE_DATA_ACCEPTANCE, "/status"), (ERROR_SCHEMA_CONFORMANCE, "/body/errors/0/msg")],
+        ),
+        ("invalid-utf8", 200, [(RESPONSE_SCHEMA_CONFORMANCE, "/body")]),
     ],
 )
 def test_deep_and_broken_answers_are_violations_not_proxy_bugs(
@@ -908,8 +959,11 @@ def test_a_body_that_is_not_utf8_json_is_a_malformed_body_violation(
     assert "X-Contract-Check" not in response.headers
     assert correct.received[-1].body == body
     [violation] = journal(client)[0]["violations"]
-    assert (violation["check"], violation["pointer"]) == ("body", "/body")
-    assert violation["msg"].startswith("Malformed JSON body")
+    assert (violation["check"], violation["subject"], violation["pointer"]) == (
+        REQUEST_CONFORMANCE,
+        "json",
+        "/body",
+    )
     strict = proxy_client(correct.base, strict=True)
     refused = strict.post(operation_path(), data=body, headers=headers())
     assert (refused.status_code, document(refused)["errors"][0]["pointer"]) == (400, "/body")
@@ -926,7 +980,7 @@ def test_bytes_outside_utf8_in_the_path_query_and_headers_are_forwarded_and_chec
     assert correct.received[-1].target == stream_path + "?q=%FF%FE"
     outside = client.post("/caseManagement/%FF", data=seed_bytes(), headers=headers())
     assert outside.headers[VIOLATIONS_HEADER] == "1"
-    assert journal(client)[0]["violations"][0]["check"] == "path"
+    assert journal(client)[0]["violations"][0]["subject"] == "path"
     assert health_bugs(client) == 0
 
 
@@ -949,7 +1003,12 @@ def test_config_from_environment_and_its_errors() -> None:
         9000,
     )
     result = CliRunner().invoke(cli, ["proxy"], env={"KORE_PROXY_UPSTREAM": ""})
-    assert result.exit_code == 2 and "--upstream URL or KORE_PROXY_UPSTREAM" in result.output
+    assert (
+        result.exit_code == 2
+        and "Missing option '--upstream' (env var: 'KORE_PROXY_UPSTREAM')" in result.output
+    )
+    with pytest.raises(ConfigError, match="--upstream or KORE_PROXY_UPSTREAM"):
+        ProxyConfig.from_env({})
     result = CliRunner().invoke(cli, ["proxy", "--upstream", "ftp://x"])
     assert result.exit_code == 2 and "an http:// or https:// URL" in result.output
     result = CliRunner().invoke(cli, ["proxy", "--help"])
@@ -1045,9 +1104,12 @@ def test_the_command_proxies_over_http_in_front_of_both_upstreams(
         assert pointers(entries[0]) == ["/body/caseId"]
         assert len(client.get(good.base + "/__admin/requests").json()["requests"]) == 3
     assert "Traceback" not in good.log_text() + bad.log_text()
-    assert re.search(f"POST {path} 400 [0-9.]+ms violations=2 request /body/", good.log_text())
-    assert "  2/2 request /body/" in good.log_text()
-    assert "violations=1 response /body/caseId" in bad.log_text()
+    assert re.search(
+        f"POST {path} 400 [0-9.]+ms violations=2 {REQUEST_CONFORMANCE}\\[required\\] \\(createTask, request /body/source\\)",
+        good.log_text(),
+    )
+    assert f"  2/2 {REQUEST_CONFORMANCE}[minLength] (createTask, request /body/caseId)" in good.log_text()
+    assert "violations=1 relation:echo-caseId (createTask, response /body/caseId)" in bad.log_text()
 
 
 def test_the_command_with_strict_and_a_dead_upstream(

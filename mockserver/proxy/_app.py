@@ -1,8 +1,10 @@
 """`create_proxy_app(config)`: the validation proxy between a client and a real implementation.
 
 Every request (any path, any method) is forwarded unchanged to `--upstream`, and the upstream's answer
-is passed back unchanged, with `X-Contract-Violations: <n>` counting what the request and the answer
-did wrong by the contract (`_proxy_checks`). What changes on the way, and why:
+is passed back unchanged, with `X-Contract-Violations: <n>` counting the findings of the request (as
+the mock judges it) and of the answer (as `spec.ContractJudge` judges it; see `_checks`). Every
+operation of the spec is judged; a request no operation documents is forwarded and reported. What
+changes on the way, and why:
 
 - hop-by-hop headers (RFC 9110 7.6.1: `Connection` and the headers it names, `Keep-Alive`, `TE`,
   `Trailer`, `Transfer-Encoding`, `Upgrade`, `Proxy-*`) are not forwarded in either direction;
@@ -26,7 +28,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -37,19 +39,12 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from mockserver._admin import HEALTH_PATH, JOURNAL_PATH, add_journal_routes, json_response
-from mockserver._config import KIB, MIB
+from mockserver._config import MIB, ProxyConfig, human_size
 from mockserver._errors import Envelopes, Kind, Violation
-from mockserver._gunicorn import (
-    JSON_CONTENT_TYPE,
-    PreloadedApplication,
-    envelope_error_writer,
-    gunicorn_options,
-    state_file_or_temporary,
-)
-from mockserver._proxy_checks import RESPONSE, ContractChecker, ContractViolation, RequestCheck, shared_seen
-from mockserver._proxy_config import ProxyConfig
+from mockserver._gunicorn import JSON_CONTENT_TYPE, Server
 from mockserver._state import REDACTED_HEADERS, JournalEntry, StateStore, journal_time, open_store, printable
-from spec import ContractSpec, load_spec
+from mockserver.proxy._checks import ContractChecker, RequestCheck, shared_seen
+from spec import ContractSpec, Finding, ReceivedAnswer, load_spec
 
 log = logging.getLogger("mockserver.proxy")
 
@@ -109,7 +104,7 @@ class ProxyService:
         self.contract = contract
         self.store = store
         self.checker = ContractChecker(contract, seen=shared_seen(contract, store))
-        self.envelopes = Envelopes.from_contract(contract)
+        self.envelopes: Envelopes = self.checker.envelopes
         parts = urlsplit(config.upstream)
         self.upstream_base = f"{parts.scheme}://{parts.netloc}"
         self.upstream_prefix = parts.path.rstrip("/")
@@ -133,34 +128,39 @@ class ProxyService:
     # -- one request -----------------------------------------------------------------------------
 
     def handle(self) -> Response:
-        """Check, forward (or refuse with --strict), check the answer, journal and log."""
+        """Check, forward (or refuse with --strict), judge the answer, journal and log."""
         started = time.perf_counter()
         received = self._read_body()
         if isinstance(received, OversizedBody):
             return self._refuse_oversized(received, started)
         body = received
         check = self._check_request(body)
-        violations = list(check.violations)
+        findings = list(check.findings)
         if self.config.strict and check.refusal:
-            status = self.envelopes.status_of(check.refusal)
+            operation = check.route.operation if check.route is not None else None
+            status = self.envelopes.status_of(check.refusal, operation)
             payload = orjson.dumps(self.envelopes.envelope(check.refusal))
             response = Response(payload, status, content_type=JSON_CONTENT_TYPE)
-            return self._finish(response, body, payload, violations, started, note="refused (--strict)")
+            return self._finish(response, body, payload, findings, started, note="refused (--strict)")
         answer = self._forward(body)
         if isinstance(answer, Violation):  # no answer from the upstream: 502 or 504
             payload = orjson.dumps(self.envelopes.envelope([answer]))
             response = Response(payload, answer.status, content_type=JSON_CONTENT_TYPE)
-            return self._finish(response, body, payload, violations, started, note=answer.msg)
+            return self._finish(response, body, payload, findings, started, note=answer.msg)
         decoded, encoding_problem = decode_body(answer.raw, answer.header("Content-Encoding"))
         if encoding_problem is not None:
-            violations.append(encoding_problem)
+            # The client cannot read it either: the judge is shown the bytes as they came.
+            log.warning("%s", encoding_problem)
         failed = False
         try:
-            violations.extend(
-                self.checker.check_response(
-                    check, status=answer.status, content_type=answer.header("Content-Type"), body=decoded
-                )
+            judgement = self.checker.check_response(
+                check,
+                ReceivedAnswer(
+                    answer.status, dict(answer.headers), decoded if decoded is not None else answer.raw
+                ),
+                body_read=decoded is not None or encoding_problem is not None,
             )
+            findings.extend(judgement.findings)
         except Exception:  # a checker fault must never cost the client its answer
             failed = self.report_bug("checking the answer")
         response = PassthroughResponse(answer.raw, answer.status, answer.headers)
@@ -169,9 +169,7 @@ class ProxyService:
             response.headers["Content-Length"] = answer.header("Content-Length") or "0"
         if failed or check is _UNCHECKED:
             response.headers[CHECK_FAILED_HEADER] = "failed"
-        return self._finish(
-            response, body, decoded if decoded is not None else answer.raw, violations, started
-        )
+        return self._finish(response, body, decoded if decoded is not None else answer.raw, findings, started)
 
     def _read_body(self) -> bytes | OversizedBody:
         """The whole body, or what is known of one over --body-limit (never more than limit + 1 bytes)."""
@@ -201,7 +199,7 @@ class ProxyService:
             f"Request body of {oversized.size} exceeds the limit of {limit} bytes",
             "/body",
             f"Received: {oversized.size}, {oversized.how}. The proxy forwards bodies of up to "
-            f"{_human_size(limit)} (--body-limit); this one was not forwarded to {self.config.upstream} "
+            f"{human_size(limit)} (--body-limit); this one was not forwarded to {self.config.upstream} "
             "nor checked. Fix: send a smaller body, or, if the implementation accepts larger ones, raise "
             f"the proxy's limit: --body-limit {_suggested_limit(oversized.length, limit)} "
             "(or KORE_PROXY_BODY_LIMIT).",
@@ -305,13 +303,13 @@ class ProxyService:
         response: Response,
         body: bytes,
         answer: bytes,
-        violations: list[ContractViolation],
+        findings: list[Finding],
         started: float,
         *,
         note: str = "",
         body_note: str | None = None,
     ) -> Response:
-        response.headers[VIOLATIONS_HEADER] = str(len(violations))
+        response.headers[VIOLATIONS_HEADER] = str(len(findings))
         self._cors(response)
         ms = (time.perf_counter() - started) * 1000
         try:
@@ -327,24 +325,24 @@ class ProxyService:
                     },
                     body=_clip(body, body_note),
                     status=response.status_code,
-                    violations=[v.entry() for v in violations],
+                    violations=[f.entry() for f in findings],
                     answer=_journal_answer(answer),
                     ms=round(ms, 3),
                 )
             )
         except Exception:  # the journal is a convenience; the client's answer is not
             self.report_bug("writing the journal")
-        self._log(response.status_code, ms, violations, note)
+        self._log(response.status_code, ms, findings, note)
         return response
 
-    def _log(self, status: int, ms: float, violations: list[ContractViolation], note: str) -> None:
-        line = f"{request.method} {printable(request.path)} {status} {ms:.1f}ms violations={len(violations)}"
-        first = "; ".join(part for part in (note, str(violations[0]) if violations else "") if part)
-        level = logging.WARNING if violations or status in (413, 502, 504) else logging.INFO
+    def _log(self, status: int, ms: float, findings: list[Finding], note: str) -> None:
+        line = f"{request.method} {printable(request.path)} {status} {ms:.1f}ms violations={len(findings)}"
+        first = "; ".join(part for part in (note, str(findings[0]) if findings else "") if part)
+        level = logging.WARNING if findings or status in (413, 502, 504) else logging.INFO
         log.log(level, "%s%s", line, f" {printable(first)}" if first else "")
-        # Every further violation on its own line, so that none is only in the journal.
-        for number, violation in enumerate(violations[1:], start=2):
-            log.log(level, "  %d/%d %s", number, len(violations), printable(str(violation)))
+        # Every further finding on its own line, so that none is only in the journal.
+        for number, finding in enumerate(findings[1:], start=2):
+            log.log(level, "  %d/%d %s", number, len(findings), printable(str(finding)))
 
     # -- CORS ------------------------------------------------------------------------------------
 
@@ -386,7 +384,7 @@ class ProxyService:
         return response
 
 
-# The request check of a request the checker failed on: nothing found, nothing refused.
+# The request check of a request the checker failed on: nothing found, nothing refused, nothing judged.
 _UNCHECKED = RequestCheck(())
 
 
@@ -506,8 +504,9 @@ def _raw_target(environ: Mapping[str, Any]) -> bytes:
     return (path + (f"?{query}" if query else "")).encode("latin-1")
 
 
-def decode_body(raw: bytes, encoding: str | None) -> tuple[bytes | None, ContractViolation | None]:
-    """The answer's body with its Content-Encoding undone, to check it; None when the proxy cannot."""
+def decode_body(raw: bytes, encoding: str | None) -> tuple[bytes | None, str | None]:
+    """The answer's body with its Content-Encoding undone, to judge it; None when the proxy cannot, with
+    the reason when the body does not decode as its encoding says (None for a coding it does not know)."""
     codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
     data = raw
     for coding in reversed(codings):  # applied in order, so undone in reverse
@@ -521,17 +520,14 @@ def decode_body(raw: bytes, encoding: str | None) -> tuple[bytes | None, Contrac
                     data = zlib.decompress(data, -zlib.MAX_WBITS)
             elif coding != "identity":
                 log.warning(
-                    "the answer's Content-Encoding %r cannot be decoded by the proxy; body not checked",
+                    "the answer's Content-Encoding %r cannot be decoded by the proxy; body not judged",
                     coding,
                 )
                 return None, None
         except zlib.error as exc:
-            return None, ContractViolation(
-                RESPONSE,
-                "encoding",
-                "/header/content-encoding",
-                f"the body does not decode as its Content-Encoding {encoding!r} says ({exc})",
-                detail=f"Received: {len(raw)} bytes with Content-Encoding {encoding!r}.",
+            return (
+                None,
+                f"the answer's body ({len(raw)} bytes) does not decode as its Content-Encoding {encoding!r} says ({exc})",
             )
     return data, None
 
@@ -560,14 +556,6 @@ def _journal_answer(answer: bytes) -> bytes:
     return text.encode()
 
 
-def _human_size(size: int) -> str:
-    """Bytes in the unit --body-limit would be given in: `10 MiB`, `512 KiB`, `1000 bytes`."""
-    for unit, name in ((MIB, "MiB"), (KIB, "KiB")):
-        if size % unit == 0:
-            return f"{size // unit} {name}"
-    return f"{size} bytes"
-
-
 def _suggested_limit(length: int | None, limit: int) -> str:
     """A --body-limit that lets this body through: its size rounded up to MiB, or twice the limit."""
     wanted = length if length is not None else 2 * limit
@@ -577,33 +565,20 @@ def _suggested_limit(length: int | None, limit: int) -> str:
 # -- serving ---------------------------------------------------------------------------------------
 
 
-# gunicorn's answer to a request it cannot parse, in the platform's envelope instead of HTML.
-write_proxy_error = envelope_error_writer(
-    "The proxy's HTTP server rejected the request before reading it "
-    "(malformed HTTP or an invalid header); it was not forwarded."
+def _gunicorn_options(config: ProxyConfig) -> dict[str, Any]:
+    """gthread workers: the proxy mostly waits on the upstream, each thread holding one request."""
+    return {
+        "worker_class": "gthread",
+        "threads": config.threads,
+        # A worker busy waiting for a slow upstream must not be taken for a hung one.
+        "timeout": max(60, int(config.timeout) + 30),
+    }
+
+
+PROXY_SERVER = Server(
+    name="kore-proxy",
+    create=create_proxy_app,
+    worker_options=_gunicorn_options,
+    rejected="The proxy's HTTP server rejected the request before reading it "
+    "(malformed HTTP or an invalid header); it was not forwarded.",
 )
-
-
-class ProxyApplication(PreloadedApplication):
-    """gunicorn running the already-built proxy (`preload_app`: the spec is loaded once, before forking)."""
-
-    def __init__(self, app: Flask, config: ProxyConfig) -> None:
-        options = gunicorn_options(
-            config,
-            worker_class="gthread",
-            threads=config.threads,
-            # A worker busy waiting for a slow upstream must not be taken for a hung one.
-            timeout=max(60, int(config.timeout) + 30),
-            proc_name="kore-proxy",
-        )
-        super().__init__(app, options, write_proxy_error)
-
-
-def serve_proxy(config: ProxyConfig, *, banner: Callable[[ProxyConfig], None] | None = None) -> None:
-    """Run until interrupted; the default journal lives in a temporary directory removed at exit."""
-    with state_file_or_temporary(config.state_file, prefix="kore-proxy-") as state_file:
-        config = config.replace(state_file=state_file)
-        app = create_proxy_app(config)
-        if banner is not None:
-            banner(config)
-        ProxyApplication(app, config).run()
