@@ -1,17 +1,27 @@
-"""`create_app(config)`: the Flask app, and the pipeline every request to the operation goes through.
+"""`create_app(config)`: the Flask app, and the pipeline every request to an operation goes through.
 
 Order of checks, as the platform orders them:
 
 1. transport - header section over --header-limit (431), body over --body-limit (413): the request
    cannot be read, so nothing else is looked at;
-2. route - unknown path (404), known path with another method (405, `Allow: POST, OPTIONS`);
+2. route - `ContractSpec.match`: unknown path (404), known path with another method (405, `Allow:`
+   the spec's methods there and OPTIONS);
 3. content type - not `application/json` (415);
 4. control - `Prefer` / `__*` query parameters; a bad one is 400, and an error code or error
-   example asked for is answered here, verbatim from the spec, without auth or validation;
-5. authenticate - the platform authenticates first, so a bad token AND a bad body answer 401;
-6. rate limit (429), then validation of parameters and body by openapi-core (400, every violation);
-7. injected faults (500/503), then the answer: a documented example, or the task `build_task` makes;
-8. self-check of the answer against the spec's schema for its status, journal, one log line.
+   example of the operation asked for is answered here, verbatim from the spec, without auth or
+   validation;
+5. authenticate (operations whose security asks for a token) - the platform authenticates first, so
+   a bad token AND a bad body answer 401;
+6. rate limit (429), then validation of the operation's parameters and body by openapi-core (400,
+   every violation);
+7. injected faults (the 500/503 the operation documents), then the answer: a documented example, or
+   the operation's producer, chosen by the schema of its success answer (`build_task` for a task;
+   any other operation answers its first success example with its relations applied);
+8. self-check of the answer by the one judge (`spec.ContractJudge`), journal, one log line.
+
+A request routed to an operation is answered only statuses that operation documents: a failure whose
+status it does not document answers the generic status of its class (400, 500) when it documents
+that one (`Envelopes.status_of`).
 """
 
 from __future__ import annotations
@@ -25,14 +35,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from flask import Flask, Request, Response, g, redirect, request
 from flask_cors import CORS
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Rule
+from werkzeug.routing import PathConverter, Rule
 
 from generators import Caller, Clock, FrozenClock, SeededIds, build_task, system_clock
 from mockserver._admin import HEALTH_PATH, add_journal_routes, json_response
@@ -60,11 +70,27 @@ from mockserver._state import (
     printable,
 )
 from mockserver._validation import ContractValidator, content_type_violation
-from spec import ContractSpec, load_spec
+from spec import (
+    MISSING,
+    ContractJudge,
+    ContractSpec,
+    Expect,
+    Expectation,
+    ReceivedAnswer,
+    RouteMatch,
+    SchemaCheck,
+    SentRequest,
+    error_pointer,
+    load_spec,
+)
+from spec._relations import RequestFacts, apply_relations
 
 log = logging.getLogger("mockserver")
 
-ALLOW = "POST, OPTIONS"
+# The header naming the account a request is made for (the rate limit counts per account).
+ACCOUNT_HEADER = "accountId"
+# The name of the spec's example that is the seed page's sample exchange.
+SEED_EXAMPLE = "seed-sample"
 SELF_CHECK_MARK = "SELF-CHECK FAILED"
 MOCK_BUG_MARK = "MOCK BUG"
 _JOURNAL_BODY_MAX = 64 * 1024
@@ -73,6 +99,10 @@ _NO_QUERY: Mapping[str, str] = {}
 _NO_COOKIES: Mapping[str, str] = ImmutableMultiDict()
 _IDS_REMEMBERED = 4096
 _CALLERS_REMEMBERED = 1024
+_JSON_HEADERS: Mapping[str, str] = {"Content-Type": JSON_CONTENT_TYPE}
+_SUCCESS_EXPECTED = Expectation(Expect.VALID)
+# Who calls an operation that asks for no token: the app of the mock's own sample tokens.
+_ANONYMOUS = Identity(app_id=SAMPLE_APP_ID, claims={})
 _STATUS_KINDS = {
     404: Kind.NOT_FOUND,
     405: Kind.METHOD_NOT_ALLOWED,
@@ -80,6 +110,12 @@ _STATUS_KINDS = {
     415: Kind.UNSUPPORTED_MEDIA_TYPE,
     431: Kind.HEADERS_TOO_LARGE,
 }
+
+
+# The producers of success answers, by the component schema of the answer they make (a method of
+# MockService); an operation whose success answer is none of these answers its first example, with
+# its relations applied (`MockService._example`).
+PRODUCERS: Mapping[str, str] = {"Task": "_task"}
 
 
 @dataclass
@@ -91,6 +127,11 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     violations: tuple[Violation, ...] = ()
     note: str = ""
+    # A documented example sent verbatim (Prefer): it cannot keep the relations to this request.
+    canned: bool = False
+
+
+Producer = Callable[["RouteMatch", Any, Headers, str, "Identity", "Control"], Any]
 
 
 class StoredIds:
@@ -148,26 +189,59 @@ class MockService:
         self.store = store
         self.seed = config.seed if config.seed is not None else secrets.randbits(31)
         self.validator = ContractValidator(contract)
+        self.judge = ContractJudge(contract)
+        self.envelope_check = SchemaCheck(contract.error_schema)
         self.auth = Authenticator(config.jwt_secret)
         self.controls = Controls(contract)
         self.envelopes = Envelopes.from_contract(contract)
         self.faults = Faults(config, store, self.seed)
+        self.producers = self._producers(contract)
+        # The operations whose security requirements ask for a token (the document's, unless the
+        # operation sets its own; an empty requirement `{}` makes the token optional).
+        default_security = contract.resolved.get("security", [])
+        self.secured = frozenset(
+            op.id
+            for op in contract.operations.values()
+            if (security := op.definition.get("security", default_security)) and {} not in security
+        )
+        self.routes = "; ".join(f"{op.method} {op.path_template}" for op in contract.operations.values())
         self.clock: Clock
+        start = self._seed_instant(contract)
         if config.freeze_time:
             self.clock = FrozenClock(config.freeze_time)
-        elif config.seed is not None:
-            self.clock = SequenceClock(
-                store, datetime.fromisoformat(contract.response_examples["seed-sample"]["createdAt"])
-            )
+        elif config.seed is not None and start is not None:
+            self.clock = SequenceClock(store, start)
         else:
             self.clock = system_clock()
         self.ids = StoredIds(store, self.seed)
-        self.path_regex = contract.path_regex
         self.self_check_failures = 0
         self.mock_bugs = 0
         self._docs: dict[str, bytes] | None = None
         self._docs_error = ""
         self._docs_lock = threading.Lock()
+
+    def _producers(self, contract: ContractSpec) -> dict[str, Producer]:
+        """Each operation's producer of success answers, chosen by the schema of that answer."""
+        schemas = contract.resolved.get("components", {}).get("schemas", {})
+        by_schema: dict[str, Producer] = {name: getattr(self, method) for name, method in PRODUCERS.items()}
+        producers: dict[str, Producer] = {}
+        for operation in contract.operations.values():
+            answer = operation.response_schema()
+            producers[operation.id] = next(
+                (p for name, p in by_schema.items() if answer is not None and schemas.get(name) == answer),
+                self._example,
+            )
+        return producers
+
+    def _seed_instant(self, contract: ContractSpec) -> datetime | None:
+        """When the seeded clock starts: the creation instant of the seed page's sample answer (the
+        seed-sample example of an operation `build_task` answers), or None when the spec has none."""
+        for operation in contract.operations.values():
+            if self.producers[operation.id] == self._task:
+                created = operation.response_examples().get(SEED_EXAMPLE, {}).get("createdAt")
+                if isinstance(created, str):
+                    return datetime.fromisoformat(created)
+        return None
 
     @functools.cached_property
     def bundle_json(self) -> bytes:
@@ -186,6 +260,8 @@ class MockService:
         # The request itself, not Flask's context-local proxy: each attribute read through the proxy
         # costs a context lookup, and the pipeline reads a few dozen.
         request = _current_request()
+        route = self.contract.match(request.method, request.path)
+        g.route = route
         limit = self.config.header_limit
         size = _header_bytes(request.environ)
         if size > limit:
@@ -202,22 +278,9 @@ class MockService:
         length = request.content_length
         if length is not None and length > self.config.body_limit:
             return self._too_large(f"{length} bytes", "as its Content-Length says", drain=True)
-        match = self.path_regex.match(request.path)
-        if match is None:
-            return self.fail(self.not_found(), drain=True)
-        if request.method == "OPTIONS":
-            return Answer(204, None, {"Allow": ALLOW})
-        if request.method != "POST":
-            return self.fail(
-                Violation(
-                    Kind.METHOD_NOT_ALLOWED,
-                    f"Method {request.method} is not allowed on this path; use POST",
-                    "",
-                    f"Received: {request.method}. Documented: POST {self.contract.path_template}. Fix: send a POST.",
-                ),
-                headers={"Allow": ALLOW},
-                drain=True,
-            )
+        if route is None:
+            return self._unrouted(request)
+        operation = route.operation
         delay = self.faults.delay_seconds()
         if delay:
             time.sleep(delay)
@@ -232,59 +295,107 @@ class MockService:
         headers = request.headers
         # Without a query string there is nothing to look up: werkzeug's MultiDict raises and catches
         # an exception for each missing key, four times per request.
-        control = self.controls.parse(headers, request.args if request.query_string else _NO_QUERY)
+        control = self.controls.parse(operation, headers, request.args if request.query_string else _NO_QUERY)
         if isinstance(control, Violation):
             return self.fail(control)
-        canned = self.controls.canned(control)
-        if canned is not None and canned.status != 200:
+        canned = self.controls.canned(operation, control)
+        if canned is not None and canned.status != operation.success_status:
             return self._canned(canned, control)
 
-        identity = self.auth.authenticate(headers)
+        identity = self.auth.authenticate(headers) if operation.id in self.secured else _ANONYMOUS
         if isinstance(identity, Violation):
             return self.fail(identity)
-        account_id: str | None = headers.get("accountId")
+        account_id: str | None = headers.get(ACCOUNT_HEADER)
         if account_id is None:
             account_id = derived_account_id(identity.app_id, self.seed)
         throttled = self.faults.throttle(account_id)
         if throttled is not None:
             return self.fail(throttled.violation, headers={"Retry-After": str(throttled.retry_after)})
 
-        parsed = self.validator.parse_body(raw) if raw else None
+        parsed = self.validator.parse_body(raw, operation) if raw else None
         if parsed is not None and parsed.violation is not None:
             return self.fail(parsed.violation)
-        stream_id = match.group("streamId")
-        violations = self.validator.request_violations(
-            stream_id=stream_id,
+        violations = self.validator.validate(
+            route,
             headers=headers,
+            body=raw,
             query=request.args,
             # werkzeug reads cookies by scanning every header; without a Cookie header there are none.
             cookies=request.cookies if "HTTP_COOKIE" in request.environ else _NO_COOKIES,
-            content_type=request.content_type or "",
-            body=raw,
         )
         if violations:
             return self.fail(*violations)
 
-        injected = self.faults.injected()
+        injected = self.faults.injected(operation.documented_statuses)
         if injected is not None:
             return self.fail(injected)
         if canned is not None:
             return self._canned(canned, control)
-        assert parsed is not None  # validation requires a body
-        return Answer(200, self._build(parsed.value, stream_id, account_id, identity, control))
+        produce = self.producers[operation.id]
+        body = parsed.value if parsed is not None else None
+        g.request_body = body
+        return Answer(operation.success_status, produce(route, body, headers, account_id, identity, control))
 
-    def _build(self, body: Any, stream_id: str, account_id: str, identity: Identity, control: Control) -> Any:
+    def _unrouted(self, request: Request) -> Answer:
+        """A request that names no operation: 404 on an unknown path, 405 (or OPTIONS' 204) on a known one."""
+        methods = self.contract.methods_at(request.path)
+        if not methods:
+            return self.fail(self.not_found(), drain=True)
+        allow = ", ".join([*sorted(methods), "OPTIONS"])
+        if request.method == "OPTIONS":
+            return Answer(204, None, {"Allow": allow})
+        return self.fail(
+            Violation(
+                Kind.METHOD_NOT_ALLOWED,
+                f"Method {request.method} is not allowed on this path; use {' or '.join(sorted(methods))}",
+                "",
+                f"Received: {request.method}. Documented: {allow} on {request.path}. Fix: send one of those.",
+            ),
+            headers={"Allow": allow},
+            drain=True,
+        )
+
+    def _task(
+        self,
+        route: RouteMatch,
+        body: Any,
+        headers: Headers,
+        account_id: str,
+        identity: Identity,
+        control: Control,
+    ) -> Any:
+        """The answer of an operation whose success answer is a task: `build_task` makes it."""
         seed = self.seed if control.seed is None else control.seed
         ids = self.ids if control.seed is None else StoredIds(self.store, control.seed)
         return build_task(
             body,
-            stream_id=stream_id,
+            stream_id=next(iter(route.path_params.values()), ""),
             account_id=account_id,
             caller=_caller(identity.app_id, seed),
             clock=self.clock,
             ids=ids,
             spec=self.contract,
         )
+
+    def _example(
+        self,
+        route: RouteMatch,
+        body: Any,
+        headers: Headers,
+        account_id: str,
+        identity: Identity,
+        control: Control,
+    ) -> Any:
+        """The answer of an operation with no producer of its own: its first named success example,
+        changed to keep the operation's relations with this request."""
+        operation = route.operation
+        example = self.controls.documented(operation, operation.success_status)
+        facts = RequestFacts(
+            body=body if body is not None else {},
+            path=route.path_params,
+            headers={**headers, ACCOUNT_HEADER: account_id},
+        )
+        return apply_relations(operation.relations, facts, example.body if example is not None else {})
 
     def _canned(self, canned: Canned, control: Control) -> Answer:
         asked = (
@@ -294,7 +405,7 @@ class MockService:
             if control.code
             else "dynamic=false"
         )
-        return Answer(canned.status, canned.body, dict(canned.headers), note=f"Prefer {asked}")
+        return Answer(canned.status, canned.body, dict(canned.headers), note=f"Prefer {asked}", canned=True)
 
     def _too_large(self, size: str, how: str, *, drain: bool) -> Answer:
         limit = self.config.body_limit
@@ -315,8 +426,8 @@ class MockService:
             Kind.NOT_FOUND,
             f"No operation at path {request.path}",
             "",
-            f"Received: {request.method} {request.path}. Documented: POST {self.contract.path_template}; "
-            "the mock also serves /openapi.json, /openapi.yaml, /docs/ and /__admin/. Fix: check the path.",
+            f"Received: {request.method} {request.path}. Documented: {self.routes}; the mock also serves "
+            "/openapi.json, /openapi.yaml, /docs/ and /__admin/. Fix: check the path.",
         )
 
     def fail(
@@ -325,7 +436,8 @@ class MockService:
         """The error answer listing `violations`; `drain` reads an unread body first (see `_drain`)."""
         if drain:
             _drain(request.stream, request.content_length)
-        status = self.envelopes.status_of(violations)
+        route: RouteMatch | None = g.get("route")
+        status = self.envelopes.status_of(violations, route.operation if route is not None else None)
         return Answer(status, self.envelopes.envelope(violations), dict(headers or {}), tuple(violations))
 
     # -- answering -----------------------------------------------------------------------------
@@ -337,7 +449,7 @@ class MockService:
         payload = b""
         if answer.body is not None:
             payload = orjson.dumps(answer.body)
-            problems = self.validator.answer_problems(answer.status, answer.body)
+            problems = self.self_check(answer.status, payload, relations=not answer.canned)
             if problems:
                 self.self_check_failures += 1
                 headers["X-Mock-Self-Check"] = "failed"
@@ -362,6 +474,39 @@ class MockService:
         line = f"{request.method} {printable(request.path)} {answer.status} {ms:.1f}ms"
         log.info("%s%s", line, f" {printable(first)}" if first else "")
         return response
+
+    def self_check(self, status: int, payload: bytes, *, relations: bool = True) -> list[str]:
+        """Where the mock's own answer breaks the contract (a mock bug when not empty), by the one judge.
+
+        An answer of an operation is judged as a client would judge it (status, media type, schema,
+        and, unless `relations` is False, the relations of a success to its request); an answer
+        outside any operation (404, 405) must be the error envelope.
+        """
+        route: RouteMatch | None = g.get("route")
+        if route is None or status >= 500:
+            # No operation to judge by, or a 5xx the mock answers on purpose (a fault it was asked to
+            # inject, its own bug): the judge stops at `not_a_server_error`; the body is still checked.
+            if route is not None and status not in route.operation.documented_statuses:
+                return [f"{status} is a status {route.operation.id} does not document"]
+            check = self.judge.schema_check(route.operation, status) if route is not None else None
+            found = (check or self.envelope_check).errors(orjson.loads(payload))
+            return [f"{error_pointer('', e) or '/'}: {e.message}" for e in found]
+        request = _current_request()
+        expectation = (
+            _SUCCESS_EXPECTED
+            if 200 <= status < 300
+            else Expectation(Expect.INVALID, rule="refused", statuses=frozenset({status}))
+        )
+        judgement = self.judge.answer(
+            route.operation,
+            SentRequest(
+                route.path_params, cast(Mapping[str, str], request.headers), g.get("request_body", MISSING)
+            ),
+            ReceivedAnswer(status, _JSON_HEADERS, payload),
+            expectation,
+            relations=None if relations else (),
+        )
+        return [str(finding) for finding in judgement.findings]
 
     def _journal(self, answer: Answer, payload: bytes, ms: float) -> None:
         request = _current_request()
@@ -432,7 +577,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     store = open_store(config.state_file, prefix="kore-mock-", journal_size=config.journal_size)
     service = MockService(config, contract, store)
     app.config["MOCK_SERVICE"] = service
-    # The operation's streamId may be anything but '/', and `//` must stay a 404, not a redirect.
+    # A path parameter may be anything but '/', and `//` must stay a 404, not a redirect.
     app.url_map.merge_slashes = False
     _cors(app, config, contract)
     _admin_routes(app, service)
@@ -445,7 +590,8 @@ def create_app(config: MockConfig | None = None) -> Flask:
     # methods=None: every method, including ones Flask does not know, reaches the pipeline, so that
     # the 404/405 decision and its envelope are made in one place.
     app.url_map.add(Rule("/", endpoint="operation", defaults={"_path": ""}, methods=None))
-    app.url_map.add(Rule("/<path:_path>", endpoint="operation", methods=None))
+    app.url_map.converters["anypath"] = _AnyPath
+    app.url_map.add(Rule("/<anypath:_path>", endpoint="operation", methods=None))
     app.view_functions["operation"] = lambda _path: operation()
 
     @app.errorhandler(HTTPException)
@@ -457,7 +603,8 @@ def create_app(config: MockConfig | None = None) -> Flask:
         )
         if kind is Kind.NOT_FOUND:
             violation = service.not_found()
-        headers = {"Allow": ALLOW} if kind is Kind.METHOD_NOT_ALLOWED else {}
+        allowed = getattr(exc, "valid_methods", None)
+        headers = {"Allow": ", ".join(allowed)} if kind is Kind.METHOD_NOT_ALLOWED and allowed else {}
         return service.respond(service.fail(violation, headers=headers), started)
 
     @app.errorhandler(Exception)
@@ -473,23 +620,24 @@ def create_app(config: MockConfig | None = None) -> Flask:
             "",
             "Please report it with the request (GET /__admin/requests shows it).",
         )
-        return service.respond(
-            Answer(500, service.envelopes.envelope([violation]), violations=(violation,)), started
-        )
+        return service.respond(service.fail(violation), started)
 
     return app
 
 
 def _cors(app: Flask, config: MockConfig, contract: ContractSpec) -> None:
     """CORS for browser apps: every header the platform's web client sends may cross origins."""
-    spec_headers = [p["name"] for p in contract.parameters if p.get("in") == "header"]
+    spec_headers = sorted(
+        {p["name"] for op in contract.operations.values() for p in op.parameters_in("header")}
+    )
     auth_headers = list(contract.auth_headers.values()) or [AUTH_HEADER]
+    spec_methods = {op.method for op in contract.operations.values()}
     CORS(
         app,
         resources={r"/*": {"origins": list(config.cors_origins)}},
         allow_headers=[*auth_headers, *spec_headers, "Content-Type", "Accept", "Prefer"],
         expose_headers=["Retry-After", "Allow", "X-Mock-Self-Check"],
-        methods=["GET", "POST", "DELETE", "OPTIONS"],
+        methods=sorted(spec_methods | {"GET", "POST", "DELETE", "OPTIONS"}),
         max_age=600,
     )
 
@@ -556,6 +704,13 @@ def _document_routes(app: Flask, service: MockService) -> None:
         if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
             content_type += "; charset=utf-8"
         return Response(content, 200, content_type=content_type)
+
+
+class _AnyPath(PathConverter):
+    """werkzeug's `path` converter, newlines included: a path parameter holding `%0A` reaches the
+    pipeline, which decides by the spec (werkzeug's `.` stops at a newline and answered 404)."""
+
+    regex = "[^/][\\s\\S]*?"
 
 
 def _current_request() -> Request:

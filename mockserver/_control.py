@@ -15,7 +15,7 @@ from typing import Any
 from werkzeug.datastructures import Headers
 
 from mockserver._errors import Kind, Violation
-from spec import ContractSpec
+from spec import ContractSpec, Operation
 
 PREFER_KEYS = ("code", "example", "dynamic", "seed")
 _SPLIT = re.compile(r"[,;]")
@@ -43,33 +43,44 @@ class Canned:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class Controls:
-    """Parses preferences and finds the documented answers they name; built once from the contract."""
+class _Documented:
+    """One operation's documented answers: its statuses, and its named examples by status and by name."""
 
-    def __init__(self, contract: ContractSpec) -> None:
-        responses = contract.operation["responses"]
-        self.statuses = tuple(sorted(int(s) for s in responses))
-        self._by_status: dict[int, list[Canned]] = {}
-        for status_text, response in responses.items():
-            status = int(status_text)
-            headers = _documented_headers(response)
-            examples = response.get("content", {}).get("application/json", {}).get("examples", {})
-            self._by_status[status] = [
-                Canned(status, name, ex["value"], headers) for name, ex in examples.items()
-            ]
-        self._by_name: dict[str, Canned] = {}
-        # 200 first, so that a name shared by a success and an error example means the success.
+    def __init__(self, operation: Operation) -> None:
+        self.operation_id = operation.id
+        self.success = operation.success_status
+        self.statuses = tuple(sorted(operation.documented_statuses))
+        self.by_status: dict[int, list[Canned]] = {}
         for status in self.statuses:
-            for canned in self._by_status[status]:
-                self._by_name.setdefault(canned.name, canned)
+            response = operation.responses.get(str(status), {})
+            headers = _documented_headers(response)
+            self.by_status[status] = [
+                Canned(status, name, body, headers)
+                for name, body in operation.response_examples(status).items()
+            ]
+        self.by_name: dict[str, Canned] = {}
+        # Success first, so that a name shared by a success and an error example means the success.
+        for status in sorted(self.statuses, key=lambda s: (s != self.success, s)):
+            for canned in self.by_status[status]:
+                self.by_name.setdefault(canned.name, canned)
 
-    def documented(self, status: int) -> Canned | None:
-        """The first named example of a status."""
-        examples = self._by_status.get(status, [])
+    def first(self, status: int) -> Canned | None:
+        examples = self.by_status.get(status, [])
         return examples[0] if examples else None
 
-    def parse(self, headers: Headers, query: Mapping[str, str]) -> Control | Violation:
-        """The request's preferences, or a 400 violation naming what is not documented."""
+
+class Controls:
+    """Parses preferences and finds the documented answers they name, per operation; built once from the contract."""
+
+    def __init__(self, contract: ContractSpec) -> None:
+        self._operations = {op.id: _Documented(op) for op in contract.operations.values()}
+
+    def documented(self, operation: Operation, status: int) -> Canned | None:
+        """The first named example of one of the operation's statuses."""
+        return self._operations[operation.id].first(status)
+
+    def parse(self, operation: Operation, headers: Headers, query: Mapping[str, str]) -> Control | Violation:
+        """The request's preferences for one operation, or a 400 violation naming what it does not document."""
         raw: dict[str, tuple[str, str]] = {}
         for item in _SPLIT.split(headers.get("prefer", "") or ""):
             key, sep, value = item.partition("=")
@@ -82,22 +93,25 @@ class Controls:
                 raw[key] = (value.strip(), f"/query/__{key}")
         if not raw:
             return Control()
+        documented = self._operations[operation.id]
         code = example = seed = None
         dynamic = True
         if "code" in raw:
             text, where = raw["code"]
-            if not text.isdigit() or int(text) not in self.statuses:
+            if not text.isdigit() or int(text) not in documented.statuses:
                 return self._bad(
                     where,
-                    f"code={text} is not a status the createTask operation documents",
-                    f"Received: code={text!r}. Documented: {', '.join(map(str, self.statuses))}. "
-                    "Fix: ask for one of those, for example `Prefer: code=401`.",
+                    f"code={text} is not a status the {operation.id} operation documents",
+                    f"Received: code={text!r}. Documented: {', '.join(map(str, documented.statuses))}. "
+                    f"Fix: ask for one of those, for example `Prefer: code={documented.statuses[-1]}`.",
                 )
             code = int(text)
         if "example" in raw:
             example, where = raw["example"]
-            canned = self._by_name.get(example)
-            candidates = self._by_status.get(code, []) if code is not None else list(self._by_name.values())
+            canned = documented.by_name.get(example)
+            candidates = (
+                documented.by_status.get(code, []) if code is not None else list(documented.by_name.values())
+            )
             names = [c.name for c in candidates]
             if example not in names:
                 scope = f" for code {code}" if code is not None else ""
@@ -130,18 +144,19 @@ class Controls:
                 )
         return Control(code=code, example=example, dynamic=dynamic, seed=seed)
 
-    def canned(self, control: Control) -> Canned | None:
-        """The documented answer a control asks for, or None when the task is to be built."""
+    def canned(self, operation: Operation, control: Control) -> Canned | None:
+        """The documented answer a control asks for, or None when the answer is to be produced."""
+        documented = self._operations[operation.id]
         if control.example is not None:
-            for canned in self._by_status.get(control.code or 200, []):
+            for canned in documented.by_status.get(control.code or documented.success, []):
                 if canned.name == control.example:
                     return canned
-        if control.code is not None and control.code != 200:
-            return self.documented(control.code) or Canned(
+        if control.code is not None and control.code != documented.success:
+            return documented.first(control.code) or Canned(
                 control.code, "", {"errors": [{"msg": f"HTTP {control.code}", "code": control.code}]}
             )
         if not control.dynamic:
-            return self.documented(200)
+            return documented.first(documented.success)
         return None
 
     @staticmethod

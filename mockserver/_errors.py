@@ -13,8 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from spec import Basis, Direction, Finding
+from spec._judge import REQUEST_CONFORMANCE
+
 if TYPE_CHECKING:
-    from spec import ContractSpec
+    from spec import ContractSpec, Operation
 
 
 class MockError(Exception):
@@ -93,17 +96,42 @@ FAILURES: Mapping[Kind, Failure] = {
 
 @dataclass(frozen=True)
 class Violation:
-    """One thing wrong with a request: an entry of the error envelope."""
+    """One thing wrong with a request: an entry of the error envelope.
+
+    `detail` is the human text of the envelope; `received`, `documented` and `fix` are its parts when
+    the check that found the violation knows them, `rule` what was broken (a schema keyword, `required`,
+    `content-type`...), and `decision` the id of the decision that makes the rule (None: the seed page's).
+    """
 
     kind: Kind
     msg: str
     pointer: str = ""
     detail: str = ""
+    decision: str | None = None
+    rule: str = ""
+    received: str = ""
+    documented: str = ""
+    fix: str = ""
 
     @property
     def status(self) -> int:
         """The HTTP status this kind answers."""
         return FAILURES[self.kind].status
+
+    def finding(self, operation_id: str) -> Finding:
+        """The violation as the one judge's finding of a request that breaks the contract."""
+        return Finding(
+            check=REQUEST_CONFORMANCE,
+            operation=operation_id,
+            direction=Direction.REQUEST,
+            pointer=self.pointer,
+            basis=Basis.DECISION if self.decision else Basis.SEED,
+            received=self.received or self.msg,
+            documented=self.documented or self.detail,
+            fix=self.fix,
+            decision=self.decision,
+            subject=self.rule or self.kind.value,
+        )
 
     def __str__(self) -> str:
         return (
@@ -111,6 +139,22 @@ class Violation:
             if self.pointer and not self.msg.startswith(self.pointer)
             else self.msg
         )
+
+
+def explained(received: str, documented: str, fix: str = "", *, hint: str = "") -> str:
+    """The envelope's `detail`: `[hint ]Received: ... Documented: ...[ Fix: ...]`."""
+    text = f"Received: {received.rstrip('.')}. Documented: {documented.rstrip('.')}."
+    if fix:
+        text += f" Fix: {fix}"
+    return f"{hint} {text}" if hint else text
+
+
+def documented_status(status: int, documented: frozenset[int]) -> int:
+    """`status` when documented, else the generic status of its class (400, 500) when that one is."""
+    if status in documented:
+        return status
+    generic = status // 100 * 100
+    return generic if generic in documented else status
 
 
 class Envelopes:
@@ -122,13 +166,14 @@ class Envelopes:
     @classmethod
     def from_contract(cls, contract: ContractSpec) -> Envelopes:
         """The envelopes of a contract: the platform's message and code for each error status it documents."""
-        return cls.from_examples(
-            {
-                int(s): contract.error_examples(s)
-                for s in contract.operation["responses"]
-                if not s.startswith("2")
-            }
-        )
+        examples: dict[int, Mapping[str, Any]] = {}
+        for operation in contract.operations.values():
+            for status in sorted(operation.documented_statuses):
+                if status >= 300 and status not in examples:
+                    found = operation.response_examples(status)
+                    if found:
+                        examples[status] = found
+        return cls.from_examples(examples)
 
     @classmethod
     def from_examples(cls, examples_by_status: Mapping[int, Mapping[str, Any]]) -> Envelopes:
@@ -142,14 +187,23 @@ class Envelopes:
                     break
         return cls(platform)
 
-    def status_of(self, violations: Iterable[Violation]) -> int:
-        """The status of an answer listing these violations: the first one's (they share a kind class)."""
+    def status_of(self, violations: Iterable[Violation], operation: Operation | None = None) -> int:
+        """The status of an answer listing these violations: the first one's (they share a kind class).
+
+        For a request routed to `operation`, a status the operation does not document gives way to
+        the generic status of its class (400 or 500) when the operation documents that one, so that
+        every answer of an operation is one its clients are told to expect (a 431 is a 400 there).
+        """
+        status = 500
         for violation in violations:
-            return violation.status
-        return 500
+            status = violation.status
+            break
+        if operation is None:
+            return status
+        return documented_status(status, operation.documented_statuses)
 
     def entry(self, violation: Violation) -> dict[str, Any]:
-        """One envelope entry: `msg`, `code`, and the mock's `pointer` and `detail` when known."""
+        """One envelope entry: `msg`, `code`, and the mock's `pointer`, `detail` and `decision` when known."""
         failure = FAILURES[violation.kind]
         msg: str = violation.msg
         code: int | str = failure.status
@@ -164,6 +218,8 @@ class Envelopes:
             entry["pointer"] = violation.pointer
         if detail:
             entry["detail"] = detail
+        if violation.decision:
+            entry["decision"] = violation.decision
         return entry
 
     def envelope(self, violations: Iterable[Violation]) -> dict[str, Any]:

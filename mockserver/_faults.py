@@ -8,8 +8,10 @@ import threading
 from dataclasses import dataclass
 
 from mockserver._config import MockConfig
-from mockserver._errors import Kind, Violation
+from mockserver._errors import FAILURES, Kind, Violation
 from mockserver._state import StateStore, wall_clock, window_of
+
+_INJECTED = (Kind.INJECTED_ERROR, Kind.INJECTED_UNAVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -40,15 +42,22 @@ class Faults:
         with self._lock:
             return self._random.uniform(low, high) / 1000.0
 
-    def injected(self) -> Violation | None:
-        """A 500 or 503 to answer instead of the task, drawn with probability --error-rate."""
+    def injected(self, documented: frozenset[int]) -> Violation | None:
+        """A 500 or 503 to answer instead of the success, drawn with probability --error-rate.
+
+        Only statuses the operation documents (`documented`) are injected: an operation that documents
+        neither gets no fault.
+        """
         if self._error_rate <= 0.0:
+            return None
+        kinds = [kind for kind in _INJECTED if FAILURES[kind].status in documented]
+        if not kinds:
             return None
         with self._lock:
             if self._random.random() >= self._error_rate:
                 return None
             unavailable = self._random.random() < 0.5
-        kind = Kind.INJECTED_UNAVAILABLE if unavailable else Kind.INJECTED_ERROR
+        kind = kinds[-1] if unavailable else kinds[0]
         return Violation(
             kind,
             "fault injected by the mock",

@@ -1,12 +1,14 @@
-"""Everything the mock checks against the spec: request bodies and parameters in, answers out.
+"""Everything the mock checks of a request against the spec: parameters, media type and body, per operation.
 
 The one place that talks to openapi-core. Everything openapi-core would look up in the spec on each
 request (the operation, its parameters, their styles and schemas, the media types, the security
 schemes) is looked up once, when the app is built, into small tables of openapi-core's own
 deserializers, casters and schema validators; per request there is a JSON parse (orjson,
-depth-limited), those checks in openapi-core's order with openapi-core's error types, and compiled
-schema checks of the body and the answer (jsonschema-rs, with openapi-core's validator as the judge
-and the wording of anything they reject). Handlers only see `Violation`s.
+depth-limited), those checks in openapi-core's order with openapi-core's error types, and a compiled
+schema check of the body (`spec.SchemaCheck`: jsonschema-rs, with openapi-core's validator as the
+judge and the wording of anything it rejects). The tables are built for every operation of the spec
+and chosen by the route `ContractSpec.match` found. Handlers only see `Violation`s. Answers are not
+judged here: the one judge is `spec.ContractJudge`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema_rs
 import orjson
 from jsonschema_path import SchemaPath
 from openapi_core.casting.schemas import oas31_schema_casters_factory
@@ -54,13 +55,14 @@ from openapi_core.validation.request.validators import V31RequestValidator
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.exceptions import ValidateError
 from openapi_core.validation.schemas.validators import SchemaValidator
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.http import parse_options_header
 
-from mockserver._errors import Kind, Violation
-from spec import ContractSpec, escape_token
+from mockserver._errors import Kind, Violation, explained
+from spec import ContractSpec, Operation, RouteMatch, SchemaCheck, escape_token, keyword_decision
 
 _MISSING: Any = object()
+_NO_VALUES: Mapping[str, Any] = ImmutableMultiDict()
 _RECEIVED_MAX = 80
 _FIRST_SENTENCE = re.compile(r"^(.+?[.;:])(\s|$)", re.DOTALL)
 _UTF8 = frozenset({"utf-8", "utf8"})
@@ -114,21 +116,31 @@ def content_type_violation(content_type: str | None, body: bytes) -> Violation |
     if content_type is None:
         if not body:
             return None
+        received_text = f"a {len(body)}-byte body without Content-Type"
+        fix = "add `Content-Type: application/json`."
         return Violation(
             Kind.UNSUPPORTED_MEDIA_TYPE,
             "Content-Type is missing; send application/json",
             "/header/content-type",
-            f"Received: a {len(body)}-byte body without Content-Type. Documented: application/json. "
-            "Fix: add `Content-Type: application/json`.",
+            explained(received_text, "application/json", fix),
+            rule="content-type",
+            received=received_text,
+            documented="application/json",
+            fix=fix,
         )
     mimetype, charset = _media_type(content_type)
     if mimetype != "application/json" or charset not in _UTF8:
+        documented = "application/json (UTF-8; `charset=UTF-8` may be given)"
+        fix = "send the body as JSON with `Content-Type: application/json`."
         return Violation(
             Kind.UNSUPPORTED_MEDIA_TYPE,
             f"Content-Type {content_type!r} is not supported; send application/json",
             "/header/content-type",
-            f"Received: {content_type!r}. Documented: application/json (UTF-8; `charset=UTF-8` may be "
-            "given). Fix: send the task as JSON with `Content-Type: application/json`.",
+            explained(repr(content_type), documented, fix),
+            rule="content-type",
+            received=repr(content_type),
+            documented=documented,
+            fix=fix,
         )
     return None
 
@@ -254,7 +266,7 @@ class _BodyMedia:
 
     deserializer: Any
     validator: SchemaValidator | None
-    check: _SchemaCheck | None
+    check: SchemaCheck | None
 
 
 class _BodyCheck:
@@ -281,7 +293,7 @@ class _BodyCheck:
                 raise MissingRequestBody
             media = self._find(content_type)
             value = media.deserializer.deserialize(body)
-            # The compiled check never accepts what openapi-core's validator rejects (see _SchemaCheck):
+            # The compiled check never accepts what openapi-core's validator rejects (see spec.SchemaCheck):
             # a body it accepts has no errors to report, anything else is openapi-core's to judge and word.
             if media.validator is not None and not (media.check is not None and media.check.accepts(value)):
                 media.validator.validate(value)
@@ -327,7 +339,7 @@ class _BodyCheck:
             extra_media_type_deserializers={"application/json": _json_loads},
         )
         check = (
-            _SchemaCheck((media_type / "schema").read_value(), validator.validator)
+            SchemaCheck((media_type / "schema").read_value(), validator.validator)
             if validator is not None
             else None
         )
@@ -381,127 +393,71 @@ class _SecurityCheck:
         raise SecurityValidationError() from SecurityNotFound(tried)
 
 
-class _SchemaCheck:
-    """A schema a request body or an answer must match: openapi-core's validator, behind a compiled fast path.
+class _OperationChecks:
+    """Everything one operation's requests are checked with, read from the spec once."""
 
-    The fast path is jsonschema-rs compiled from the same resolved schema, with openapi-core's own
-    format checks plugged in, and int32/int64 bounds added, so that it never accepts what the
-    openapi-core validator rejects; it can only be stricter (Rust's `$` does not match before a
-    final newline, for one). Whenever it rejects a value, or cannot judge one, the openapi-core
-    validator decides and words the problems, so the verdicts and messages are openapi-core's.
-    """
-
-    def __init__(self, schema: Mapping[str, Any], validator: Any) -> None:
-        self.validator = validator
-        checker = validator.format_checker
-        formats: dict[str, Callable[..., bool]] = {
-            str(name): functools.partial(_conforms, checker, name) for name in checker.checkers
-        }
-        try:
-            self.fast: Any = jsonschema_rs.validator_for(
-                _with_integer_bounds(schema), validate_formats=True, formats=formats
-            )
-        except Exception:  # a schema jsonschema-rs cannot compile: openapi-core alone
-            self.fast = None
-
-    def accepts(self, payload: Any) -> bool:
-        """True when the compiled check accepts the payload (so openapi-core's would too); False: ask it."""
-        if self.fast is None:
-            return False
-        try:
-            return bool(self.fast.is_valid(payload))
-        except Exception:  # a value jsonschema-rs cannot take (an int beyond 64 bits...)
-            return False
-
-    def errors(self, payload: Any) -> Iterator[Any]:
-        """openapi-core's (jsonschema's) errors of the payload; none when the compiled check accepts it."""
-        if self.accepts(payload):
-            return iter(())
-        return iter(self.validator.iter_errors(payload))
-
-
-def _conforms(checker: Any, name: str, instance: Any) -> bool:
-    return bool(checker.conforms(instance, name))
-
-
-_INTEGER_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
-_NOT_SCHEMAS = frozenset({"const", "enum", "examples", "example", "default"})
-
-
-def _with_integer_bounds(schema: Any) -> Any:
-    """A copy where `format: int32/int64` also bounds the number (jsonschema-rs checks formats on strings only)."""
-    if isinstance(schema, list):
-        return [_with_integer_bounds(item) for item in schema]
-    if not isinstance(schema, Mapping):
-        return schema
-    copy = {k: (v if k in _NOT_SCHEMAS else _with_integer_bounds(v)) for k, v in schema.items()}
-    kind = copy.get("format")
-    bounds = _INTEGER_BOUNDS.get(kind) if isinstance(kind, str) else None
-    if bounds is not None:
-        copy["allOf"] = [*copy.get("allOf", []), {"minimum": bounds[0], "maximum": bounds[1]}]
-    return copy
-
-
-class ContractValidator:
-    """Validates requests and answers against the contract; built once per app.
-
-    Requests go through openapi-core's own deserializers, casters, schema validators and error
-    types, in openapi-core's order (security, then parameters, then body), but everything it would
-    look up in the spec on each request (the operation, its parameters, the media types, the
-    security schemes) is looked up here, once: the per-request cost is the checks themselves.
-    """
-
-    def __init__(self, contract: ContractSpec) -> None:
-        spec = contract.openapi.spec
-        server = contract.resolved["servers"][0]
-        variables = {k: v.get("default", "") for k, v in server.get("variables", {}).items()}
-        self.host_url = server["url"].format(**variables)
-        self.path_template = contract.path_template
-        self._spec = spec
-        path_item = spec / "paths" / contract.path_template
-        operation = path_item / "post"
-        styles = StyleDeserializersFactory(
-            oas31_schema_casters_factory, style_deserializers=style_deserializers
-        )
-        self._security = _SecurityCheck(spec, operation)
+    def __init__(
+        self,
+        spec: SchemaPath,
+        operation: Operation,
+        styles: StyleDeserializersFactory,
+        media: MediaTypeDeserializersFactory,
+    ) -> None:
+        self.operation = operation
+        path_item = spec / "paths" / operation.path_template
+        definition = path_item / operation.method.lower()
+        self.security = _SecurityCheck(spec, definition)
         # openapi-core's order: the operation's parameters, then the path item's; the first of a
         # (name, location) wins.
         seen: set[tuple[str, str]] = set()
         checks = []
-        for source in (operation, path_item):
+        for source in (definition, path_item):
             for param in source.get("parameters", SchemaPath.from_dict({})):
                 check = _ParameterCheck(spec, param, styles)
                 if (check.name, check.location) not in seen:
                     seen.add((check.name, check.location))
                     checks.append(check)
-        self._parameter_checks = tuple(checks)
-        self._body = (
-            _BodyCheck(
-                spec,
-                operation,
-                MediaTypeDeserializersFactory(styles, media_type_deserializers=media_type_deserializers),
-            )
-            if "requestBody" in operation
-            else None
+        self.parameter_checks = tuple(checks)
+        self.body = _BodyCheck(spec, definition, media) if "requestBody" in definition else None
+        self.parameters = {(p["in"], p["name"].lower()): p for p in operation.parameters}
+        schema = operation.request_schema or {}
+        self.body_name = str(schema.get("title") or f"{operation.id} request")
+        required = [str(name) for name in schema.get("required", ())]
+        self.body_fields = f" with {', '.join(required)}" if required else ""
+
+
+class ContractValidator:
+    """Validates requests against the contract, per operation; built once per app.
+
+    Requests go through openapi-core's own deserializers, casters, schema validators and error
+    types, in openapi-core's order (security, then parameters, then body), but everything it would
+    look up in the spec on each request (the operation, its parameters, the media types, the
+    security schemes) is looked up here, once, for every operation of the spec: the per-request
+    cost is a table lookup and the checks themselves.
+
+    Example:
+        >>> from spec import load_spec
+        >>> from werkzeug.datastructures import Headers, ImmutableMultiDict
+        >>> contract = load_spec()
+        >>> validator = ContractValidator(contract)
+        >>> operation = next(iter(contract.operations.values()))
+        >>> route = contract.match(operation.method, operation.path(**dict.fromkeys(operation.path_parameters, "x")))
+        >>> [v.rule for v in validator.validate(route, headers=Headers({"auth": "t"}), body=b"{}")][:1]
+        ['required']
+    """
+
+    def __init__(self, contract: ContractSpec) -> None:
+        spec = contract.openapi.spec
+        self._spec = spec
+        styles = StyleDeserializersFactory(
+            oas31_schema_casters_factory, style_deserializers=style_deserializers
         )
-        self._openapi_core: V31RequestValidator | None = None
-        self._answers = {
-            int(status): _SchemaCheck(
-                contract.response_schema(status),
-                oas31_schema_validators_factory.create(
-                    spec, operation / "responses" / status / "content" / "application/json" / "schema"
-                ).validator,
-            )
-            for status in contract.operation["responses"]
+        media = MediaTypeDeserializersFactory(styles, media_type_deserializers=media_type_deserializers)
+        self._checks = {
+            operation.id: _OperationChecks(spec, operation, styles, media)
+            for operation in contract.operations.values()
         }
-        # Statuses the operation does not document (404, 431) still answer the platform's envelope.
-        self._envelope = _SchemaCheck(
-            contract.error_schema,
-            oas31_schema_validators_factory.create(
-                spec, spec / "components" / "schemas" / "ErrorEnvelope"
-            ).validator,
-        )
-        self._parameters = {(p["in"], p["name"].lower()): p for p in contract.parameters}
+        self._openapi_core: V31RequestValidator | None = None
 
     def _fallback(self) -> V31RequestValidator:
         """openapi-core's whole request validator, for parameters described by `content` (none today)."""
@@ -511,7 +467,7 @@ class ContractValidator:
             )
         return self._openapi_core
 
-    def parse_body(self, raw: bytes) -> ParsedBody:
+    def parse_body(self, raw: bytes, operation: Operation | None = None) -> ParsedBody:
         """Parse a JSON body; any failure (syntax, UTF-8, depth) is a 400 violation, never an exception."""
         try:
             return ParsedBody(value=orjson.loads(raw))
@@ -523,62 +479,81 @@ class ContractValidator:
                 hint = "The body is not valid UTF-8."
             else:
                 hint = "The body is not valid JSON."
-            start = raw[:40]
+            checks = self._checks.get(operation.id) if operation is not None else None
+            schema = f", the {checks.body_name} schema" if checks is not None else ""
+            received_text = f"{len(raw)} bytes starting {raw[:40]!r}"
+            documented = f"a JSON object (application/json, UTF-8){schema}"
+            fix = "send a JSON object, for example one of the spec's request examples."
             return ParsedBody(
                 violation=Violation(
                     Kind.MALFORMED_BODY,
                     f"Malformed JSON body: {problem}",
                     "/body",
-                    f"{hint} Received: {len(raw)} bytes starting {start!r}. Documented: a JSON object "
-                    "(application/json, UTF-8), the CreateTaskRequest schema. Fix: send the task as a "
-                    "JSON object, for example the spec's seed-sample request.",
+                    explained(received_text, documented, fix, hint=hint),
+                    rule="json",
+                    received=received_text,
+                    documented=documented,
+                    fix=fix,
                 )
             )
 
-    def request_violations(
+    def validate(
         self,
+        route: RouteMatch,
         *,
-        stream_id: str,
         headers: Headers,
-        query: Mapping[str, Any],
-        cookies: Mapping[str, Any],
-        content_type: str,
         body: bytes,
+        query: Mapping[str, Any] | None = None,
+        cookies: Mapping[str, Any] | None = None,
         security: bool = True,
         check_body: bool = True,
     ) -> list[Violation]:
         """Every violation of the request's parameters and body (openapi-core), in spec terms.
 
-        `security=False` leaves the auth requirement to a caller that judged it by the platform's own
-        rule (openapi-core would stop at it and report nothing else); `check_body=False` leaves the body
-        out, for a caller that found it unreadable or of a type it refuses already.
+        `route` is the operation and path parameters `ContractSpec.match` found; the body is judged
+        by the Content-Type of `headers`. `security=False` leaves the auth requirement to a caller that
+        judged it by the platform's own rule (openapi-core would stop at it and report nothing else);
+        `check_body=False` leaves the body out, for a caller that found it unreadable or of a type it
+        refuses already.
         """
+        checks = self._checks[route.operation.id]
         parameters = RequestParameters(
-            query=query, header=headers, cookie=cookies, path={"streamId": stream_id}
+            query=query if query is not None else _NO_VALUES,
+            header=headers,
+            cookie=cookies if cookies is not None else _NO_VALUES,
+            path=route.path_params,
         )
+        content_type = (headers.get("Content-Type") or "").lower()
         violations: list[Violation] = []
         try:
             for error in self._errors(
-                parameters, body or None, content_type.lower(), security=security, check_body=check_body
+                checks, parameters, body or None, content_type, security=security, check_body=check_body
             ):
-                violations.extend(self._describe(error))
+                violations.extend(self._describe(checks, error))
         except RecursionError:
             # jsonschema puts the repr of a failing value in its message; a value some 1000 levels deep
             # (orjson parses up to 1024) overflows the stack there. Only a failing value is repr'd, so
             # the body is invalid: say so without showing it. Deep values that validate pass untouched.
+            received_text = "a value nested about a thousand levels deep"
+            documented = f"the types the {checks.body_name} schema documents"
+            fix = "send the documented types."
             violations.append(
                 Violation(
                     Kind.INVALID_REQUEST,
                     "A value in the body nests too deeply to show, and does not match the schema",
                     "/body",
-                    "Received: a value nested about a thousand levels deep where the CreateTaskRequest "
-                    "schema documents a string or a small object. Fix: send the documented types.",
+                    explained(received_text, documented, fix),
+                    rule="type",
+                    received=received_text,
+                    documented=documented,
+                    fix=fix,
                 )
             )
         return violations
 
     def _errors(
         self,
+        checks: _OperationChecks,
         parameters: RequestParameters,
         body: bytes | None,
         content_type: str,
@@ -589,37 +564,26 @@ class ContractValidator:
         """openapi-core's `_iter_errors`: security (and nothing else when it fails), parameters, body."""
         if security:
             try:
-                self._security.check(parameters)
+                checks.security.check(parameters)
             except SecurityValidationError as exc:
                 yield exc
                 return
-        for check in self._parameter_checks:
+        for check in checks.parameter_checks:
             try:
                 check.value(parameters, self._fallback)
             except MissingParameter:
                 continue
             except ParameterValidationError as exc:
                 yield exc
-        if self._body is not None and check_body:
+        if checks.body is not None and check_body:
             try:
-                self._body.value(body, content_type)
+                checks.body.value(body, content_type)
             except MissingRequestBody:
                 pass
             except RequestBodyValidationError as exc:
                 yield exc
 
-    def answer_errors(self, status: int, payload: Any) -> Iterator[Any]:
-        """jsonschema's errors of an answer against the schema documented for its status (the error
-        envelope for a status the operation does not document); none when it matches."""
-        return self._answers.get(status, self._envelope).errors(payload)
-
-    def answer_problems(self, status: int, payload: Any) -> list[str]:
-        """Where an answer breaks the schema documented for its status (a mock bug when not empty)."""
-        return [
-            f"{pointer('', e.absolute_path) or '/'}: {e.message}" for e in self.answer_errors(status, payload)
-        ]
-
-    def _describe(self, error: Exception) -> Iterator[Violation]:
+    def _describe(self, checks: _OperationChecks, error: Exception) -> Iterator[Violation]:
         """openapi-core's error as violations: one per schema error, with pointer and detail."""
         name = type(error).__name__
         cause = error.__cause__
@@ -629,43 +593,71 @@ class ContractValidator:
             param_name = str(getattr(error, "name", ""))
             root = f"/{location}/{escape_token(str(param_name))}"
             if name.startswith("MissingRequired"):
-                spec_param = self._parameters.get((location, param_name.lower()), {})
+                spec_param = checks.parameters.get((location, param_name.lower()), {})
+                received_text = f"no {param_name}"
+                documented = _summary(spec_param) or "required"
+                fix = f"send the {param_name} {location}."
                 yield Violation(
                     Kind.INVALID_REQUEST,
                     f"{root}: required {location} parameter '{param_name}' is missing",
                     root,
-                    f"Received: no {param_name}. Documented: {_summary(spec_param) or 'required'}. "
-                    f"Fix: send the {param_name} {location}.",
+                    explained(received_text, documented, fix),
+                    decision=keyword_decision(spec_param, "required"),
+                    rule="required",
+                    received=received_text,
+                    documented=documented,
+                    fix=fix,
                 )
                 return
         elif name == "MissingRequiredRequestBody":
+            received_text = "an empty body"
+            documented = f"a JSON object ({checks.body_name}){checks.body_fields}"
+            fix = "send the request body as JSON."
             yield Violation(
                 Kind.INVALID_REQUEST,
                 "/body: the request body is required",
                 "/body",
-                "Received: an empty body. Documented: a JSON object (CreateTaskRequest) with caseId, "
-                "caseRefId, taskTmp, userInfo and source. Fix: send the task as JSON.",
+                explained(received_text, documented, fix),
+                rule="required",
+                received=received_text,
+                documented=documented,
+                fix=fix,
             )
             return
         elif type(cause).__name__ == "MediaTypeNotFound":
+            documented = " or ".join(checks.operation.request_media_types) or "no body"
             yield Violation(
                 Kind.UNSUPPORTED_MEDIA_TYPE,
                 str(cause),
                 "/header/content-type",
-                "Documented: application/json.",
+                f"Documented: {documented}.",
+                rule="content-type",
+                received=str(cause),
+                documented=documented,
             )
             return
         elif type(cause).__name__ == "MediaTypeDeserializeError":
-            yield Violation(Kind.MALFORMED_BODY, "Malformed JSON body", "/body", "Documented: a JSON object.")
+            yield Violation(
+                Kind.MALFORMED_BODY,
+                "Malformed JSON body",
+                "/body",
+                "Documented: a JSON object.",
+                rule="json",
+                documented="a JSON object",
+            )
             return
         elif "Security" in name:
-            yield Violation(Kind.UNAUTHORIZED, f"openapi-core: {error}", "/header/auth")
+            yield Violation(Kind.UNAUTHORIZED, f"openapi-core: {error}", "/header/auth", rule="security")
             return
         else:
             root = "/body"
         if not schema_errors:
             yield Violation(
-                Kind.INVALID_REQUEST, f"{root}: {cause or error}", root, f"openapi-core reported {name}."
+                Kind.INVALID_REQUEST,
+                f"{root}: {cause or error}",
+                root,
+                f"openapi-core reported {name}.",
+                rule="schema",
             )
             return
         for schema_error in schema_errors:
@@ -681,35 +673,48 @@ def _schema_violation(root: str, error: Any) -> Violation:
     """A jsonschema error as a violation saying what was received, what is documented, and the fix."""
     path = list(error.absolute_path)
     where = pointer(root, path)
-    keyword = error.validator
+    keyword = str(error.validator)
     schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
     value = error.instance
-    decision = schema.get("x-decision")
-    basis = f" (decision `{decision}`)" if decision else ""
+    decision = keyword_decision(schema, keyword)
+
+    def violation(msg: str, received_text: str, documented: str, fix: str) -> Violation:
+        return Violation(
+            Kind.INVALID_REQUEST,
+            msg,
+            where,
+            explained(received_text, documented, fix),
+            decision=decision,
+            rule=keyword,
+            received=received_text,
+            documented=documented,
+            fix=fix,
+        )
+
     if keyword == "required":
         missing = missing_required(error)
         if missing is not None:
             where = pointer(root, [*path, missing])
             prop = schema.get("properties", {}).get(missing, {})
             expected = prop.get("type", "a value")
-            return Violation(
-                Kind.INVALID_REQUEST,
+            about = _summary(prop)
+            return violation(
                 f"{where}: {error.message}",
-                where,
-                f"Received: an object without `{missing}`. Documented: `{missing}` is a required {expected}"
-                f"{': ' + _summary(prop) if _summary(prop) else ''}. Fix: add `{missing}`.",
+                f"an object without `{missing}`",
+                f"`{missing}` is a required {expected}{': ' + about if about else ''}",
+                f"add `{missing}`.",
             )
     if keyword == "anyOf" and all(set(branch) <= {"required", "title"} for branch in error.validator_value):
         names = [n for branch in error.validator_value for n in branch.get("required", [])]
         listing = ", ".join(names)
         sent = sorted(value) if isinstance(value, Mapping) else value
-        return Violation(
-            Kind.INVALID_REQUEST,
+        return violation(
             f"{where}: must contain at least one of {listing}",
-            where,
-            f"Received: an object with {sent}. Documented: {_summary(schema) or 'at least one of ' + listing}. "
-            f"Fix: add one of {listing}.",
+            f"an object with {sent}",
+            _summary(schema) or "at least one of " + listing,
+            f"add one of {listing}.",
         )
+    basis = f" (decision `{decision}`)" if decision else ""
     expectation = {
         "type": lambda: f"a {error.validator_value}",
         "minLength": lambda: f"a string of at least {error.validator_value} character(s){basis}",
@@ -720,10 +725,9 @@ def _schema_violation(root: str, error: Any) -> Violation:
         "const": lambda: f"exactly {error.validator_value!r}",
     }.get(keyword, lambda: f"{keyword}: {error.validator_value!r}{basis}")()
     about = _summary(schema)
-    return Violation(
-        Kind.INVALID_REQUEST,
+    return violation(
         f"{where}: {error.message}",
-        where,
-        f"Received: {received(value)}. Documented: {expectation}{' - ' + about if about else ''}. "
-        f"Fix: send {expectation.split(' (')[0]}.",
+        received(value),
+        f"{expectation}{' - ' + about if about else ''}",
+        f"send {expectation.split(' (')[0]}.",
     )

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 
 from mockserver import MockConfig, create_app
 from mockserver._config import parse_instant
-from spec import ContractSpec, load_spec
-from tests.mockserver.support import FROZEN, Server, start_server
+from spec import ContractSpec, Operation, load_spec
+from tests.mockserver.support import FROZEN, Server, start_server, task_operation
 
 
 @pytest.fixture(scope="session")
@@ -23,10 +23,16 @@ def contract() -> ContractSpec:
     return load_spec()
 
 
+@pytest.fixture(scope="session")
+def task() -> Operation:
+    """The createTask operation, which most tests call."""
+    return task_operation()
+
+
 @pytest.fixture
-def seed_body(contract: ContractSpec) -> dict[str, Any]:
+def seed_body(task: Operation) -> dict[str, Any]:
     """The seed page's sample request body (a copy, free to edit)."""
-    return copy.deepcopy(contract.request_examples["seed-sample"])
+    return copy.deepcopy(task.request_examples["seed-sample"])
 
 
 @pytest.fixture

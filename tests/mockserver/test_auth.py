@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from spec import ContractSpec
+from spec import Operation
 from tests.mockserver.support import APP_ID, SECRET, headers, mint, operation_path
 
 NOW = int(time.time())
@@ -25,9 +25,9 @@ def post(client: FlaskClient, body: Any, **extra: str) -> Any:
     return client.post(operation_path(), data=orjson.dumps(body), headers=hdrs)
 
 
-def assert_401(contract: ContractSpec, response: Any, detail: str) -> None:
+def assert_401(task: Operation, response: Any, detail: str) -> None:
     assert response.status_code == 401
-    platform = contract.error_examples("401")["invalid-credentials"]["errors"][0]
+    platform = task.response_examples("401")["invalid-credentials"]["errors"][0]
     (error,) = response.json["errors"]
     assert (
         (error["msg"], error["code"])
@@ -56,16 +56,16 @@ def assert_401(contract: ContractSpec, response: Any, detail: str) -> None:
     ],
 )
 def test_each_kind_of_bad_token_says_what_is_wrong(
-    client: FlaskClient, contract: ContractSpec, seed_body: dict[str, Any], auth: str, detail: str
+    client: FlaskClient, task: Operation, seed_body: dict[str, Any], auth: str, detail: str
 ) -> None:
-    assert_401(contract, post(client, seed_body, auth=auth), detail)
+    assert_401(task, post(client, seed_body, auth=auth), detail)
 
 
 def test_authorization_header_instead_of_auth_is_explained(
-    client: FlaskClient, contract: ContractSpec, seed_body: dict[str, Any]
+    client: FlaskClient, task: Operation, seed_body: dict[str, Any]
 ) -> None:
     response = post(client, seed_body, auth="<absent>", Authorization=f"Bearer {mint()}")
-    assert_401(contract, response, "not `Authorization`")
+    assert_401(task, response, "not `Authorization`")
 
 
 def test_without_a_secret_the_signature_is_not_checked(
@@ -78,29 +78,29 @@ def test_without_a_secret_the_signature_is_not_checked(
 
 
 def test_with_a_secret_the_signature_is_verified(
-    make_app: Callable[..., Flask], contract: ContractSpec, seed_body: dict[str, Any]
+    make_app: Callable[..., Flask], task: Operation, seed_body: dict[str, Any]
 ) -> None:
     client = make_app(jwt_secret=SECRET).test_client()
     assert post(client, seed_body).status_code == 200
     wrong = post(client, seed_body, auth=mint(secret="some-other-secret-of-sufficient-length-000"))
-    assert_401(contract, wrong, "signature does not verify")
+    assert_401(task, wrong, "signature does not verify")
 
 
 def test_auth_header_name_is_case_insensitive(client: FlaskClient, seed_body: dict[str, Any]) -> None:
     assert post(client, seed_body, auth="<absent>", AUTH=mint()).status_code == 200
 
 
-def test_auth_comes_before_body_validation(client: FlaskClient, contract: ContractSpec) -> None:
-    assert_401(contract, post(client, {"not": "a task"}, auth="garbage"), "is not a JWT")
+def test_auth_comes_before_body_validation(client: FlaskClient, task: Operation) -> None:
+    assert_401(task, post(client, {"not": "a task"}, auth="garbage"), "is not a JWT")
     response = client.post(operation_path(), data=b"{", headers={"Content-Type": "application/json"})
-    assert_401(contract, response, "missing")
+    assert_401(task, response, "missing")
 
 
 def test_a_missing_auth_header_is_401_not_400(
-    client: FlaskClient, contract: ContractSpec, seed_body: dict[str, Any]
+    client: FlaskClient, task: Operation, seed_body: dict[str, Any]
 ) -> None:
     response = client.post(operation_path(), json=seed_body)
-    assert_401(contract, response, "missing")
+    assert_401(task, response, "missing")
 
 
 def test_the_token_is_never_echoed(client: FlaskClient, seed_body: dict[str, Any]) -> None:

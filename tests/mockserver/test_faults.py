@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from mockserver import Latency, RateLimit
-from spec import ContractSpec
+from spec import Operation
 from tests.mockserver.support import headers, operation_path
 
 
@@ -21,10 +21,10 @@ def test_latency_delays_answers(make_app: Callable[..., Flask], seed_body: dict[
 
 
 def test_error_rate_one_always_faults_with_the_platform_messages(
-    make_app: Callable[..., Flask], contract: ContractSpec, seed_body: dict[str, Any]
+    make_app: Callable[..., Flask], task: Operation, seed_body: dict[str, Any]
 ) -> None:
     client = make_app(error_rate=1.0, seed=3).test_client()
-    platform = {status: contract.error_examples(str(status)) for status in (500, 503)}
+    platform = {status: task.response_examples(str(status)) for status in (500, 503)}
     seen = set()
     for _ in range(20):
         response = client.post(operation_path(), json=seed_body, headers=headers())
@@ -51,7 +51,7 @@ def test_error_rate_zero_never_faults(client: Any, seed_body: dict[str, Any]) ->
 
 
 def test_rate_limit_answers_429_with_retry_after_per_account(
-    make_app: Callable[..., Flask], contract: ContractSpec, seed_body: dict[str, Any]
+    make_app: Callable[..., Flask], task: Operation, seed_body: dict[str, Any]
 ) -> None:
     client = make_app(rate_limit=RateLimit(3, 60)).test_client()
     statuses = [
@@ -62,7 +62,7 @@ def test_rate_limit_answers_429_with_retry_after_per_account(
     assert limited.status_code == 429
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     (error,) = limited.json["errors"]
-    platform = contract.error_examples("429")["rate-limited"]["errors"][0]
+    platform = task.response_examples("429")["rate-limited"]["errors"][0]
     assert (error["msg"], error["code"]) == (platform["msg"], platform["code"])
     assert "3/min" in error["detail"]
     other = client.post(

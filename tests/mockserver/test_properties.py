@@ -13,12 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generators import InvalidRequest, invalid_requests, valid_requests
-from mockserver._validation import ContractValidator
 from spec import RequestFacts, check_relations, load_spec
-from tests.mockserver.support import ACCOUNT, STREAM, headers, operation_path
+from tests.mockserver.support import ACCOUNT, STREAM, headers, operation_path, schema_problems, task_operation
 
 CONTRACT = load_spec()
-VALIDATOR = ContractValidator(CONTRACT)
+TASK = task_operation()
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -46,9 +45,9 @@ def test_valid_requests_get_a_task_keeping_every_relation(
 ) -> None:
     response = shared_client.post(operation_path(), data=orjson.dumps(body), headers=headers())
     assert response.status_code == 200, response.data[:1000]
-    assert VALIDATOR.answer_problems(200, response.json) == []
+    assert schema_problems(200, response.json) == []
     facts = RequestFacts(body=body, path={"streamId": STREAM}, headers={"accountId": ACCOUNT})
-    assert check_relations(CONTRACT.relations, facts, response.json) == []
+    assert check_relations(TASK.relations, facts, response.json) == []
 
 
 @given(bad=invalid_requests(spec=CONTRACT))
@@ -59,7 +58,7 @@ def test_invalid_requests_get_the_documented_error(shared_client: FlaskClient, b
         hdrs["Content-Type"] = bad.content_type
     response = shared_client.post(operation_path(), data=bad.body or b"", headers=hdrs)
     assert response.status_code in bad.expected_statuses, (str(bad), response.data[:1000])
-    assert VALIDATOR.answer_problems(response.status_code, response.json) == []
+    assert schema_problems(response.status_code, response.json) == []
     assert_healthy(shared_client)
 
 
@@ -83,11 +82,22 @@ def test_any_json_and_headers_never_get_a_server_error(
     response = shared_client.post(operation_path(), data=json.dumps(body), headers=hdrs)
     if response.status_code >= 500:  # only when asked for: `Prefer: code=500` or 503
         assert "code=5" in hdrs.get("Prefer", ""), response.data[:500]
-    assert VALIDATOR.answer_problems(response.status_code, response.json) == []
+    assert schema_problems(response.status_code, response.json) == []
 
 
 @given(raw=st.binary(max_size=200))
 def test_any_bytes_never_get_a_server_error(shared_client: FlaskClient, raw: bytes) -> None:
     response = shared_client.post(operation_path(), data=raw, headers=headers())
     assert 400 <= response.status_code < 500 or response.status_code == 200
+    assert_healthy(shared_client)
+
+
+@given(stream_id=st.text(min_size=1).filter(lambda s: "/" not in s))
+def test_any_stream_id_gets_a_status_the_operation_documents(
+    shared_client: FlaskClient, stream_id: str
+) -> None:
+    body = TASK.request_examples["seed-sample"]
+    response = shared_client.post(TASK.path(streamId=stream_id), json=body, headers=headers())
+    assert response.status_code in TASK.documented_statuses, response.data[:300]
+    assert schema_problems(response.status_code, response.json) == []
     assert_healthy(shared_client)

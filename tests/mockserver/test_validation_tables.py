@@ -1,6 +1,6 @@
 """The precomputed validation says exactly what openapi-core's own request validator says, and the
-compiled checks (request bodies, the answers' self-check) never accept what openapi-core's schema
-validator rejects.
+compiled checks (request bodies, the judge's schema check the self-check uses) never accept what
+openapi-core's schema validator rejects.
 
 `ContractValidator` looks everything up in the spec once and calls openapi-core's deserializers,
 casters and validators itself (mockserver/_validation.py); these properties compare it with the
@@ -24,17 +24,20 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 from generators import InvalidRequest, invalid_requests, valid_requests
 from mockserver._errors import Violation
 from mockserver._validation import ContractValidator, _json_loads, pointer
-from spec import load_spec
+from spec import ContractJudge, RouteMatch, load_spec
+from tests.mockserver.support import task_operation
 
 CONTRACT = load_spec()
+TASK = task_operation()
 VALIDATOR = ContractValidator(CONTRACT)
+JUDGE = ContractJudge(CONTRACT)
 REFERENCE = V31RequestValidator(
     CONTRACT.openapi.spec, extra_media_type_deserializers={"application/json": _json_loads}
 )
+_SERVER = CONTRACT.resolved["servers"][0]
+HOST_URL = _SERVER["url"].format(**{k: v.get("default", "") for k, v in _SERVER.get("variables", {}).items()})
 HEADER_NAMES = [
-    p["name"]
-    for p in [*CONTRACT.operation.get("parameters", []), {"name": "auth"}, {"name": "Authorization"}]
-    if p.get("in", "header") == "header"
+    p["name"] for p in [*TASK.parameters_in("header"), {"name": "auth"}, {"name": "Authorization"}]
 ]
 JSON_VALUES = st.recursive(
     st.none()
@@ -65,29 +68,30 @@ def reference_violations(
 ) -> list[Violation]:
     """The obvious use of openapi-core: its whole request validator, every lookup per request."""
     request = _Request(
-        host_url=VALIDATOR.host_url,
-        path=CONTRACT.path_template.replace("{streamId}", "s"),
-        path_pattern=CONTRACT.path_template,
-        method="post",
+        host_url=HOST_URL,
+        path=TASK.path(streamId="s"),
+        path_pattern=TASK.path_template,
+        method=TASK.method.lower(),
         body=body or None,
         content_type=content_type.lower(),
         parameters=RequestParameters(query=query, header=headers, cookie={}, path={"streamId": stream_id}),
     )
-    return [v for error in REFERENCE.iter_errors(request) for v in VALIDATOR._describe(error)]
+    checks = VALIDATOR._checks[TASK.id]
+    return [v for error in REFERENCE.iter_errors(request) for v in VALIDATOR._describe(checks, error)]
 
 
 def assert_same_violations(
     *, stream_id: str, headers: Headers, query: Any, content_type: str, body: bytes
 ) -> None:
-    args = {
-        "stream_id": stream_id,
-        "headers": headers,
-        "query": query,
-        "content_type": content_type,
-        "body": body,
-    }
-    ours = VALIDATOR.request_violations(cookies={}, **args)
-    assert ours == reference_violations(**args)
+    with_type = Headers(headers)
+    with_type.remove("Content-Type")
+    if content_type:
+        with_type["Content-Type"] = content_type
+    route = RouteMatch(TASK, {"streamId": stream_id})
+    ours = VALIDATOR.validate(route, headers=with_type, query=query, cookies={}, body=body)
+    assert ours == reference_violations(
+        stream_id=stream_id, headers=with_type, query=query, content_type=content_type, body=body
+    )
 
 
 header_sets = st.dictionaries(
@@ -162,34 +166,32 @@ def test_valid_bodies_with_a_few_leaves_changed(body: dict[str, Any], data: st.D
 
 def test_documented_requests_pass_the_compiled_body_check() -> None:
     # Otherwise every valid request would pay for openapi-core's validator again.
-    assert VALIDATOR._body is not None
-    media = VALIDATOR._body._find("application/json")
-    assert media.check is not None and media.check.fast is not None
-    for body in CONTRACT.request_examples.values():
-        assert media.check.accepts(body), body
+    for checks in VALIDATOR._checks.values():
+        if checks.body is None:
+            continue
+        media = checks.body._find("application/json")
+        assert media.check is not None and media.check.fast is not None
+        for body in checks.operation.request_examples.values():
+            assert media.check.accepts(body), body
+
+
+def test_tables_are_built_for_every_operation() -> None:
+    assert set(VALIDATOR._checks) == set(CONTRACT.operations)
 
 
 # -- the answer's self-check ----------------------------------------------------------------------
 
-ANSWERS = {
-    int(status): list(
-        (CONTRACT.response_examples if status == "200" else CONTRACT.error_examples(status)).values()
-    )
-    for status in CONTRACT.operation["responses"]
-}
-STATUSES = [*sorted(ANSWERS), 404, 431]  # two statuses the operation does not document: the envelope
+ANSWERS = {status: list(TASK.response_examples(status).values()) for status in TASK.documented_statuses}
+ANSWERS = {status: examples for status, examples in ANSWERS.items() if examples}
+STATUSES = sorted(ANSWERS)
 
 
 def openapi_core_problems(status: int, payload: Any) -> list[str]:
-    """The self-check with openapi-core's schema validator alone, built here from the spec: the status's
-    documented JSON schema, or the error envelope for a status the operation does not document."""
+    """The schema check with openapi-core's schema validator alone, built here from the spec: the status's
+    documented JSON schema."""
     spec = CONTRACT.openapi.spec
-    responses = spec / "paths" / CONTRACT.path_template / "post" / "responses"
-    schema = (
-        responses / str(status) / "content" / "application/json" / "schema"
-        if str(status) in responses
-        else spec / "components" / "schemas" / "ErrorEnvelope"
-    )
+    responses = spec / "paths" / TASK.path_template / TASK.method.lower() / "responses"
+    schema = responses / str(status) / "content" / "application/json" / "schema"
     validator = oas31_schema_validators_factory.create(spec, schema).validator
     return [f"{pointer('', e.absolute_path) or '/'}: {e.message}" for e in validator.iter_errors(payload)]
 
@@ -236,14 +238,19 @@ def _pick(draw: st.DrawFn, payload: Any) -> tuple[Any, Any]:
 
 
 @given(answer=mutated_answers())
-def test_the_self_check_agrees_with_openapi_core(answer: tuple[int, Any]) -> None:
+def test_the_self_checks_schema_check_agrees_with_openapi_core(answer: tuple[int, Any]) -> None:
+    # The mock's self-check is the judge's: its compiled schema check must find what openapi-core finds.
     status, payload = answer
-    assert VALIDATOR.answer_problems(status, payload) == openapi_core_problems(status, payload)
+    check = JUDGE.schema_check(TASK, status)
+    assert check is not None
+    found = [f"{pointer('', e.absolute_path) or '/'}: {e.message}" for e in check.errors(payload)]
+    assert found == openapi_core_problems(status, payload)
 
 
 def test_documented_answers_pass_the_compiled_check() -> None:
     for status, payloads in ANSWERS.items():
-        check = VALIDATOR._answers[status]
+        check = JUDGE.schema_check(TASK, status)
+        assert check is not None
         assert check.fast is not None
         for payload in payloads:
             assert check.fast.is_valid(payload), (status, payload)
