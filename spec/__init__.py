@@ -28,8 +28,8 @@ from spec._loader import (
     spec_files,
 )
 from spec._operations import Operation, RouteMatch
-from spec._rate import Rate
 from spec._pointer import MISSING, escape_token, resolve_pointer, unescape_token
+from spec._rate import Rate
 from spec._relations import RelationViolation, RequestFacts, check_relations
 
 __all__ = [

@@ -142,7 +142,7 @@ class ContractSpec:
     @property
     def rate_limit(self) -> Mapping[str, Any] | None:
         """The platform's documented rate limit (`info.x-rate-limit`), or None."""
-        return self.resolved.get("info", {}).get("x-rate-limit")
+        return self.resolved.get("info", {}).get("x-rate-limit")  # type: ignore[no-any-return]
 
     def bundle_json(self, *, dereference: bool = True) -> str:
         """The spec as one JSON document: with no `$ref` (default), or keeping `$ref`s to its components."""
@@ -485,7 +485,8 @@ def _check_decision_references(
         for index, relation in enumerate(operation.relations):
             if relation.basis == "decision" and relation.decision is None:
                 raise SpecLocationError(
-                    *locate(root, f"{where}/{index}"), "a relation with basis 'decision' must name its decision"
+                    *locate(root, f"{where}/{index}"),
+                    "a relation with basis 'decision' must name its decision",
                 )
             if relation.decision is not None and relation.decision not in known:
                 raise SpecLocationError(
