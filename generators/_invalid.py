@@ -182,13 +182,37 @@ def _request(
     )
 
 
-def _wrong_types(types: tuple[str, ...], *, allow_null: bool = True) -> st.SearchStrategy[Any]:
+def _wrong_types(
+    types: tuple[str, ...], *, allow_null: bool = True, schema: Mapping[str, Any] | None = None
+) -> st.SearchStrategy[Any]:
     excluded = (
         set(types) | ({"integer"} if "number" in types else set()) | (set() if allow_null else {"null"})
     )
-    return st.one_of(
-        [values.values_of_type(t, realistic=True) for t in _WRONG_TYPE_ORDER if t not in excluded]
-    )
+    strategies = []
+    for t in _WRONG_TYPE_ORDER:
+        if t in excluded:
+            continue
+        if t == "number" and schema is not None and _bounded(schema):
+            # A fraction where an integer is documented, inside the bounds: the type is the one fault.
+            low, high = _bounds(schema)
+            strategies.append(
+                st.floats(low, high, allow_nan=False, allow_infinity=False).filter(
+                    lambda x: not x.is_integer()
+                )
+            )
+        else:
+            strategies.append(values.values_of_type(t, realistic=True))
+    return st.one_of(strategies)
+
+
+def _bounded(schema: Mapping[str, Any]) -> bool:
+    return any(k in schema for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"))
+
+
+def _bounds(schema: Mapping[str, Any]) -> tuple[float, float]:
+    low = max((float(schema[k]) for k in ("minimum", "exclusiveMinimum") if k in schema), default=-1e6)
+    high = min((float(schema[k]) for k in ("maximum", "exclusiveMaximum") if k in schema), default=1e6)
+    return low, high
 
 
 def _leaf(spec: ContractSpec, operation: Operation, rule: Rule) -> Leaf:
@@ -277,7 +301,14 @@ def _breaking_values(spec: ContractSpec, operation: Operation, rule: Rule) -> st
         # `null` in an optional property reads as "absent" to many servers (Pydantic's Optional, JS's
         # `== null`) and the seed page does not say it must be refused: only required ones get it.
         optional = isinstance(node, Leaf) and not node.required
-        return _wrong_types(rule.documented, allow_null=not optional)
+        assert node is not None, rule
+        # Every keyword but the type holds (an enum cannot: a value of another type is outside it too).
+        others = OAS31Validator(
+            {k: v for k, v in node.schema.items() if k not in ("type", "enum", "const")},
+            format_checker=oas31_format_checker,
+        )
+        wrong = _wrong_types(rule.documented, allow_null=not optional, schema=node.schema)
+        return wrong.filter(others.is_valid)
     leaf = _leaf(spec, operation, rule)
     others = _without_keywords(leaf, KIND_KEYWORDS[rule.kind])
     plain = not any(k in leaf.schema for k in ("pattern", "format", "enum", "const"))

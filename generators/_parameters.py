@@ -78,7 +78,7 @@ def header_transmittable(value: str) -> bool:
     """Whether an HTTP client sends `value` as a header value unchanged (printable Latin-1, no edge spaces)."""
     return (
         bool(value)
-        and value == value.strip(" \t")
+        and value == value.strip()
         and all(0x20 <= ord(c) < 0x7F or 0xA0 <= ord(c) <= 0xFF for c in value)
     )
 
@@ -156,7 +156,7 @@ def _hostile(
         st.text(st.sampled_from(long_alphabet), min_size=LONG_MIN, max_size=LONG_MAX),
     )
     if parameter.location != "path":
-        strategy = strategy.map(lambda v: v.strip(" \t"))
+        strategy = strategy.map(str.strip)
     return strategy.filter(valid)
 
 
