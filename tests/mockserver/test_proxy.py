@@ -899,7 +899,7 @@ def test_the_cut_for_checking_is_deeper_than_any_schema_of_the_contract(contract
         combined = [depth(s) for k in ("allOf", "anyOf", "oneOf") for s in schema.get(k, [])]
         return max([deeper, *combined])
 
-    schemas = [contract.error_schema]
+    schemas: list[Any] = [contract.error_schema]
     for operation in contract.operations.values():
         schemas.append(operation.request_schema)
         schemas += [operation.response_schema(status) for status in operation.documented_statuses]

@@ -1,4 +1,5 @@
-"""The worker model: sync workers that a silent connection cannot hold, gthread when requests sleep."""
+"""The worker model: sync workers that a silent connection cannot hold, gthread when requests sleep;
+the proxy's gthread workers, run by the same serving code."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from mockserver._config import Latency, MockConfig
+from mockserver._config import Latency, MockConfig, ProxyConfig
+from mockserver._gunicorn import PreloadedApplication
 from mockserver._serve import FIRST_BYTES_TIMEOUT_S, MockApplication, worker_options
+from mockserver.proxy import PROXY_SERVER
 from tests.mockserver.support import Server
 
 
@@ -27,6 +30,17 @@ def test_the_worker_class_is_importable_by_gunicorn() -> None:
 
     application = MockApplication(Flask("t"), MockConfig(port=0))
     assert application.cfg.worker_class.__name__ == "MockSyncWorker"
+    assert (application.cfg.proc_name, application.cfg.timeout) == ("kore-mock", 60)
+
+
+def test_the_proxy_runs_gthread_workers_that_outwait_its_upstream() -> None:
+    from flask import Flask
+
+    config = ProxyConfig(upstream="http://127.0.0.1:9", port=0, threads=6, timeout=120, host="::1")
+    application = PreloadedApplication(Flask("t"), config, PROXY_SERVER)
+    assert (application.cfg.worker_class_str, application.cfg.threads) == ("gthread", 6)
+    assert (application.cfg.proc_name, application.cfg.timeout) == ("kore-proxy", 150)
+    assert application.cfg.bind == ["[::1]:0"]
 
 
 @pytest.mark.http
