@@ -74,9 +74,10 @@ class InvalidRequest:
     operation: str = ""
     # The decision behind the rule (`basis == "decision"`), or None.
     decision: str | None = None
-    path_params: Mapping[str, str] | None = None
-    headers: Mapping[str, str | None] = field(default_factory=dict)
-    query: Mapping[str, str | None] = field(default_factory=dict)
+    # Mappings take no part in the hash, so a request stays hashable (a set of seen requests).
+    path_params: Mapping[str, str] | None = field(default=None, hash=False)
+    headers: Mapping[str, str | None] = field(default_factory=dict, hash=False)
+    query: Mapping[str, str | None] = field(default_factory=dict, hash=False)
 
     @property
     def json_body(self) -> Any:

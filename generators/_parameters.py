@@ -57,9 +57,10 @@ _PROBES = ("a\nb", "a b", "é", "a%b?c#d", "a" * LONG_MIN, "x;y")
 class RequestParameters:
     """Values for an operation's path, header and query parameters (the auth header aside)."""
 
-    path: Mapping[str, str]
-    headers: Mapping[str, str]
-    query: Mapping[str, str] = field(default_factory=dict)
+    # Mappings take no part in the hash (a set of drawn parameters still works, by equality).
+    path: Mapping[str, str] = field(hash=False)
+    headers: Mapping[str, str] = field(hash=False)
+    query: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 def path_transmittable(value: str) -> bool:

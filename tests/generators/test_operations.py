@@ -321,3 +321,11 @@ def test_hostile_path_values_are_one_encoded_segment() -> None:
     for parameters in drawn(request_parameters(hostile=True), count=40, seed=5):
         encoded = quote(parameters.path["streamId"], safe="")
         assert "/" not in encoded and len(encoded) <= 3000
+
+
+def test_requests_and_parameters_stay_hashable(madeup: ContractSpec) -> None:
+    [bad] = drawn(
+        invalid_requests(spec=madeup, operation=OPERATION_ID, kinds={"missing-required-parameter"}), count=1
+    )
+    [parameters] = drawn(request_parameters(spec=madeup, operation=OPERATION_ID), count=1)
+    assert bad in {bad} and parameters in {parameters}
