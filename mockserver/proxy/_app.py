@@ -38,11 +38,18 @@ import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from mockserver._admin import HEALTH_PATH, JOURNAL_PATH, add_journal_routes, json_response
+from mockserver._admin import (
+    HEALTH_PATH,
+    JOURNAL_PATH,
+    add_journal_routes,
+    journal_body,
+    journal_entry,
+    json_response,
+)
 from mockserver._config import MIB, ProxyConfig, human_size
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._gunicorn import JSON_CONTENT_TYPE, Server
-from mockserver._state import REDACTED_HEADERS, JournalEntry, StateStore, journal_time, open_store, printable
+from mockserver._state import StateStore, open_store, printable
 from mockserver.proxy._checks import ContractChecker, RequestCheck, shared_seen
 from spec import ContractSpec, Finding, ReceivedAnswer, load_spec
 
@@ -56,7 +63,6 @@ PROXY_BUG_MARK = "PROXY BUG"
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "expect"}
 )
-_JOURNAL_MAX = 64 * 1024
 # orjson writes JSON no deeper than this; the journal shows a deeper answer as text, not as JSON.
 _JOURNAL_DEPTH = 254
 # Bodies are read in pieces: one read of limit + 1 bytes would allocate that much for every request
@@ -314,20 +320,14 @@ class ProxyService:
         ms = (time.perf_counter() - started) * 1000
         try:
             self.store.record(
-                JournalEntry(
-                    at=journal_time(),
-                    method=request.method,
-                    path=request.path,
-                    query=request.query_string.decode("latin-1"),
-                    headers={
-                        k: ("<redacted>" if k.lower() in REDACTED_HEADERS else v)
-                        for k, v in request.headers.items()
-                    },
-                    body=_clip(body, body_note),
+                journal_entry(
+                    request,
                     status=response.status_code,
-                    violations=[f.entry() for f in findings],
+                    body=body,
+                    body_note=body_note,
+                    findings=[f.entry() for f in findings],
                     answer=_journal_answer(answer),
-                    ms=round(ms, 3),
+                    ms=ms,
                 )
             )
         except Exception:  # the journal is a convenience; the client's answer is not
@@ -532,20 +532,10 @@ def decode_body(raw: bytes, encoding: str | None) -> tuple[bytes | None, str | N
     return data, None
 
 
-def _clip(data: bytes, note: str | None = None) -> str:
-    """A body for the journal: its first 64 KiB as text, and a note when that is not all of it."""
-    text = data[:_JOURNAL_MAX].decode("utf-8", "replace")
-    if note is None and len(data) > _JOURNAL_MAX:
-        note = f"{len(data)} bytes, truncated"
-    if not note:
-        return text
-    return f"{text}... [{note}]" if text else f"[{note}]"
-
-
 def _journal_answer(answer: bytes) -> bytes:
     """The answer as the journal keeps it: clipped, and marked as text when it is JSON nested deeper
     than the journal endpoint could write back (the store gives back any JSON it can parse)."""
-    text = _clip(answer)
+    text = journal_body(answer)
     if text.count("[") + text.count("{") > _JOURNAL_DEPTH:
         try:
             orjson.dumps(orjson.loads(text))
