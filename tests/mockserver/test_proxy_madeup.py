@@ -6,7 +6,6 @@ a small stub implements archiveNote behind it, correct or with the fault `X-Faul
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ import orjson
 import pytest
 from flask import Flask, Response, request
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from mockserver import ProxyConfig, create_proxy_app
@@ -30,6 +28,7 @@ from spec._judge import (
 )
 from tests.madeup import OPERATION_ID, PATH_TEMPLATE, write_madeup_spec
 from tests.mockserver.support import ACCOUNT, headers, operation_path
+from tests.mockserver.test_proxy import start_upstream
 
 pytestmark = pytest.mark.http
 
@@ -65,14 +64,8 @@ def archive_stub() -> Flask:
 
 @pytest.fixture(scope="module")
 def stub() -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, archive_stub(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    for upstream in start_upstream(archive_stub()):
+        yield upstream.base
 
 
 @pytest.fixture(scope="module")
