@@ -293,3 +293,32 @@ def test_docs_try_it_out_on_this_mock_with_a_token_only_when_signatures_are_not_
     # secret's power away: none is written.
     verified = make_app(seed=7, jwt_secret="s3cr3t-0123456789abcdef-0123456789").test_client()
     assert _docs_config(verified)["authToken"] is None
+
+
+# -- the self-check -------------------------------------------------------------------------------
+
+
+def test_the_self_check_flags_a_broken_relation_and_a_broken_schema(
+    app: Flask, task: Operation, seed_body: dict[str, Any]
+) -> None:
+    service = app.config["MOCK_SERVICE"]
+    produce = service.producers[task.id]
+    client = app.test_client()
+
+    def other_case(*args: Any) -> Any:
+        return {**produce(*args), "caseId": "ci-not-the-one-sent"}
+
+    service.producers[task.id] = other_case
+    flagged = create(client, seed_body)
+    assert flagged.status_code == 200 and flagged.headers["X-Mock-Self-Check"] == "failed"
+
+    def no_ref_id(*args: Any) -> Any:
+        answer = produce(*args)
+        del answer["refId"]
+        return answer
+
+    # Past the answers judged whole, the compiled schema check still sees every answer.
+    service.producers[task.id] = no_ref_id
+    for _ in range(300):
+        assert create(client, seed_body).headers["X-Mock-Self-Check"] == "failed"
+    assert client.get("/__admin/health").json["selfCheckFailures"] == 301
