@@ -11,7 +11,7 @@ import orjson
 from jwt.warnings import InsecureKeyLengthWarning
 
 from mockserver._auth import DEVELOPMENT_SECRET, SAMPLE_APP_ID, mint_token
-from mockserver._config import MockConfig, ProxyConfig, ServerConfig
+from mockserver._config import MockConfig, ProxyConfig, ServerConfig, documented_rate
 from mockserver._errors import ConfigError
 from spec import Operation, SpecError, load_spec
 
@@ -117,10 +117,12 @@ def _banner(config: MockConfig) -> None:
     base = f"http://{bind_address(config.host, config.port)}"
     secret = config.jwt_secret or DEVELOPMENT_SECRET
     sample = mint_token(SAMPLE_APP_ID, secret)
-    operation = next(
-        (op for op in load_spec(config.spec_path).operations.values() if op.request_examples),
-        None,
-    )
+    contract = load_spec(config.spec_path)
+    operation = next((op for op in contract.operations.values() if op.request_examples), None)
+    documented = documented_rate(contract)
+    rate = str(config.rate_limit) if config.rate_limit is not None else "off"
+    if documented is not None and config.rate_limit != documented:
+        rate += f" (the platform documents {documented}: --rate-limit {documented})"
     try_it = "" if operation is None else _sample_curl(base, operation, sample)
     click.echo(
         f"Kore Case Management mock on {base}\n"
@@ -128,6 +130,7 @@ def _banner(config: MockConfig) -> None:
         f"  spec:     {base}/openapi.json\n"
         f"  journal:  {base}/__admin/requests\n"
         f"  state:    {config.state_file}\n"
+        f"  rate:     {rate}\n"
         f"  seed:     {config.seed if config.seed is not None else 'random'}"
         f"{', time frozen at ' + config.freeze_time.isoformat() if config.freeze_time else ''}\n"
         f"{try_it}",

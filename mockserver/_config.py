@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import click
 
 from mockserver._errors import ConfigError
-from spec import Rate
+from spec import ContractSpec, Rate
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -103,6 +103,14 @@ def parse_rate(raw: str) -> Rate | None:
         return Rate.parse(raw)
     except ValueError as exc:
         raise ValueError(f"{exc}; the platform allows 60/min") from None
+
+
+def documented_rate(contract: ContractSpec) -> Rate | None:
+    """The platform's documented limit (`info.x-rate-limit`, e.g. 60 per minute) in the one grammar, or None."""
+    limit = contract.rate_limit
+    if not limit:
+        return None
+    return Rate.parse(f"{limit['requests']}/{limit['per']}")
 
 
 def parse_instant(raw: str) -> datetime:

@@ -14,6 +14,7 @@ from mockserver.__main__ import cli
 from mockserver._config import (
     SERVER_SETTINGS,
     ServerConfig,
+    documented_rate,
     parse_instant,
     parse_latency,
     parse_rate,
@@ -252,3 +253,17 @@ def test_proxy_options_and_variables_share_the_mocks_table(monkeypatch: pytest.M
     )
     assert config.cors_origins == ("http://a.example", "http://b.example")
     assert config == ProxyConfig.from_env(env, timeout=2.5)
+
+
+def test_the_banner_names_the_platforms_documented_rate_from_the_spec(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mockserver.__main__ import _banner
+    from spec import load_spec
+
+    documented = documented_rate(load_spec())
+    assert documented == Rate.parse("60/min")
+    _banner(MockConfig())
+    assert "rate:     off (the platform documents 60/min: --rate-limit 60/min)" in capsys.readouterr().err
+    _banner(MockConfig(rate_limit=documented))
+    assert "rate:     60/min\n" in capsys.readouterr().err
