@@ -1,7 +1,8 @@
-"""Property-based contract tests of Create a task for any implementation: mock, staging or production.
+"""Property-based contract tests of the spec's operations for any implementation: mock, staging or production.
 
-`run_contract(ContractConfig(...))` sends the generators' valid and invalid requests and bad tokens,
-judges every answer by the spec's schemas, statuses and `x-contract-relations`, and returns a
+`run_contract(ContractConfig(...))` sends, to every operation of the spec, the generators' valid and
+invalid requests, hostile parameters and bad tokens; the one judge (`spec.ContractJudge`) decides on
+every answer by the spec's statuses, media types, schemas and `x-contract-relations`; the result is a
 `ContractReport`. The same checks run as `python -m contract_tests` and `pytest contract_tests`.
 """
 

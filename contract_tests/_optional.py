@@ -1,8 +1,10 @@
-"""Properties the seed page calls required or conditional but the contract makes optional by a decision.
+"""What decisions let a request body do: leave out properties the seed page requires, carry ones it does not list.
 
-The request schema marks each with `x-optional-by-decision: <decision id>`. An implementation written
-from the seed page's table may require them; the run tells that apart from a real refusal by sending
-the refused request again with them filled in (see `_runner._Run.examine_valid`).
+Properties the seed page calls required or conditional but the contract makes optional by a decision
+are marked `x-optional-by-decision: <decision id>`. An implementation written from the seed page's
+table may require them; the run tells that apart from a real refusal by sending the refused request
+again with them filled in (see `_runner._Run.examine_valid`). Objects open to properties the page does
+not list name their decision with `x-open-by-decision`: a request relying on it relies on the decision.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 MARKER = "x-optional-by-decision"
+# The schema keyword naming the decision that opens an object to properties it does not list.
+OPEN_BY_DECISION = "x-open-by-decision"
 # A realistic value for a text property whose schema shows no usable example.
 FALLBACK_TEXT = "Call back the customer and confirm the outcome."
 
@@ -130,3 +134,27 @@ def _fill_value(node: Mapping[str, Any]) -> Any:
         if validator.is_valid(candidate):
             return candidate
     return _NO_VALUE
+
+
+def opening_decisions(schema: Any, body: Any) -> Iterator[str]:
+    """The `x-open-by-decision` of every object schema where the body has a property it does not list."""
+    if not isinstance(schema, Mapping) or not isinstance(body, Mapping):
+        return
+    properties = schema.get("properties", {})
+    if any(name not in properties for name in body) and isinstance(schema.get(OPEN_BY_DECISION), str):
+        yield schema[OPEN_BY_DECISION]
+    for name, value in body.items():
+        if name in properties:
+            yield from opening_decisions(properties[name], value)
+
+
+def without_unknown_properties(schema: Any, body: Any) -> Any:
+    """The body with only the properties its schema lists, at any depth."""
+    if not isinstance(schema, Mapping) or not isinstance(body, Mapping):
+        return body
+    properties = schema.get("properties", {})
+    return {
+        name: without_unknown_properties(properties[name], value)
+        for name, value in body.items()
+        if name in properties
+    }

@@ -23,7 +23,7 @@ import unittest
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -38,11 +38,18 @@ from contract_tests._client import ContractClient, Exchange, PreparedRequest, Ta
 from contract_tests._config import ContractConfig
 from contract_tests._curl import to_curl
 from contract_tests._errors import NothingJudged, TargetUnreachable
-from contract_tests._optional import DecidedOptional, decided_optional, filled, left_out
+from contract_tests._optional import (
+    DecidedOptional,
+    decided_optional,
+    filled,
+    left_out,
+    opening_decisions,
+    without_unknown_properties,
+)
 from contract_tests._pacing import Budget, BudgetExhausted, TokenBucket
+from contract_tests._recorder import Recorder, Tally, group_key
 from contract_tests._report import (
     FAILURE,
-    WARNING,
     CheckSummary,
     ContractReport,
     Failure,
@@ -63,8 +70,6 @@ ACCOUNT_HEADER = "accountId"
 JSON_MEDIA_TYPE = "application/json"
 # The header of the token when the spec names no API-key scheme.
 DEFAULT_AUTH_HEADER = "auth"
-# The schema keyword naming the decision that opens an object to properties it does not list.
-OPEN_BY_DECISION = "x-open-by-decision"
 # Refusals that say nothing about the body: the run's token, scope, rate or URL.
 NOT_ABOUT_THE_BODY = SETUP_STATUSES | {404}
 # Once a Hypothesis run has found a failure, it sends at most this many further requests per example
@@ -114,89 +119,6 @@ def _failure_type(key: str) -> type[CheckFailed]:
     return _FAILURE_TYPES[key]
 
 
-def group_key(finding: Finding) -> tuple[str, str]:
-    """Findings are grouped, shrunk and reported per operation and key."""
-    return finding.operation, finding.key
-
-
-@dataclass
-class _Group:
-    """All failing answers of one operation's check key: counts and the request that reproduces it."""
-
-    finding: Finding
-    severity: str
-    first: Exchange
-    latest: Exchange
-    count: int = 1
-    # The Hypothesis run that shrinks this key (None: not shrunk); its failing requests only get smaller.
-    explore: str | None = None
-    shrunk: Exchange | None = None
-    shrunk_finding: Finding | None = None
-
-
-@dataclass
-class _Tally:
-    judged: int = 0
-    passed: int = 0
-    warnings: int = 0
-    failures: int = 0
-
-
-@dataclass
-class _Recorder:
-    """Counts the judge's checks per check name and keeps, per failing key, the request to show."""
-
-    checks: list[str]
-    strict: bool
-    tallies: dict[str, _Tally] = field(default_factory=dict)
-    groups: dict[tuple[str, str], _Group] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.tallies = {name: _Tally() for name in self.checks}
-
-    def severity(self, finding: Finding) -> str:
-        """Failure, or a warning for a rule the spec decided beyond the seed page (unless --strict)."""
-        return WARNING if finding.basis is Basis.DECISION and not self.strict else FAILURE
-
-    def record(
-        self, exchange: Exchange, judgement: Judgement, *, explore: str | None = None
-    ) -> list[Finding]:
-        """Count the judgement's checks; the failures (not warnings) among its findings."""
-        failing = []
-        found = {finding.key: finding for finding in judgement.findings}
-        for key in judgement.checks:
-            tally = self.tallies.setdefault(check_of(key), _Tally())
-            tally.judged += 1
-            finding = found.get(key)
-            if finding is None:
-                tally.passed += 1
-                continue
-            severity = self.severity(finding)
-            if severity == WARNING:
-                tally.warnings += 1
-            else:
-                tally.failures += 1
-                failing.append(finding)
-            where = group_key(finding)
-            group = self.groups.get(where)
-            if group is None:
-                self.groups[where] = _Group(finding, severity, exchange, exchange)
-            elif severity == FAILURE and group.severity == WARNING:
-                # A key that so far only warned now fails: report (and shrink) the failing answer.
-                self.groups[where] = _Group(finding, severity, exchange, exchange, count=group.count + 1)
-            else:
-                group.count += 1
-                if explore is not None and group.explore == explore:
-                    # While Hypothesis shrinks, each failing request is smaller than the one before.
-                    group.latest, group.finding = exchange, finding
-        return failing
-
-    @property
-    def failure_count(self) -> int:
-        """Failing keys so far."""
-        return sum(1 for g in self.groups.values() if g.severity == FAILURE)
-
-
 @dataclass(frozen=True)
 class Draw:
     """One drawn call of an operation: its body (None: the operation takes none), the body's media
@@ -241,7 +163,7 @@ class _Run:
             timeout=max(config.request_timeout_s, config.max_response_time_ms / 1000.0 * 2),
         )
         self.checks = Checks(contract, max_response_time_ms=config.max_response_time_ms)
-        self.recorder = _Recorder(check_names(self.operations), config.strict)
+        self.recorder = Recorder(check_names(self.operations), config.strict)
         self.decided_optional = {op.id: decided_optional(op.request_schema) for op in self.operations}
         self.auth_header = next(iter(contract.auth_headers.values()), DEFAULT_AUTH_HEADER)
         self.stopped = ""
@@ -390,7 +312,7 @@ class _Run:
         """
         if body is None:
             return None
-        known = _without_unknown_properties(operation.request_schema, body)
+        known = without_unknown_properties(operation.request_schema, body)
         return filled(known, left_out(known, self.decided_optional[operation.id]))
 
     def examine_invalid(
@@ -464,7 +386,7 @@ class _Run:
         """Decisions that make `body` valid: those of the objects (`x-open-by-decision`) where it has
         properties the schema does not list. The page says nothing of such properties, so a target
         refusing them breaks a decision, not the page."""
-        return frozenset(_opening_decisions(operation.request_schema, body))
+        return frozenset(opening_decisions(operation.request_schema, body))
 
     # -- scenarios ---------------------------------------------------------------------------
 
@@ -734,7 +656,7 @@ class _Run:
         warnings.sort(key=report_order)
         summaries = []
         for name in order:
-            tally = self.recorder.tallies.get(name, _Tally())
+            tally = self.recorder.tallies.get(name, Tally())
             skipped = "" if tally.judged else "no answer called for it"
             summaries.append(
                 CheckSummary(name, tally.judged, tally.passed, tally.warnings, tally.failures, skipped)
@@ -852,27 +774,3 @@ def _leaves(exc: BaseException) -> Iterator[BaseException]:
             yield from _leaves(inner)
     else:
         yield exc
-
-
-def _opening_decisions(schema: Any, body: Any) -> Iterator[str]:
-    """The `x-open-by-decision` of every object schema where the body has a property it does not list."""
-    if not isinstance(schema, Mapping) or not isinstance(body, Mapping):
-        return
-    properties = schema.get("properties", {})
-    if any(name not in properties for name in body) and isinstance(schema.get(OPEN_BY_DECISION), str):
-        yield schema[OPEN_BY_DECISION]
-    for name, value in body.items():
-        if name in properties:
-            yield from _opening_decisions(properties[name], value)
-
-
-def _without_unknown_properties(schema: Any, body: Any) -> Any:
-    """The body with only the properties its schema lists, at any depth."""
-    if not isinstance(schema, Mapping) or not isinstance(body, Mapping):
-        return body
-    properties = schema.get("properties", {})
-    return {
-        name: _without_unknown_properties(properties[name], value)
-        for name, value in body.items()
-        if name in properties
-    }

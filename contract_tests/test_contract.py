@@ -12,7 +12,9 @@ from spec import load_spec
 @pytest.mark.parametrize("check", check_names(load_spec().operations.values()))
 def test_check(contract_report: ContractReport, check: str) -> None:
     """The target keeps this check on every answer it was judged on."""
-    summary = next(c for c in contract_report.checks if c.check == check)
+    summary = next((c for c in contract_report.checks if c.check == check), None)
+    if summary is None:
+        pytest.skip(f"{check}: not a check of the operations tested (--contract-operations)")
     if summary.skipped:
         pytest.skip(f"{check}: {summary.skipped}")
     failures = [f for f in contract_report.failures if f.check == check]

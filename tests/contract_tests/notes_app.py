@@ -27,6 +27,7 @@ FAULTS = frozenset(
         "accepts-long-reason",
         "rejects-charset",
         "needs-notify",
+        "accepts-no-account",
     }
 )
 
@@ -105,7 +106,7 @@ def create_notes_app(*, faults: frozenset[str] = frozenset()) -> Wsgi:
             if "appId" not in claims:
                 raise _Refusal(401, "Invalid SDK credentials")
             body = _checked_body(environ, faults)
-            if not environ.get("HTTP_ACCOUNTID"):
+            if not environ.get("HTTP_ACCOUNTID") and "accepts-no-account" not in faults:
                 raise _Refusal(400, "the accountId header is required")
         except _Refusal as refused:
             return answer(

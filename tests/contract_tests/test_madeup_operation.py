@@ -31,6 +31,8 @@ FAULTS = {
     "accepts-long-reason": {"negative_data_rejection"},
     "rejects-charset": {"positive_data_acceptance"},
     "needs-notify": {"positive_data_acceptance"},
+    # The required `accountId` header left out (InvalidRequest.headers: None) must be refused.
+    "accepts-no-account": {"negative_data_rejection"},
 }
 
 

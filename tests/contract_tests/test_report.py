@@ -77,9 +77,9 @@ def finding(basis: Basis, received: str) -> Finding:
 
 def test_a_key_that_warned_and_then_fails_is_a_failure() -> None:
     from contract_tests._client import Exchange, PreparedRequest
-    from contract_tests._runner import _Recorder
+    from contract_tests._recorder import Recorder
 
-    recorder = _Recorder([POSITIVE_DATA_ACCEPTANCE], strict=False)
+    recorder = Recorder([POSITIVE_DATA_ACCEPTANCE], strict=False)
     first, second = (
         Exchange(PreparedRequest("POST", "http://127.0.0.1:1/x", (), body), status=400)
         for body in (b"1", b"2")
