@@ -1172,3 +1172,12 @@ def test_the_command_refuses_big_bodies_413_and_takes_deep_and_broken_ones_in_it
     log = proxy.log_text()
     assert "Traceback" not in log and "PROXY BUG" not in log
     assert f"POST {path} 413 " in log and f"Request body of {4 * MIB} bytes exceeds the limit" in log
+
+
+def test_the_proxy_package_exports_exactly_its_all() -> None:
+    import mockserver.proxy
+
+    public = {name for name in vars(mockserver.proxy) if not name.startswith("_")} - {"annotations"}
+    assert set(mockserver.proxy.__all__) == public
+    assert mockserver.create_proxy_app is mockserver.proxy.create_proxy_app
+    assert mockserver.ProxyConfig is mockserver.proxy.ProxyConfig
