@@ -270,18 +270,19 @@ def _listing(values: tuple[str, ...]) -> str:
     return ",".join(values)
 
 
+def _size_setting(name: str, help_text: str) -> Setting:
+    """A size in bytes, given as `1048576`, `512KiB` or `1MiB` and shown so."""
+    return Setting(name, parse_size, help_text, "SIZE", shown=human_size)
+
+
 # The settings of every server (help lines written for both); each config adds its own.
 SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("host", parse_str, "interface to bind (loopback by default)", "HOST"),
     Setting("port", parse_int, "port to listen on", "PORT"),
     Setting("workers", parse_int, "gunicorn worker processes", "N"),
     Setting("threads", parse_int, "threads per worker", "N"),
-    Setting(
-        "body_limit",
-        parse_size,
-        "largest request body taken, e.g. 20MiB; a larger one is answered 413, unread",
-        "SIZE",
-        shown=human_size,
+    _size_setting(
+        "body_limit", "largest request body taken, e.g. 20MiB; a larger one is answered 413, unread"
     ),
     Setting(
         "state_file",
@@ -326,13 +327,7 @@ MOCK_SETTINGS: tuple[Setting, ...] = (
         "SECRET",
         shown="none: any well-formed token passes",
     ),
-    Setting(
-        "header_limit",
-        parse_size,
-        "largest header section, e.g. 64KiB; a larger one is answered 431",
-        "SIZE",
-        shown=human_size,
-    ),
+    _size_setting("header_limit", "largest header section, e.g. 64KiB; a larger one is answered 431"),
     Setting("latency", parse_latency, "added delay per request, MS or MIN-MAX milliseconds", "MS[-MS]"),
     Setting("error_rate", parse_float, "fraction of valid requests answered 500/503", "R"),
     Setting(
