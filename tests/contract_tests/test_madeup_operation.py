@@ -8,7 +8,7 @@ is caught by its check.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,8 @@ def madeup_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def notes_url() -> Iterator[object]:
+def notes_url() -> Iterator[Callable[..., str]]:
+    """Serve the archiveNote stub (correct unless faults are named) and give its base URL."""
     started: list[object] = []
 
     def start(*faults: str) -> str:
@@ -71,8 +72,8 @@ def run_archive(url: str, spec: Path, *extra: str, examples: int = 20) -> tuple[
 
 
 def test_the_correct_implementation_passes_every_check_of_the_operation(
-    notes_url, madeup_spec, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    notes_url: Callable[..., str], madeup_spec: Path, tmp_path: Path
+) -> None:
     report = tmp_path / "report.json"
     code, output = run_archive(notes_url(), madeup_spec, "--json-report", str(report))
     assert code == 0, output
@@ -87,7 +88,7 @@ def test_the_correct_implementation_passes_every_check_of_the_operation(
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_a_fault_is_caught_by_its_check(notes_url, madeup_spec, fault: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_fault_is_caught_by_its_check(notes_url: Callable[..., str], madeup_spec: Path, fault: str) -> None:
     code, output = run_archive(notes_url(fault), madeup_spec)
     assert code == 1, output
     assert failing_checks(output) == FAULTS[fault], output
