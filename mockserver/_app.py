@@ -46,7 +46,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter, Rule
 
 from generators import Caller, Clock, FrozenClock, SeededIds, build_task, system_clock
-from mockserver._admin import HEALTH_PATH, add_journal_routes, json_response
+from mockserver._admin import HEALTH_PATH, add_journal_routes, journal_entry, json_response
 from mockserver._auth import (
     AUTH_HEADER,
     DEVELOPMENT_SECRET,
@@ -64,9 +64,7 @@ from mockserver._gunicorn import JSON_CONTENT_TYPE
 from mockserver._state import (
     CLOCK_COUNTER,
     REDACTED_HEADERS,
-    JournalEntry,
     StateStore,
-    journal_time,
     open_store,
     printable,
 )
@@ -94,7 +92,6 @@ ACCOUNT_HEADER = "accountId"
 SEED_EXAMPLE = "seed-sample"
 SELF_CHECK_MARK = "SELF-CHECK FAILED"
 MOCK_BUG_MARK = "MOCK BUG"
-_JOURNAL_BODY_MAX = 64 * 1024
 _DRAIN_MAX = 64 * 1024 * 1024
 _NO_QUERY: Mapping[str, str] = {}
 _NO_COOKIES: Mapping[str, str] = ImmutableMultiDict()
@@ -200,7 +197,7 @@ class MockService:
         self.auth = Authenticator(config.jwt_secret)
         self.controls = Controls(contract)
         self.envelopes = Envelopes.from_contract(contract)
-        self.faults = Faults(config, store, self.seed)
+        self.faults = Faults(config, store, self.seed, contract.rate_limit)
         self.producers = self._producers(contract)
         # The operations whose security requirements ask for a token (the document's, unless the
         # operation sets its own; an empty requirement `{}` makes the token optional).
@@ -381,6 +378,7 @@ class MockService:
             clock=self.clock,
             ids=ids,
             spec=self.contract,
+            operation=route.operation,
         )
 
     def _example(
@@ -527,22 +525,15 @@ class MockService:
 
     def _journal(self, answer: Answer, payload: bytes, ms: float) -> None:
         request = _current_request()
-        raw: bytes = g.get("raw_body", b"")
-        body = raw[:_JOURNAL_BODY_MAX].decode("utf-8", "replace")
-        if len(raw) > _JOURNAL_BODY_MAX:
-            body += f"... [{len(raw)} bytes, truncated]"
         self.store.record(
-            JournalEntry(
-                at=journal_time(),
-                method=request.method,
-                path=request.path,
-                query=request.query_string.decode("latin-1"),
-                headers=_journal_headers(request.environ),
-                body=body,
+            journal_entry(
+                request,
                 status=answer.status,
-                violations=[self.envelopes.entry(v) for v in answer.violations],
+                body=g.get("raw_body", b""),
+                findings=[self.envelopes.entry(v) for v in answer.violations],
                 answer=payload,
-                ms=round(ms, 3),
+                ms=ms,
+                headers=_journal_headers(request.environ),
             )
         )
 

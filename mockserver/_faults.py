@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mockserver._config import MockConfig
 from mockserver._errors import FAILURES, Kind, Violation
@@ -25,10 +27,23 @@ class Throttled:
 class Faults:
     """Draws delays and injected errors (seeded), and counts requests per account against the limit."""
 
-    def __init__(self, config: MockConfig, store: StateStore, seed: int) -> None:
+    def __init__(
+        self,
+        config: MockConfig,
+        store: StateStore,
+        seed: int,
+        documented_limit: Mapping[str, Any] | None = None,
+    ) -> None:
         self._latency = config.latency
         self._error_rate = config.error_rate
         self._rate_limit = config.rate_limit
+        # The platform's limit as the spec documents it (`info.x-rate-limit`), for the 429's detail.
+        self._documented = (
+            f"the platform allows {documented_limit.get('requests')} per {documented_limit.get('per')} per "
+            f"{documented_limit.get('scope', 'account')}"
+            if documented_limit
+            else "the platform documents no rate limit"
+        )
         self._store = store
         # Seeded so that a single-worker run with --seed injects the same faults on the same requests.
         self._random = random.Random(f"faults:{seed}")
@@ -82,8 +97,8 @@ class Faults:
                 Kind.RATE_LIMITED,
                 f"request {count} of account {account_id} in this window; the limit is {limit}",
                 "/header/accountId",
-                f"Received: {count} requests from account {account_id} in the current window. Documented: the "
-                f"platform allows 60 per minute per account; this mock allows {limit} (--rate-limit). Fix: wait "
+                f"Received: {count} requests from account {account_id} in the current window. Documented: "
+                f"{self._documented}; this mock allows {limit} (--rate-limit). Fix: wait "
                 f"{retry_after} s (Retry-After) before retrying.",
             ),
             retry_after,
