@@ -442,7 +442,8 @@ class ContractValidator:
         >>> validator = ContractValidator(contract)
         >>> operation = next(iter(contract.operations.values()))
         >>> route = contract.match(operation.method, operation.path(**dict.fromkeys(operation.path_parameters, "x")))
-        >>> [v.rule for v in validator.validate(route, headers=Headers({"auth": "t"}), body=b"{}")][:1]
+        >>> sent = Headers({"auth": "t", "Content-Type": "application/json"})
+        >>> [v.rule for v in validator.validate(route, headers=sent, body=b"{}")][:1]
         ['required']
     """
 
