@@ -418,7 +418,7 @@ class MockService:
                 Kind.BODY_TOO_LARGE,
                 f"Request body of {size} exceeds the limit of {limit} bytes",
                 "/body",
-                f"Received: {size}, {how}. Documented: a task is a small JSON object; the mock accepts up to "
+                f"Received: {size}, {how}. Documented: request bodies are small JSON objects; the mock accepts up to "
                 f"{limit} bytes (--body-limit). Fix: send a smaller body.",
             ),
             drain=drain,
