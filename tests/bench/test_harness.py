@@ -54,7 +54,10 @@ def test_the_script_posts_the_seed_sample_with_a_valid_token() -> None:
     assert f"wrk.path = {_wrk.lua_string(sample.path)}" in script
     body = re.search(r"^wrk\.body = (.*)$", script, re.MULTILINE)
     assert body is not None
-    assert orjson.loads(lua_decode(body.group(1))) == contract.operation("createTask").request_examples["seed-sample"]
+    assert (
+        orjson.loads(lua_decode(body.group(1)))
+        == contract.operation("createTask").request_examples["seed-sample"]
+    )
     headers = dict(re.findall(r'^wrk\.headers\[(".*?")\] = (".*")$', script, re.MULTILINE))
     decoded = {lua_decode(k).decode(): lua_decode(v).decode() for k, v in headers.items()}
     claims = jwt.decode(decoded["auth"], BENCH_SECRET, algorithms=["HS256"])
