@@ -146,6 +146,18 @@ def test_chunked_oversized_body_is_413(serve: Serve) -> None:
     assert server.healthy()
 
 
+def test_a_long_non_ascii_path_parameter_over_http_is_answered_as_documented(
+    serve: Serve, task: Operation, seed_body: dict[str, Any]
+) -> None:
+    """1000 characters of two UTF-8 bytes each: a 6 KB request line, which gunicorn's default refuses (414)."""
+    server = serve("--workers", "1")
+    value = "\u00e9" * 1000
+    response = httpx.post(server.url(task.path(streamId=value)), json=seed_body, headers=headers())
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["iId"] == value
+    assert server.healthy()
+
+
 def test_two_workers_share_the_journal_and_the_refid_counter(serve: Serve, seed_body: dict[str, Any]) -> None:
     server = serve("--workers", "2", "--threads", "2")
     answers: list[dict[str, Any]] = []
