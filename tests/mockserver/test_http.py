@@ -394,3 +394,38 @@ def test_what_gunicorn_rejects_is_answered_in_the_envelope_too(serve: Serve) -> 
         assert schema_problems(status, payload) == [], name
         assert payload["errors"][0]["code"] == status, name
         assert server.healthy(), name
+
+
+def test_schemathesis_finds_nothing_against_the_mock(serve: Serve, tmp_path: Path) -> None:
+    """Schemathesis 4, every check, on the project's own bundle: what users would run first (it found the
+    newline in `streamId` answered with an undocumented 404 before issue 11)."""
+    server = serve("--jwt-secret", SECRET, "--workers", "1")
+    bundle = tmp_path / "openapi.json"
+    bundle.write_text(load_spec().bundle_json(dereference=False), encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            str(bundle),
+            "--url",
+            server.base,
+            "-H",
+            f"auth: {mint()}",
+            "--checks",
+            "all",
+            "--max-examples",
+            "60",
+            "--seed",
+            "1",
+            "--phases",
+            "examples,coverage,fuzzing",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "No issues found" in done.stdout
