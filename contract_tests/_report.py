@@ -18,28 +18,15 @@ WARNING = "warning"
 
 @dataclass(frozen=True)
 class Failure:
-    """One check that an answer broke: the judge's finding, how often, and how to replay it.
+    """One check that an answer broke: the judge's finding as it gave it, how often, and how to replay it."""
 
-    The finding's structured fields (check, operation, direction, pointer, basis, decision, the
-    Received / Documented / Fix texts) are kept as the judge gave them; `Failure.from_finding` copies them.
-    """
-
-    check: str
-    subject: str
+    finding: Finding
     severity: str
-    basis: str
-    received: str
-    documented: str
     curl: str
     seed: int
     occurrences: int
     shrunk: bool
     note: str = ""
-    operation: str = ""
-    direction: str = "response"
-    pointer: str = ""
-    decision: str | None = None
-    fix: str = ""
 
     @classmethod
     def from_finding(
@@ -54,49 +41,44 @@ class Failure:
         note: str = "",
     ) -> Failure:
         """A failure reported for a finding of the judge."""
-        return cls(
-            check=finding.check,
-            subject=finding.subject,
-            severity=severity,
-            basis=finding.basis.value,
-            received=finding.received,
-            documented=finding.documented,
-            curl=curl,
-            seed=seed,
-            occurrences=occurrences,
-            shrunk=shrunk,
-            note=note,
-            operation=finding.operation,
-            direction=finding.direction.value,
-            pointer=finding.pointer,
-            decision=finding.decision,
-            fix=finding.fix,
-        )
+        return cls(finding, severity, curl, seed, occurrences, shrunk, note)
+
+    # The finding's fields, read through (the report never restates them).
+    @property
+    def check(self) -> str:
+        """The judge's check name."""
+        return self.finding.check
 
     @property
     def key(self) -> str:
         """The check and its subject, as the summary names it."""
-        return f"{self.check}[{self.subject}]" if self.subject else self.check
+        return self.finding.key
+
+    @property
+    def operation(self) -> str:
+        """The operation of the exchange."""
+        return self.finding.operation
+
+    @property
+    def basis(self) -> str:
+        """`seed`, `decision` or `option`."""
+        return self.finding.basis.value
+
+    @property
+    def received(self) -> str:
+        """What the target answered."""
+        return self.finding.received
 
     def entry(self) -> dict[str, Any]:
-        """The failure as a JSON object: the finding's fields, then the run's."""
-        entry: dict[str, Any] = {
-            "check": self.check,
-            "subject": self.subject,
-            "severity": self.severity,
-            "operation": self.operation,
-            "direction": self.direction,
-            "pointer": self.pointer,
-            "basis": self.basis,
-            "decision": self.decision,
-            "received": self.received,
-            "documented": self.documented,
-            "fix": self.fix,
-            "curl": self.curl,
-            "seed": self.seed,
-            "occurrences": self.occurrences,
-            "shrunk": self.shrunk,
-        }
+        """The failure as a JSON object: the finding's fields (`Finding.entry`), then the run's."""
+        entry: dict[str, Any] = {"subject": "", "decision": None, "fix": "", **self.finding.entry()}
+        entry.update(
+            severity=self.severity,
+            curl=self.curl,
+            seed=self.seed,
+            occurrences=self.occurrences,
+            shrunk=self.shrunk,
+        )
         if self.note:
             entry["note"] = self.note
         return entry
@@ -104,16 +86,17 @@ class Failure:
     def __str__(self) -> str:
         times = "once" if self.occurrences == 1 else f"{self.occurrences} times"
         how = "minimal request after shrinking" if self.shrunk else "the request as first sent"
-        where = f"{self.operation}, " if self.operation else ""
-        decided = f"; decision {self.decision}" if self.decision else ""
+        finding = self.finding
+        where = f"{finding.operation}, " if finding.operation else ""
+        decided = f"; decision {finding.decision}" if finding.decision else ""
         lines = [
-            f"{self.severity.upper()}: {self.key} (basis: {self.basis}{decided}; {where}{self.direction} "
-            f"{self.pointer or '/'}; seen {times})",
-            f"  Received:   {self.received}",
-            f"  Documented: {self.documented}",
+            f"{self.severity.upper()}: {finding.key} (basis: {self.basis}{decided}; {where}"
+            f"{finding.direction.value} {finding.pointer or '/'}; seen {times})",
+            f"  Received:   {finding.received}",
+            f"  Documented: {finding.documented}",
         ]
-        if self.fix:
-            lines.append(f"  Fix:        {self.fix}")
+        if finding.fix:
+            lines.append(f"  Fix:        {finding.fix}")
         if self.note:
             lines.append(f"  Note:       {self.note}")
         lines.append(f"  Reproduce ({how}):")
@@ -268,7 +251,7 @@ class ContractReport:
                     node = ET.SubElement(
                         case,
                         "failure",
-                        message=f"{failure.key} ({failure.operation} {failure.pointer}): {failure.received}"[
+                        message=f"{failure.key} ({failure.operation} {failure.finding.pointer}): {failure.received}"[
                             :500
                         ],
                         type=failure.basis,

@@ -57,7 +57,7 @@ from contract_tests._report import (
     SilentProgress,
 )
 from spec import ContractSpec, Expect, Expectation, Finding, Judgement, Operation, load_spec
-from spec._judge import POSITIVE_DATA_ACCEPTANCE, SETUP_STATUSES, Basis
+from spec._judge import POSITIVE_DATA_ACCEPTANCE, SETUP_STATUSES
 
 if TYPE_CHECKING:
     from generators import InvalidRequest, RequestParameters
@@ -338,15 +338,7 @@ class _Run:
             secrets=self.tokens.secrets(),
         )
         exchange = self.send(request)
-        expectation = Expectation(
-            Expect.INVALID,
-            rule=invalid.rule,
-            description=invalid.description,
-            basis=Basis(invalid.basis),
-            decisions=(invalid.decision,) if invalid.decision else (),
-            statuses=invalid.expected_statuses,
-        )
-        return exchange, self.checks.exchange(operation, exchange, expectation, relations=False)
+        return exchange, self.checks.exchange(operation, exchange, invalid.expectation(), relations=False)
 
     def examine_parameters(self, operation: Operation, draw: Draw) -> tuple[Exchange, Judgement]:
         """A valid body with hostile (schema-valid) path and header values: any documented answer will do."""
@@ -649,7 +641,7 @@ class _Run:
             return (
                 order.index(found.check) if found.check in order else len(order),
                 found.operation,
-                found.subject,
+                found.finding.subject,
             )
 
         failures.sort(key=report_order)

@@ -32,7 +32,7 @@ from generators._schema import (
     tokens,
 )
 from generators._valid import Options, from_schema, request_bodies
-from spec import ContractSpec, Operation, load_spec
+from spec import Basis, ContractSpec, Expect, Expectation, Operation, load_spec
 
 BASES = ("seed", "decision")
 JSON_CONTENT_TYPE = "application/json"
@@ -88,6 +88,17 @@ class InvalidRequest:
             return json.loads(self.body)
         except ValueError:
             return None
+
+    def expectation(self) -> Expectation:
+        """What the judge must see this request get: a refusal with one of `expected_statuses`."""
+        return Expectation(
+            Expect.INVALID,
+            rule=self.rule,
+            description=self.description,
+            basis=Basis(self.basis),
+            decisions=(self.decision,) if self.decision else (),
+            statuses=self.expected_statuses,
+        )
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.description}"

@@ -32,9 +32,7 @@ from mockserver import MockConfig, create_app
 from mockserver.proxy._checks import ContractChecker
 from spec import (
     MISSING,
-    Basis,
     ContractSpec,
-    Expect,
     Expectation,
     Operation,
     ReceivedAnswer,
@@ -223,14 +221,7 @@ def test_invalid_requests_get_the_same_verdict(
         path_params={**parameters.path, **(invalid.path_params or {})},
         headers=_request_headers(contract, parameters, invalid.content_type, invalid.headers),
         body=invalid.body,
-        expectation=Expectation(
-            Expect.INVALID,
-            rule=invalid.rule,
-            description=invalid.description,
-            basis=Basis(invalid.basis),
-            decisions=(invalid.decision,) if invalid.decision else (),
-            statuses=invalid.expected_statuses,
-        ),
+        expectation=invalid.expectation(),
         mutation=mutation,
     )
     assert by_proxy == by_tests, (invalid.rule, mutation, answer)

@@ -33,13 +33,18 @@ def test_ci_gets_plain_lines_only() -> None:
 
 
 def test_the_report_renders_failures_and_the_table() -> None:
-    failure = Failure(
+    finding = Finding(
         check="relation:echo-caseId",
-        subject="",
-        severity="failure",
-        basis="seed",
+        operation="",
+        direction=Direction.RESPONSE,
+        pointer="",
+        basis=Basis.SEED,
         received="'x'",
         documented="'y'",
+    )
+    failure = Failure(
+        finding,
+        severity="failure",
         curl="curl -sS -X POST 'http://127.0.0.1:1/x'",
         seed=9,
         occurrences=2,
