@@ -130,7 +130,7 @@ def task_operation(spec: ContractSpec, operation: Operation | None = None) -> Op
     """The operation a task answers: `operation` when given (it must answer a task), else the spec's one."""
     found = task_operations(spec)
     if operation is not None:
-        if operation.id not in {op.id for op in found}:
+        if not any(op.id == operation.id for op in found):
             raise ValueError(
                 f"build_task produces the `{TASK_SCHEMA}` schema; {operation.id}'s success answer is not it"
             )

@@ -102,7 +102,7 @@ _SUCCESS_EXPECTED = Expectation(Expect.VALID)
 # How many answers of each operation the self-check judges whole (relations included) before it
 # samples, and then one in how many (see MockService.self_check).
 FULL_JUDGEMENT_FIRST = 256
-FULL_JUDGEMENT_EVERY = 64
+FULL_JUDGEMENT_EVERY = 256
 # Who calls an operation that asks for no token: the app of the mock's own sample tokens.
 _ANONYMOUS = Identity(app_id=SAMPLE_APP_ID, claims={})
 _STATUS_KINDS = {

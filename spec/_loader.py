@@ -107,14 +107,19 @@ class ContractSpec:
 
     def match(self, method: str, path: str) -> RouteMatch | None:
         """The operation a request's method and (percent-decoded) path name, with its path parameters."""
-        wanted = method.upper()
-        for operation in self.operations.values():
-            if operation.method != wanted:
-                continue
+        for operation in self._by_method.get(method.upper(), ()):
             params = operation.match_path(path)
             if params is not None:
                 return RouteMatch(operation, params)
         return None
+
+    @functools.cached_property
+    def _by_method(self) -> dict[str, tuple[Operation, ...]]:
+        # Routing reads this on every request of the mock and the proxy: grouped once.
+        grouped: dict[str, list[Operation]] = {}
+        for operation in self.operations.values():
+            grouped.setdefault(operation.method, []).append(operation)
+        return {method: tuple(found) for method, found in grouped.items()}
 
     def methods_at(self, path: str) -> frozenset[str]:
         """The methods documented on a path (empty when no operation's path matches it)."""

@@ -6,6 +6,7 @@ packages names an operation or its path. Adding an operation to the spec adds an
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -103,12 +104,13 @@ class Operation:
         """The `responses` object: status -> response."""
         return self.definition.get("responses", {})  # type: ignore[no-any-return]
 
-    @property
+    # Read on every answer the mock, the proxy and the judge give: worked out once per operation.
+    @functools.cached_property
     def documented_statuses(self) -> frozenset[int]:
         """HTTP statuses the operation documents."""
         return frozenset(int(status) for status in self.responses if str(status).isdigit())
 
-    @property
+    @functools.cached_property
     def success_status(self) -> int:
         """The 2xx status of a successful call (the lowest documented)."""
         return min((s for s in self.documented_statuses if 200 <= s < 300), default=200)
@@ -126,9 +128,16 @@ class Operation:
 
     def response_examples(self, status: int | str | None = None) -> dict[str, Any]:
         """Named examples of the answer documented for `status` (default: the success status)."""
-        response = self.responses.get(str(self.success_status if status is None else status))
-        media = response.get("content", {}).get(JSON_MEDIA_TYPE, {}) if response else {}
-        return {name: example["value"] for name, example in media.get("examples", {}).items()}
+        return dict(self._examples_by_status.get(str(self.success_status if status is None else status), {}))
+
+    @functools.cached_property
+    def _examples_by_status(self) -> dict[str, dict[str, Any]]:
+        # The mock reads its answer templates on every answer: collected once.
+        found: dict[str, dict[str, Any]] = {}
+        for status, response in self.responses.items():
+            media = response.get("content", {}).get(JSON_MEDIA_TYPE, {}) if isinstance(response, Mapping) else {}
+            found[str(status)] = {name: example["value"] for name, example in media.get("examples", {}).items()}
+        return found
 
     @property
     def summary(self) -> str:
