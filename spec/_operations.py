@@ -59,13 +59,13 @@ class Operation:
         body = self.request_body
         return bool(body and body.get("required", False))
 
-    @property
+    @functools.cached_property
     def request_media_types(self) -> tuple[str, ...]:
         """The media types the request body is documented in."""
         body = self.request_body
         return tuple(body.get("content", {})) if body else ()
 
-    @property
+    @functools.cached_property
     def request_schema(self) -> Mapping[str, Any] | None:
         """JSON Schema of the JSON request body, or None."""
         body = self.request_body
@@ -135,8 +135,12 @@ class Operation:
         # The mock reads its answer templates on every answer: collected once.
         found: dict[str, dict[str, Any]] = {}
         for status, response in self.responses.items():
-            media = response.get("content", {}).get(JSON_MEDIA_TYPE, {}) if isinstance(response, Mapping) else {}
-            found[str(status)] = {name: example["value"] for name, example in media.get("examples", {}).items()}
+            media = (
+                response.get("content", {}).get(JSON_MEDIA_TYPE, {}) if isinstance(response, Mapping) else {}
+            )
+            found[str(status)] = {
+                name: example["value"] for name, example in media.get("examples", {}).items()
+            }
         return found
 
     @property
