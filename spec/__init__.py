@@ -30,7 +30,7 @@ from spec._loader import (
 from spec._operations import Operation, RouteMatch
 from spec._pointer import MISSING, escape_token, resolve_pointer, unescape_token
 from spec._rate import Rate
-from spec._relations import RelationViolation, RequestFacts, check_relations
+from spec._relations import RelationViolation, RequestFacts, apply_relations, check_relations
 
 __all__ = [
     "MISSING",
@@ -55,6 +55,7 @@ __all__ = [
     "SentRequest",
     "SpecError",
     "SpecLocationError",
+    "apply_relations",
     "check_relations",
     "cut_deep",
     "error_pointer",
