@@ -376,3 +376,12 @@ def test_the_operations_parameters_and_auth_header_are_read_once_for_everyone(co
     assert len(where) == len(
         contract.operation(OP).parameters
     )  # the path item's and the operation's, each once
+
+
+def test_nothing_of_the_development_set_up_is_in_the_product() -> None:
+    """The spec, its parts, the docs and the READMEs point at the project's own files or the public page."""
+    root = SPEC_PATH.parent.parent
+    shipped = [*spec_files(SPEC_PATH.parent), *root.glob("*.md"), *root.glob("*/README.md"), *root.glob("docs/*.md")]
+    for path in shipped:
+        text = path.read_text(encoding="utf-8")
+        assert "../shared" not in text and "/work/" not in text, path
