@@ -287,7 +287,7 @@ def test_loader_rejects_an_unknown_relation_kind(spec_copy: Path) -> None:
 @pytest.mark.parametrize(
     ("marker", "old", "new"),
     [
-        ("x-decision", "x-decision: email-format", "x-decision: email-fromat"),
+        ("x-decision", "x-decision: non-empty-required-strings", "x-decision: non-empty-required-strngs"),
         (
             "x-optional-by-decision",
             "x-optional-by-decision: desc-optional",
