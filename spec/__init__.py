@@ -16,11 +16,15 @@ from spec._judge import (
     cut_deep,
     error_pointer,
 )
+from spec._listing import ExpectedPage, Listing
 from spec._loader import (
     SPEC_PATH,
+    CallSequences,
+    Collection,
     ContractSpec,
     Decision,
     Relation,
+    SequenceRelation,
     SpecError,
     SpecLocationError,
     keyword_decision,
@@ -28,22 +32,28 @@ from spec._loader import (
     spec_files,
 )
 from spec._operations import Operation, RouteMatch
-from spec._rate import Rate
 from spec._pointer import MISSING, escape_token, resolve_pointer, unescape_token
+from spec._rate import Rate
 from spec._relations import RelationViolation, RequestFacts, check_relations
+from spec._sequences import Exchange, Sequences, Store
 
 __all__ = [
     "MISSING",
     "SPEC_PATH",
     "Basis",
+    "CallSequences",
+    "Collection",
     "ContractJudge",
     "ContractSpec",
     "Decision",
     "Direction",
+    "Exchange",
     "Expect",
     "Expectation",
+    "ExpectedPage",
     "Finding",
     "Judgement",
+    "Listing",
     "Operation",
     "Rate",
     "ReceivedAnswer",
@@ -53,8 +63,11 @@ __all__ = [
     "RouteMatch",
     "SchemaCheck",
     "SentRequest",
+    "SequenceRelation",
+    "Sequences",
     "SpecError",
     "SpecLocationError",
+    "Store",
     "check_relations",
     "cut_deep",
     "error_pointer",
