@@ -233,9 +233,7 @@ class SchemaCheck:
     def __init__(self, schema: Mapping[str, Any], validator: Any = None) -> None:
         self.schema = schema
         self.validator = (
-            validator
-            if validator is not None
-            else OAS31Validator(dict(schema), format_checker=oas31_format_checker)
+            validator if validator is not None else OAS31Validator(dict(schema), format_checker=oas31_format_checker)
         )
         checker = self.validator.format_checker
         formats: dict[str, Callable[..., bool]] = {
@@ -422,9 +420,7 @@ class ContractJudge:
 
     # -- the parts ------------------------------------------------------------------------------
 
-    def _expectation(
-        self, ctx: _Context, expectation: Expectation, judge: Callable[[Finding, bool], None]
-    ) -> None:
+    def _expectation(self, ctx: _Context, expectation: Expectation, judge: Callable[[Finding, bool], None]) -> None:
         status = ctx.answer.status
         assert status is not None
         success = ctx.operation.success_status
@@ -521,9 +517,7 @@ class ContractJudge:
         errors = sorted(schema.errors(checked), key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))
         decisions = [keyword_decision(e.schema, str(e.validator)) for e in errors]
         by_decision = bool(errors) and all(decisions)
-        shown = [_describe(e) for e in errors[:3]] + (
-            [f"and {len(errors) - 3} more"] if len(errors) > 3 else []
-        )
+        shown = [_describe(e) for e in errors[:3]] + ([f"and {len(errors) - 3} more"] if len(errors) > 3 else [])
         judge(
             ctx.finding(
                 check_name,

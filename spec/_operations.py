@@ -162,9 +162,7 @@ def path_regex(template: str) -> tuple[tuple[str, ...], re.Pattern[str]]:
     return tuple(names), re.compile("^" + "".join(parts) + r"\Z", re.DOTALL)
 
 
-def iter_operations(
-    resolved: Mapping[str, Any],
-) -> Iterator[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]]:
+def iter_operations(resolved: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]]:
     """(path template, method, path item, operation object) for every operation, in document order."""
     for template, item in resolved.get("paths", {}).items():
         if not isinstance(item, Mapping):
