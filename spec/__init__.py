@@ -16,11 +16,15 @@ from spec._judge import (
     cut_deep,
     error_pointer,
 )
+from spec._listing import ExpectedPage, Listing
 from spec._loader import (
     SPEC_PATH,
+    CallSequences,
+    Collection,
     ContractSpec,
     Decision,
     Relation,
+    SequenceRelation,
     SpecError,
     SpecLocationError,
     keyword_decision,
@@ -31,19 +35,25 @@ from spec._operations import Operation, RouteMatch
 from spec._pointer import MISSING, escape_token, resolve_pointer, unescape_token
 from spec._rate import Rate
 from spec._relations import RelationViolation, RequestFacts, apply_relations, check_relations
+from spec._sequences import Exchange, Sequences, Store
 
 __all__ = [
     "MISSING",
     "SPEC_PATH",
     "Basis",
+    "CallSequences",
+    "Collection",
     "ContractJudge",
     "ContractSpec",
     "Decision",
     "Direction",
+    "Exchange",
     "Expect",
     "Expectation",
+    "ExpectedPage",
     "Finding",
     "Judgement",
+    "Listing",
     "Operation",
     "Rate",
     "ReceivedAnswer",
@@ -53,8 +63,11 @@ __all__ = [
     "RouteMatch",
     "SchemaCheck",
     "SentRequest",
+    "SequenceRelation",
+    "Sequences",
     "SpecError",
     "SpecLocationError",
+    "Store",
     "apply_relations",
     "check_relations",
     "cut_deep",

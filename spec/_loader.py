@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from spec._listing import Listing, ListingError
 from spec._operations import (
     Operation,
     RouteMatch,
@@ -30,6 +31,21 @@ SPEC_DIR = Path(__file__).resolve().parent
 SPEC_PATH = SPEC_DIR / "openapi.yaml"
 
 RELATION_KINDS = frozenset({"equals", "lowercase", "same-value", "same-instant", "unique", "constant"})
+# Relations over sequences of calls (`x-contract-sequences`); spec/_sequences.py interprets them.
+SEQUENCE_KINDS = frozenset(
+    {
+        "listed-after-create",
+        "merged",
+        "unchanged",
+        "not-earlier",
+        "lowercase-of",
+        "joins-parent",
+        "listing-exact",
+        "pages-partition",
+        "total-counts",
+        "last-page",
+    }
+)
 _POINTER_ROOTS = ("/body", "/path", "/header")
 
 
@@ -72,6 +88,42 @@ class Relation:
 
 
 @dataclass(frozen=True)
+class Collection:
+    """One kind of stored object of `x-contract-sequences`: the operations that create, list and update it."""
+
+    name: str
+    create: str
+    list: str
+    update: str
+    # The update's path parameter that names the object (`caseId`).
+    path_id: str
+
+
+@dataclass(frozen=True)
+class SequenceRelation:
+    """One relation over a sequence of calls (`x-contract-sequences`)."""
+
+    id: str
+    kind: str
+    operations: tuple[str, ...]
+    basis: str
+    description: str
+    pointers: tuple[str, ...] = ()
+    decision: str | None = None
+    # `merged`: top-level fields an update never merges. `joins-parent`: the parent collection.
+    except_: tuple[str, ...] = ()
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class CallSequences:
+    """`x-contract-sequences`: the collections of stored objects and the relations over calls."""
+
+    collections: tuple[Collection, ...] = ()
+    relations: tuple[SequenceRelation, ...] = ()
+
+
+@dataclass(frozen=True)
 class Decision:
     """One decision on an inconsistency of the seed page (`info.x-seed-decisions`)."""
 
@@ -91,6 +143,7 @@ class ContractSpec:
     openapi: Any = field(repr=False)
     operations: Mapping[str, Operation]
     decisions: tuple[Decision, ...]
+    sequences: CallSequences = CallSequences()
 
     @property
     def relations(self) -> tuple[Relation, ...]:
@@ -147,7 +200,8 @@ class ContractSpec:
     @property
     def rate_limit(self) -> Mapping[str, Any] | None:
         """The platform's documented rate limit (`info.x-rate-limit`), or None."""
-        return self.resolved.get("info", {}).get("x-rate-limit")  # type: ignore[no-any-return]
+        limit: Mapping[str, Any] | None = self.resolved.get("info", {}).get("x-rate-limit")
+        return limit
 
     def bundle_json(self, *, dereference: bool = True) -> str:
         """The spec as one JSON document: with no `$ref` (default), or keeping `$ref`s to its components."""
@@ -196,12 +250,14 @@ def _load(spec_path: Path) -> ContractSpec:
     operations = _parse_operations(spec_path, resolved)
     decisions = _parse_decisions(spec_path, resolved)
     _check_decision_references(spec_path, resolved, operations, decisions)
+    sequences = _parse_sequences(spec_path, resolved, operations, decisions)
     return ContractSpec(
         path=spec_path,
         resolved=resolved,
         openapi=openapi,
         operations=operations,
         decisions=decisions,
+        sequences=sequences,
     )
 
 
@@ -367,6 +423,10 @@ def _parse_operations(root: Path, resolved: Mapping[str, Any]) -> dict[str, Oper
             )
         names, pattern = path_regex(template)
         relations = _parse_relations(root, definition, where, operation_id, relation_ids)
+        try:
+            Listing.parse(definition)
+        except ListingError as exc:
+            raise SpecLocationError(*locate(root, where + exc.pointer), exc.problem) from exc
         operations[operation_id] = Operation(
             id=operation_id,
             method=method.upper(),
@@ -512,3 +572,85 @@ def _check_decision_references(
             stack.extend((child, f"{pointer}/{escape_token(str(key))}") for key, child in node.items())
         elif isinstance(node, list):
             stack.extend((child, f"{pointer}/{index}") for index, child in enumerate(node))
+
+
+def _parse_sequences(
+    root: Path,
+    resolved: Mapping[str, Any],
+    operations: Mapping[str, Operation],
+    decisions: tuple[Decision, ...],
+) -> CallSequences:
+    """`x-contract-sequences`: operations, collections, kinds, bases and decisions all named correctly."""
+    block = resolved.get("x-contract-sequences")
+    if block is None:
+        return CallSequences()
+    where = "/x-contract-sequences"
+    known_ops = ", ".join(operations)
+
+    def operation_named(name: Any, pointer: str) -> str:
+        if name not in operations:
+            raise SpecLocationError(
+                *locate(root, pointer), f"{name!r} is not an operationId (operations: {known_ops})"
+            )
+        return str(name)
+
+    collections = []
+    for index, item in enumerate(block.get("collections", [])):
+        at = f"{where}/collections/{index}"
+        try:
+            collections.append(
+                Collection(
+                    name=str(item["name"]),
+                    create=operation_named(item["create"], f"{at}/create"),
+                    list=operation_named(item["list"], f"{at}/list"),
+                    update=operation_named(item["update"], f"{at}/update"),
+                    path_id=str(item["path-id"]),
+                )
+            )
+        except KeyError as exc:
+            raise SpecLocationError(*locate(root, at), f"missing key {exc}") from exc
+    names = {c.name for c in collections}
+    # Sequence relations share the `relation:<id>` check names with the per-answer relations.
+    seen = {r.id for op in operations.values() for r in op.relations}
+    known = {d.id for d in decisions}
+    relations = []
+    for index, item in enumerate(block.get("relations", [])):
+        at = f"{where}/relations/{index}"
+        relation_id, kind, basis = item.get("id"), item.get("kind"), item.get("basis")
+        if not relation_id or relation_id in seen:
+            raise SpecLocationError(*locate(root, at), f"relation id {relation_id!r} is missing or repeated")
+        seen.add(relation_id)
+        if kind not in SEQUENCE_KINDS:
+            raise SpecLocationError(
+                *locate(root, f"{at}/kind"), f"sequence kind {kind!r} is not one of {sorted(SEQUENCE_KINDS)}"
+            )
+        if basis not in ("seed", "decision"):
+            raise SpecLocationError(*locate(root, at), "basis must be 'seed' or 'decision'")
+        decision = item.get("decision")
+        if (basis == "decision" and decision is None) or (decision is not None and decision not in known):
+            raise SpecLocationError(
+                *locate(root, f"{at}/decision"),
+                f"a relation with basis 'decision' must name a decision of info.x-seed-decisions (got {decision!r})",
+            )
+        ops = tuple(
+            operation_named(op, f"{at}/operations/{i}") for i, op in enumerate(item.get("operations", []))
+        )
+        if not ops:
+            raise SpecLocationError(*locate(root, at), "a sequence relation names the operations it involves")
+        parent = item.get("parent")
+        if parent is not None and parent not in names:
+            raise SpecLocationError(*locate(root, f"{at}/parent"), f"parent {parent!r} is not a collection")
+        relations.append(
+            SequenceRelation(
+                id=relation_id,
+                kind=kind,
+                operations=ops,
+                basis=basis,
+                description=str(item.get("description", "")),
+                pointers=tuple(item.get("pointers", ())),
+                decision=decision,
+                except_=tuple(item.get("except", ())),
+                parent=parent,
+            )
+        )
+    return CallSequences(collections=tuple(collections), relations=tuple(relations))

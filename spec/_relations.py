@@ -11,10 +11,12 @@ import copy
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spec._loader import Relation
 from spec._pointer import MISSING, resolve_pointer, unescape_token
+
+if TYPE_CHECKING:
+    from spec._loader import Relation
 
 
 @dataclass(frozen=True)

@@ -22,20 +22,20 @@ def _pair(name: str = "email-only-user") -> tuple[RequestFacts, dict[str, Any]]:
 
 def _broken(task: dict[str, Any]) -> set[str]:
     facts, _ = _pair()
-    return {v.relation.id for v in check_relations(CONTRACT.relations, facts, task, seen={})}
+    return {v.relation.id for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen={})}
 
 
 @pytest.mark.parametrize("name", ["email-only-user", "phone-only-user", "no-task-name"])
 def test_named_examples_keep_every_relation(name: str) -> None:
     facts, task = _pair(name)
-    assert check_relations(CONTRACT.relations, facts, task, seen={}) == []
+    assert check_relations(CONTRACT.operation("createTask").relations, facts, task, seen={}) == []
 
 
 def test_the_seed_sample_breaks_only_the_decided_taskTmp_echo() -> None:
     body = CONTRACT.operation("createTask").request_examples["seed-sample"]
     task = CONTRACT.operation("createTask").response_examples()["seed-sample"]
     facts = RequestFacts(body=body, path={"streamId": task["iId"]})
-    assert [v.relation.id for v in check_relations(CONTRACT.relations, facts, task, seen={})] == [
+    assert [v.relation.id for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen={})] == [
         "echo-taskTmp"
     ]
 
@@ -87,7 +87,7 @@ def test_relations_without_request_value_do_not_apply() -> None:
     task["name"] = "Template default name"
     task["lname"] = "template default name"
     assert (
-        check_relations(CONTRACT.relations, RequestFacts(body=facts.body, path=facts.path), task, seen={})
+        check_relations(CONTRACT.operation("createTask").relations, RequestFacts(body=facts.body, path=facts.path), task, seen={})
         == []
     )
 
@@ -103,15 +103,15 @@ def test_timestamp_within_tolerance_is_the_same_instant() -> None:
 def test_unique_relations_remember_earlier_answers() -> None:
     facts, task = _pair()
     seen: dict[str, set[str]] = {}
-    assert check_relations(CONTRACT.relations, facts, task, seen=seen) == []
-    repeated = {v.relation.id for v in check_relations(CONTRACT.relations, facts, task, seen=seen)}
+    assert check_relations(CONTRACT.operation("createTask").relations, facts, task, seen=seen) == []
+    repeated = {v.relation.id for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen=seen)}
     assert repeated == {"new-task-id", "new-ref-id"}
 
 
 def test_violation_message_says_received_and_documented() -> None:
     facts, task = _pair()
     task["caseId"] = "ci-wrong"
-    relation = next(r for r in CONTRACT.relations if r.id == "echo-caseId")
+    relation = next(r for r in CONTRACT.operation("createTask").relations if r.id == "echo-caseId")
     violation = check_relation(relation, facts, task)
     assert violation is not None
     assert "Received: 'ci-wrong'" in str(violation) and "Documented:" in str(violation)
@@ -152,7 +152,7 @@ def test_lowercasing_of_other_runtimes_keeps_the_relation(name: str, lname: str)
         headers={"AccountId": task["accountId"]},
     )
     assert "lname-is-lowercased-name" not in {
-        v.relation.id for v in check_relations(CONTRACT.relations, facts, task, seen={})
+        v.relation.id for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen={})
     }
 
 
@@ -171,9 +171,9 @@ def test_created_and_updated_may_be_written_differently() -> None:
 def test_ref_ids_are_unique_within_an_account_only() -> None:
     facts, task = _pair()
     seen: dict[str, set[str]] = {}
-    assert check_relations(CONTRACT.relations, facts, task, seen=seen) == []
+    assert check_relations(CONTRACT.operation("createTask").relations, facts, task, seen=seen) == []
     other = copy.deepcopy(task)
     other["_id"] = other["_id"][:-4] + "beef"
     other["accountId"] = "0" * 24
     other_facts = RequestFacts(body=facts.body, path=facts.path, headers={"AccountId": other["accountId"]})
-    assert check_relations(CONTRACT.relations, other_facts, other, seen=seen) == []
+    assert check_relations(CONTRACT.operation("createTask").relations, other_facts, other, seen=seen) == []

@@ -278,7 +278,7 @@ def test_loader_names_the_line_of_broken_yaml(spec_copy: Path) -> None:
 
 def test_loader_rejects_an_unknown_relation_kind(spec_copy: Path) -> None:
     root = spec_copy / "openapi.yaml"
-    root.write_text(root.read_text().replace("kind: lowercase", "kind: lower-ish", 1))
+    root.write_text(root.read_text().replace("kind: lowercase\n", "kind: lower-ish\n", 1))
     with pytest.raises(SpecLocationError) as info:
         load_spec(root)
     assert "x-contract-relations/12" in info.value.pointer
@@ -287,7 +287,7 @@ def test_loader_rejects_an_unknown_relation_kind(spec_copy: Path) -> None:
 @pytest.mark.parametrize(
     ("marker", "old", "new"),
     [
-        ("x-decision", "x-decision: email-format", "x-decision: email-fromat"),
+        ("x-decision", "x-decision: non-empty-required-strings", "x-decision: non-empty-required-strngs"),
         (
             "x-optional-by-decision",
             "x-optional-by-decision: desc-optional",
@@ -359,7 +359,7 @@ def test_spec_error_survives_a_context_manager(spec_copy: Path) -> None:
     import contextlib
 
     root = spec_copy / "openapi.yaml"
-    root.write_text(root.read_text().replace("kind: lowercase", "kind: lower-ish", 1))
+    root.write_text(root.read_text().replace("kind: lowercase\n", "kind: lower-ish\n", 1))
 
     @contextlib.contextmanager
     def loading() -> Any:
