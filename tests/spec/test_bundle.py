@@ -100,7 +100,7 @@ def test_every_referenced_part_of_another_file_is_a_named_component(tmp_path: Pa
         if isinstance(ref, dict) and "$ref" in ref
     }
     named = {(section, name) for section, entries in document["components"].items() for name in entries}
-    assert {("schemas", "Status"), ("schemas", "Error"), ("schemas", "TaskUserInfo")} <= named
+    assert {("schemas", "Status"), ("schemas", "Error"), ("schemas", "StoredUserInfo")} <= named
     for folder, name in wanted - aliased:
         assert (folder, name) in named, f"{folder}/{name} is not a component of the bundle"
 
