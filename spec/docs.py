@@ -27,7 +27,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from spec._loader import DECISION_MARKERS, RELATION_KINDS, ContractSpec, Relation, load_spec
+from spec._listing import Listing
+from spec._loader import DECISION_MARKERS, RELATION_KINDS, ContractSpec, Relation, SequenceRelation, load_spec
 
 __all__ = ["build_docs", "write_docs"]
 
@@ -64,6 +65,29 @@ class _DecisionRow:
     why: str
     relations: tuple[str, ...]
     constraints: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _SequenceRow:
+    """A relation over calls as the table shows it: the operations it spans and its rule for a reader."""
+
+    id: str
+    operations: tuple[str, ...]
+    kind: str
+    rule: str
+    basis: str
+    decision: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class _ListingRow:
+    """What a listing operation keeps, in which order and which page, as its x-filter/x-sort/x-page say."""
+
+    operation: str
+    filters: tuple[str, ...]
+    sort: str
+    paging: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,9 @@ def _render(contract: ContractSpec, *, try_it_out: bool, auth_token: str | None)
         assets=_ASSETS,
         decisions=_decision_rows(contract),
         relations=[_relation_row(r) for r in contract.relations],
+        sequences=[_sequence_row(r) for r in contract.sequences.relations],
+        collections=contract.sequences.collections,
+        listings=_listing_rows(contract),
         spec_json=_script_json(contract.resolved),
         try_it_out=try_it_out,
         auth_token_given=auth_token is not None,
@@ -229,3 +256,65 @@ def _rule(r: Relation) -> str:
     raise ValueError(
         f"relation {r.id}: kind {r.kind!r} has no rule text (known kinds: {sorted(RELATION_KINDS)})"
     )
+
+
+# What each kind of relation over calls means, in a reader's words (spec/_sequences.py is its interpreter).
+SEQUENCE_RULES = {
+    "listed-after-create": "what a create answered is listed for its account and stream, and for no other",
+    "merged": "an update answers, and later listings show, the stored object with the fields sent replacing its own",
+    "unchanged": "these fields keep the value the create answered through every later call",
+    "not-earlier": "these fields never move backwards from one call to the next",
+    "lowercase-of": "the lower-cased field follows its source through every update",
+    "joins-parent": "a child created for an existing parent is listed in the parent's ids",
+    "listing-exact": "a listing holds exactly the stored objects its filters keep, in its sort order",
+    "pages-partition": "the pages of one listing hold every kept object once",
+    "total-counts": "`totalResults` counts the kept objects and `totalPages` the pages",
+    "last-page": "`hasMore` is false exactly on the last page",
+}
+
+
+def _sequence_row(relation: SequenceRelation) -> _SequenceRow:
+    rule = SEQUENCE_RULES.get(relation.kind)
+    if rule is None:
+        raise ValueError(
+            f"sequence relation {relation.id}: kind {relation.kind!r} has no rule text "
+            f"(known kinds: {sorted(SEQUENCE_RULES)})"
+        )
+    if relation.pointers:
+        rule += ": " + ", ".join(f"`{p}`" for p in relation.pointers)
+    if relation.except_:
+        rule += "; never merged: " + ", ".join(f"`{p}`" for p in relation.except_)
+    return _SequenceRow(
+        id=relation.id,
+        operations=relation.operations,
+        kind=relation.kind,
+        rule=rule,
+        basis=relation.basis,
+        decision=relation.decision,
+        description=relation.description,
+    )
+
+
+def _listing_rows(contract: ContractSpec) -> list[_ListingRow]:
+    rows = []
+    for operation in contract.operations.values():
+        listing = Listing.parse(operation.definition)
+        if listing is None:
+            continue
+        filters = tuple(
+            f"`{f.field}` {f.match} " + " or ".join(f"`{p}`" for p in f.stored) for f in listing.filters
+        )
+        sort = paging = ""
+        if listing.sort is not None:
+            keys = ", ".join(f"`{k}`" for k in listing.sort.keys)
+            sort = (
+                f"`{listing.sort.field}`: one of {keys} (a string sorts {listing.sort.string_direction}, or "
+                f"`{{key: asc|desc}}`); default `{listing.sort.default_key}` {listing.sort.default_direction}, "
+                f"ties by `{listing.sort.tie_break}`"
+            )
+        if listing.paging is not None:
+            page = listing.paging
+            asked = " or ".join(f"`{p}`" for p in (page.skip, page.page) if p)
+            paging = f"{asked}; `{page.limit}` default {page.default_limit}, at most {page.maximum_limit}"
+        rows.append(_ListingRow(operation.id, filters, sort, paging))
+    return rows

@@ -259,3 +259,27 @@ def test_a_made_up_operation_is_documented_with_no_code_change(tmp_path: Path) -
         assert f'id="relation-{relation.id}"' in html
     embedded = json.loads(build_docs(madeup)["openapi.json"])
     assert embedded["paths"][PATH_TEMPLATE]["post"]["operationId"] == OPERATION_ID
+
+
+def test_relations_across_calls_and_listings_are_tabled(contract: ContractSpec) -> None:
+    html = build_docs(contract)["index.html"].decode("utf-8")
+    rows = re.findall(r'<tr id="sequence-([^"]+)">', html)
+    assert rows == [r.id for r in contract.sequences.relations] and rows
+    for relation in contract.sequences.relations:
+        if relation.decision:
+            assert f'href="#decision-{relation.decision}"' in html
+    listed = re.findall(r'<tr id="listing-([^"]+)">', html)
+    declared = [op.id for op in contract.operations.values() if "x-filter" in op.definition]
+    assert listed == declared and listed
+    for collection in contract.sequences.collections:
+        assert f"<code>{collection.create}</code>" in html and f"<code>{collection.update}</code>" in html
+    # every operation of the spec is named in the page's no-script list
+    for operation in contract.operations.values():
+        assert f"<code>{operation.method} {operation.path_template}</code> ({operation.id})" in html
+
+
+def test_a_sequence_kind_without_rule_text_is_an_error(contract: ContractSpec) -> None:
+    unknown = dataclasses.replace(contract.sequences.relations[0], kind="sideways")
+    sequences = dataclasses.replace(contract.sequences, relations=(unknown,))
+    with pytest.raises(ValueError, match="sideways"):
+        build_docs(dataclasses.replace(contract, sequences=sequences))
