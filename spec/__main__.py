@@ -40,7 +40,8 @@ def check(spec_path: Path) -> None:
     click.echo(
         f"ok: {contract.path} - {len(contract.operations)} operations "
         f"({', '.join(contract.operations)}), {examples} request examples, "
-        f"{len(contract.relations)} relations, {len(contract.decisions)} decisions"
+        f"{len(contract.relations)} answer relations, {len(contract.sequences.relations)} relations across calls, "
+        f"{len(contract.decisions)} decisions"
     )
 
 
