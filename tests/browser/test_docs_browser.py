@@ -238,7 +238,8 @@ def test_docs_render_offline(driver: Any, docs_url: str, contract: ContractSpec)
     paths = [
         e.get_attribute("data-path") for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
     ]
-    assert paths == list(dict.fromkeys(op.path_template for op in contract.operations.values()))
+    # Swagger UI groups the operations by tag: every path of the spec once, in some order.
+    assert sorted(paths) == sorted({op.path_template for op in contract.operations.values()})
     create_task = contract.operation("createTask")
 
     block = _expand_operation(driver)
