@@ -15,8 +15,12 @@ Order of checks, as the platform orders them:
 6. rate limit (429), then validation of the operation's parameters and body by openapi-core (400,
    every violation);
 7. injected faults (the 500/503 the operation documents), then the answer: a documented example, or
-   the operation's producer, chosen by the schema of its success answer (`build_task` for a task;
-   any other operation answers its first success example with its relations applied);
+   the operation's producer, chosen from the spec at start-up by the operation's role in
+   `x-contract-sequences` (`Sequences.role`): an update answers 404, since the mock stores nothing
+   yet and every id is unknown (the decision on the path id's parameter); a listing answers the
+   page `Listing.expected` implies for an empty store; a create (or an operation of no collection)
+   answers what the producer of its success schema makes (`build_task` for a task), else its first
+   success example with its relations applied and fresh values for its `unique` relations;
 8. self-check of the answer by the one judge (`spec.ContractJudge`), journal, one log line.
 
 A request routed to an operation is answered only statuses that operation documents: a failure whose
@@ -30,6 +34,7 @@ import functools
 import itertools
 import logging
 import mimetypes
+import re
 import secrets
 import threading
 import time
@@ -63,6 +68,7 @@ from mockserver._faults import Faults
 from mockserver._gunicorn import JSON_CONTENT_TYPE
 from mockserver._state import (
     CLOCK_COUNTER,
+    INTERNAL_COUNTER,
     REDACTED_HEADERS,
     StateStore,
     open_store,
@@ -75,14 +81,21 @@ from spec import (
     ContractSpec,
     Expect,
     Expectation,
+    Listing,
+    Operation,
     ReceivedAnswer,
+    Relation,
+    RequestFacts,
     RouteMatch,
     SchemaCheck,
     SentRequest,
+    Sequences,
+    apply_relations,
     error_pointer,
     load_spec,
+    resolve_pointer,
+    unescape_token,
 )
-from spec._relations import RequestFacts, apply_relations
 
 log = logging.getLogger("mockserver")
 
@@ -114,10 +127,17 @@ _STATUS_KINDS = {
 }
 
 
-# The producers of success answers, by the component schema of the answer they make (a method of
-# MockService); an operation whose success answer is none of these answers its first example, with
-# its relations applied (`MockService._example`).
+# The producers of new objects, by the component schema of the answer they make (a method of
+# MockService), for the operations that create (or belong to no collection of x-contract-sequences);
+# an operation whose success answer is none of these answers its first example, with its relations
+# applied and fresh values for its `unique` ones (`MockService._example`).
 PRODUCERS: Mapping[str, str] = {"Task": "_task"}
+# The page envelope of a listing (the spec's page schemas; spec/_sequences.py reads the same names).
+PAGE_RESULTS = "results"
+# A fresh value in the form of an example's: a reference (`CS000131`: letters, then a zero-padded
+# number) or a Kore id (`ci-...`: a prefix, then hex groups).
+_REFERENCE = re.compile(r"\A([A-Za-z]*)([0-9]+)\Z")
+_ID_PREFIX = re.compile(r"\A([a-z]+)-")
 
 
 @dataclass
@@ -133,7 +153,25 @@ class Answer:
     canned: bool = False
 
 
+# A producer returns the success answer's body, or the Violation the operation answers instead.
 Producer = Callable[["RouteMatch", Any, Headers, str, "Identity", "Control"], Any]
+
+
+@dataclass(frozen=True)
+class _Update:
+    """What an update operation looks up: its collection and the path parameter naming the object."""
+
+    collection: str
+    path_id: str
+    decision: str | None
+
+
+@dataclass(frozen=True)
+class _Fresh:
+    """A `unique` relation of a generic producer: where its value goes, the example's value, its scope."""
+
+    relation: Relation
+    example: Any
 
 
 class StoredIds:
@@ -198,6 +236,12 @@ class MockService:
         self.controls = Controls(contract)
         self.envelopes = Envelopes.from_contract(contract)
         self.faults = Faults(config, store, self.seed, contract.rate_limit)
+        self.sequences = Sequences(contract)
+        # Tables of the role producers, built here once (see `_producers`).
+        self._updates: dict[str, _Update] = {}
+        self._listings: dict[str, Listing] = {}
+        self._fresh: dict[str, tuple[_Fresh, ...]] = {}
+        self._instants: dict[str, tuple[tuple[str, ...], ...]] = {}
         self.producers = self._producers(contract)
         # The operations whose security requirements ask for a token (the document's, unless the
         # operation sets its own; an empty requirement `{}` makes the token optional).
@@ -224,17 +268,49 @@ class MockService:
         self._docs_lock = threading.Lock()
 
     def _producers(self, contract: ContractSpec) -> dict[str, Producer]:
-        """Each operation's producer of success answers, chosen by the schema of that answer."""
+        """Each operation's producer of success answers: by its role in x-contract-sequences, then by
+        the schema of its success answer (an update's answer may share a create's schema: the role
+        decides first, so `build_task` only ever makes new tasks)."""
         schemas = contract.resolved.get("components", {}).get("schemas", {})
         by_schema: dict[str, Producer] = {name: getattr(self, method) for name, method in PRODUCERS.items()}
         producers: dict[str, Producer] = {}
         for operation in contract.operations.values():
+            found = self.sequences.role(operation.id)
+            role = found[1] if found is not None else None
+            if found is not None and role == "update":
+                collection = found[0]
+                self._updates[operation.id] = _Update(
+                    collection.name, collection.path_id, _parameter_decision(operation, collection.path_id)
+                )
+                producers[operation.id] = self._unknown_object
+                continue
+            if role == "list":
+                self._listings[operation.id] = self.sequences.listing(operation.id)
+                producers[operation.id] = self._empty_page
+                continue
             answer = operation.response_schema()
-            producers[operation.id] = next(
+            producer = next(
                 (p for name, p in by_schema.items() if answer is not None and schemas.get(name) == answer),
-                self._example,
+                None,
             )
+            if producer is None:
+                producer = self._example
+                self._prepare_example(operation)
+            producers[operation.id] = producer
         return producers
+
+    def _prepare_example(self, operation: Operation) -> None:
+        """The tables `_example` needs for an operation: its `unique` and `same-instant` relations."""
+        example = self.controls.documented(operation, operation.success_status)
+        body = example.body if example is not None else {}
+        self._fresh[operation.id] = tuple(
+            _Fresh(relation, resolve_pointer(body, relation.response))
+            for relation in operation.relations
+            if relation.kind == "unique" and relation.response
+        )
+        self._instants[operation.id] = tuple(
+            tuple(relation.pointers) for relation in operation.relations if relation.kind == "same-instant"
+        )
 
     def _seed_instant(self, contract: ContractSpec) -> datetime | None:
         """When the seeded clock starts: the creation instant of the seed page's sample answer (the
@@ -337,7 +413,10 @@ class MockService:
         produce = self.producers[operation.id]
         body = parsed.value if parsed is not None else None
         g.request_body = body
-        return Answer(operation.success_status, produce(route, body, headers, account_id, identity, control))
+        produced = produce(route, body, headers, account_id, identity, control)
+        if isinstance(produced, Violation):
+            return self.fail(produced)
+        return Answer(operation.success_status, produced)
 
     def _unrouted(self, request: Request) -> Answer:
         """A request that names no operation: 404 on an unknown path, 405 (or OPTIONS' 204) on a known one."""
@@ -391,7 +470,8 @@ class MockService:
         control: Control,
     ) -> Any:
         """The answer of an operation with no producer of its own: its first named success example,
-        changed to keep the operation's relations with this request."""
+        changed to keep the operation's relations with this request: a fresh value for each `unique`
+        relation (in the example's form), the creation instant now for each `same-instant` one."""
         operation = route.operation
         example = self.controls.documented(operation, operation.success_status)
         facts = RequestFacts(
@@ -399,7 +479,77 @@ class MockService:
             path=route.path_params,
             headers={**headers, ACCOUNT_HEADER: account_id},
         )
-        return apply_relations(operation.relations, facts, example.body if example is not None else {})
+        answer = apply_relations(operation.relations, facts, example.body if example is not None else {})
+        ids = self.ids if control.seed is None else StoredIds(self.store, control.seed)
+        for fresh in self._fresh.get(operation.id, ()):
+            relation = fresh.relation
+            scope = resolve_pointer(answer, relation.within) if relation.within else ""
+            key = f"{INTERNAL_COUNTER}unique|{relation.id}|{scope}"
+            answer = _set_value(answer, relation.response or "", _fresh_value(fresh.example, key, ids))
+        instants = self._instants.get(operation.id, ())
+        if instants:
+            now = self.clock()
+            text = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            millis = int(now.timestamp() * 1000)
+            for pointers in instants:
+                for pointer in pointers:
+                    value = resolve_pointer(answer, pointer)
+                    if isinstance(value, str):
+                        answer = _set_value(answer, pointer, text)
+                    elif isinstance(value, int) and not isinstance(value, bool):
+                        answer = _set_value(answer, pointer, millis)
+        return answer
+
+    def _unknown_object(
+        self,
+        route: RouteMatch,
+        body: Any,
+        headers: Headers,
+        account_id: str,
+        identity: Identity,
+        control: Control,
+    ) -> Violation:
+        """The answer of an update: the mock stores nothing yet, so the path's id names no object (404)."""
+        update = self._updates[route.operation.id]
+        object_id = route.path_params.get(update.path_id, "")
+        scope = ", ".join(
+            [
+                f"account {account_id}",
+                *(f"{k} {v}" for k, v in route.path_params.items() if k != update.path_id),
+            ]
+        )
+        return Violation(
+            Kind.NOT_FOUND,
+            f"No object of {update.collection} has the id {printable(object_id, 80)} ({scope})",
+            f"/path/{update.path_id}",
+            f"Received: {update.path_id} {printable(object_id, 80)}. Documented: an id the create operation of "
+            f"{update.collection} answered for this account and stream; an unknown or foreign id is answered 404. "
+            "This mock keeps no objects yet, so every id is unknown. Fix: use the platform (or a stateful "
+            "mock) to update objects, or `Prefer: code=200` for the documented success example.",
+            decision=update.decision,
+            rule="unknown-id",
+        )
+
+    def _empty_page(
+        self,
+        route: RouteMatch,
+        body: Any,
+        headers: Headers,
+        account_id: str,
+        identity: Identity,
+        control: Control,
+    ) -> Any:
+        """The answer of a listing: the page the spec's x-filter/x-sort/x-page imply for an empty store
+        (page and limit as the request asks, decision on pagination)."""
+        page = self._listings[route.operation.id].expected((), body)
+        return {
+            PAGE_RESULTS: list(page.results),
+            "page": page.page,
+            "limit": page.limit,
+            "hasMore": page.has_more,
+            "totalPages": page.total_pages,
+            "totalResults": page.total_results,
+        }
 
     def _canned(self, canned: Canned, control: Control) -> Answer:
         asked = (
@@ -719,6 +869,56 @@ class _AnyPath(PathConverter):
     pipeline, which decides by the spec (werkzeug's `.` stops at a newline and answered 404)."""
 
     regex = "[^/][\\s\\S]*?"
+
+
+def _parameter_decision(operation: Operation, name: str) -> str | None:
+    """The decision a path parameter's object carries (`x-decision`), or None."""
+    for parameter in operation.parameters:
+        if parameter.get("in") == "path" and parameter.get("name") == name:
+            decision = parameter.get("x-decision")
+            return decision if isinstance(decision, str) else None
+    return None
+
+
+def _fresh_value(example: Any, key: str, ids: StoredIds) -> Any:
+    """A value no earlier answer had, in the example's form: the next number of a shared counter as a
+    reference (`CS000001`) or an integer, a new id of the example's prefix, else the example's
+    characters with its digits and hex letters redrawn from a new id."""
+    number = ids.next_ref_number(key)
+    if isinstance(example, int) and not isinstance(example, bool):
+        return number
+    if not isinstance(example, str):
+        return example
+    reference = _REFERENCE.match(example)
+    if reference is not None:
+        letters, digits = reference.groups()
+        return f"{letters}{number:0{len(digits)}d}"
+    prefix = _ID_PREFIX.match(example)
+    if prefix is not None:
+        try:
+            return ids.new_id(prefix.group(1), key=f"{key}|{number}")
+        except ValueError:
+            pass  # not a Kore prefix: keep the example's form below
+    head, dash, tail = example.partition("-") if prefix is not None else ("", "", example)
+    hexes = ids.new_id("ti", key=f"{key}|{number}").split("-", 1)[1].replace("-", "")
+    drawn = iter(hexes * (len(tail) // len(hexes) + 1))
+    redrawn = "".join(
+        (str(int(next(drawn), 16) % 10) if c.isdigit() else next(drawn) if c in "abcdef" else c) for c in tail
+    )
+    return f"{head}{dash}{redrawn}"
+
+
+def _set_value(document: Any, pointer: str, value: Any) -> Any:
+    """`document` with `value` at `pointer` when its parent object is there (changed in place)."""
+    tokens = [unescape_token(t) for t in pointer.lstrip("/").split("/")] if pointer else []
+    if not tokens:
+        return value
+    node = document
+    for token in tokens[:-1]:
+        node = node.get(token) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node[tokens[-1]] = value
+    return document
 
 
 def _current_request() -> Request:

@@ -76,6 +76,9 @@ _BUSY_TIMEOUT_S = 10.0
 
 # The seeded clock's tick counter shares the counters table; no account id can contain a NUL.
 CLOCK_COUNTER = "\x00clock"
+# Counters whose key starts with this are the mock's own (the clock, fresh values of `unique`
+# relations), not an account's `refId` counter: /__admin/counters leaves them out.
+INTERNAL_COUNTER = "\x00"
 
 
 # Headers the journal never shows (credentials): their value is kept as "<redacted>".
@@ -286,7 +289,7 @@ class StateStore:
     def counters(self) -> dict[str, int]:
         """The last `refId` number of each account."""
         rows = self._run(lambda conn: conn.execute("SELECT account, value FROM ref_counters").fetchall())
-        return {account: int(value) for account, value in rows if account != CLOCK_COUNTER}
+        return {account: int(value) for account, value in rows if not account.startswith(INTERNAL_COUNTER)}
 
 
 def _loads(text: str) -> Any:

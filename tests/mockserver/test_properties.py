@@ -39,7 +39,7 @@ def assert_healthy(client: FlaskClient) -> None:
     assert (health["selfCheckFailures"], health["mockBugs"]) == (0, 0)
 
 
-@given(body=valid_requests(spec=CONTRACT))
+@given(body=valid_requests(spec=CONTRACT, operation=TASK))
 def test_valid_requests_get_a_task_keeping_every_relation(
     shared_client: FlaskClient, body: dict[str, Any]
 ) -> None:
@@ -50,7 +50,7 @@ def test_valid_requests_get_a_task_keeping_every_relation(
     assert check_relations(TASK.relations, facts, response.json) == []
 
 
-@given(bad=invalid_requests(spec=CONTRACT))
+@given(bad=invalid_requests(spec=CONTRACT, operation=TASK))
 def test_invalid_requests_get_the_documented_error(shared_client: FlaskClient, bad: InvalidRequest) -> None:
     hdrs = headers()
     del hdrs["Content-Type"]
