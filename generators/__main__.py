@@ -101,17 +101,30 @@ _style = click.option(
 )
 
 
-_operation = click.option(
-    "--operation",
-    "-o",
-    "operation_id",
-    default=None,
-    metavar="OPERATION_ID",
-    help="The operation (operationId) whose requests to generate; default: the spec's sole operation.",
+def _operation_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--operation", "-o", "operation_id", default=None, metavar="OPERATION_ID", help=help_text
+    )
+
+
+_operation = _operation_option(
+    "The operation (operationId) whose requests to generate; default: the spec's first operation "
+    "in document order (createTask)."
+)
+_task_operation = _operation_option(
+    "The operation (operationId) that creates the tasks; default: the spec's one operation that "
+    "creates a task (createTask)."
 )
 
 
+def _first_operation(spec: ContractSpec) -> Operation:
+    """The spec's first operation in document order: the CLI's default, so the README's commands keep working."""
+    return next(iter(spec.operations.values()))
+
+
 def _chosen(spec: ContractSpec, operation_id: str | None) -> Operation:
+    if operation_id is None:
+        return _first_operation(spec)
     try:
         return resolve_operation(spec, operation_id)
     except ValueError as exc:
@@ -123,7 +136,7 @@ def _valid_bodies(
 ) -> list[dict[str, Any]]:
     """`count` valid request bodies of `operation` in `style`; the same ones for the same seed."""
     spec = load_spec()
-    chosen = operation if operation is not None else resolve_operation(spec, None)
+    chosen = operation if operation is not None else _first_operation(spec)
     # The provider writes the requests of the operation that creates a task; any other operation's
     # realistic bodies are the strategies' realistic draws.
     if style == "realistic" and chosen.id in {op.id for op in task_operations(spec)}:
@@ -186,7 +199,7 @@ Examples:
 @_count
 @_seed
 @_style
-@_operation
+@_task_operation
 @click.option("--stream-id", default=None, help="The bot (stream) id; derived from the seed by default.")
 @click.option("--account-id", default=None, help="The account id; derived from the seed by default.")
 def tasks(

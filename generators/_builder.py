@@ -12,7 +12,7 @@ import orjson
 from generators._ids import IdSource, SeededIds, hashed_nibbles, task_ref_id
 from generators._people import DEFAULT_LOCALES, LOCALES, Person
 from generators._schema import PER_SPEC
-from spec import ContractSpec, Operation, load_spec
+from spec import ContractSpec, Operation, Sequences, load_spec
 
 Clock = Callable[[], datetime]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -114,36 +114,65 @@ TASK_SCHEMA = "Task"
 SEED_EXAMPLE = "seed-sample"
 
 
-def task_operations(spec: ContractSpec) -> tuple[Operation, ...]:
-    """The operations whose success answer is the task schema (what `build_task` produces)."""
+def creating_operations(spec: ContractSpec, schema_name: str) -> tuple[Operation, ...]:
+    """The operations whose success answer is the component schema `schema_name` and that create it.
+
+    An operation that `x-contract-sequences` names as a collection's update or listing answers what
+    is stored, not something new, so it is not one of them.
+    """
 
     def make() -> tuple[Operation, ...]:
-        task = spec.resolved.get("components", {}).get("schemas", {}).get(TASK_SCHEMA)
+        schema = spec.resolved.get("components", {}).get("schemas", {}).get(schema_name)
+        if schema is None:
+            return ()
+        sequences = Sequences(spec)
         return tuple(
-            op for op in spec.operations.values() if task is not None and op.response_schema() == task
+            op
+            for op in spec.operations.values()
+            if op.response_schema() == schema and _role_name(sequences, op.id) in (None, "create")
         )
 
-    return PER_SPEC.get(spec, ("task-operations",), make)  # type: ignore[no-any-return]
+    return PER_SPEC.get(spec, ("creating-operations", schema_name), make)  # type: ignore[no-any-return]
 
 
-def task_operation(spec: ContractSpec, operation: Operation | None = None) -> Operation:
-    """The operation a task answers: `operation` when given (it must answer a task), else the spec's one."""
+def _role_name(sequences: Sequences, operation_id: str) -> str | None:
+    found = sequences.role(operation_id)
+    return found[1] if found is not None else None
+
+
+def task_operations(spec: ContractSpec) -> tuple[Operation, ...]:
+    """The operations that create what the task schema describes (what `build_task` produces)."""
+    return creating_operations(spec, TASK_SCHEMA)
+
+
+def served_operation(
+    spec: ContractSpec, operation: Operation | None, schema_name: str, producer: str
+) -> Operation:
+    """The operation `producer` answers: `operation` when given (it must create `schema_name`), else the one."""
     if operation is not None:
         if operation.id not in PER_SPEC.get(
-            spec, ("task-operation-ids",), lambda: {op.id for op in task_operations(spec)}
+            spec,
+            ("creating-operation-ids", schema_name),
+            lambda: {op.id for op in creating_operations(spec, schema_name)},
         ):
             raise ValueError(
-                f"build_task produces the `{TASK_SCHEMA}` schema; {operation.id}'s success answer is not it"
+                f"{producer} produces the `{schema_name}` schema of a new object; "
+                f"{operation.id}'s success answer is not it"
             )
         return operation
-    found = task_operations(spec)
+    found = creating_operations(spec, schema_name)
     if len(found) != 1:
         names = ", ".join(op.id for op in found) or "none"
         raise ValueError(
-            f"build_task needs the one operation whose success answer is the `{TASK_SCHEMA}` schema; "
+            f"{producer} needs the one operation that creates the `{schema_name}` schema; "
             f"the spec has {names} (pass operation=)"
         )
     return found[0]
+
+
+def task_operation(spec: ContractSpec, operation: Operation | None = None) -> Operation:
+    """The operation a task answers: `operation` when given (it must create a task), else the spec's one."""
+    return served_operation(spec, operation, TASK_SCHEMA, "build_task")
 
 
 def seed_sample_task(spec: ContractSpec, operation: Operation | None = None) -> Mapping[str, Any]:

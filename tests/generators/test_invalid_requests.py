@@ -1,4 +1,4 @@
-"""invalid_requests(): each draw breaks exactly one rule derived from the spec, and the spec's validator says so."""
+"""invalid_requests(operation=OPERATION): each draw breaks exactly one rule derived from the spec, and the spec's validator says so."""
 
 from __future__ import annotations
 
@@ -60,12 +60,12 @@ def assert_rejected_for_its_rule(contract: ContractSpec, bad: InvalidRequest) ->
             assert list(reason.absolute_path) == where
 
 
-@given(invalid_requests())
+@given(invalid_requests(operation=OPERATION))
 def test_every_draw_is_rejected_for_its_labelled_rule(bad: InvalidRequest) -> None:
     assert_rejected_for_its_rule(CONTRACT, bad)
 
 
-@given(invalid_requests())
+@given(invalid_requests(operation=OPERATION))
 def test_draws_are_labelled_consistently(bad: InvalidRequest) -> None:
     assert bad.rule.split(":")[0] == bad.kind
     assert bad.rule == (f"{bad.kind}:{bad.pointer}" if bad.pointer else bad.kind)
@@ -124,11 +124,11 @@ def _labelled(rule: str, bad: InvalidRequest) -> bool:
 
 
 def test_every_rule_is_drawn() -> None:
-    seen = {bad.rule for bad in drawn(invalid_requests(), count=600, seed=3)}
+    seen = {bad.rule for bad in drawn(invalid_requests(operation=OPERATION), count=600, seed=3)}
     # Hypothesis does not pick branches uniformly; look for any rule a plain run did not meet.
     for rule in sorted({rule.id for rule in rules(CONTRACT, OPERATION)} - seen):
         bad = find(
-            invalid_requests(),
+            invalid_requests(operation=OPERATION),
             functools.partial(_labelled, rule),
             settings=settings(
                 database=None,
@@ -143,7 +143,7 @@ def test_every_rule_is_drawn() -> None:
 
 def test_invalid_draws_shrink_to_a_small_example() -> None:
     bad = find(
-        invalid_requests(kinds={"wrong-type"}),
+        invalid_requests(operation="createTask", kinds={"wrong-type"}),
         lambda b: b.pointer == "/userInfo/emailId",
         settings=settings(database=None, max_examples=1000, suppress_health_check=list(HealthCheck)),
     )
@@ -154,7 +154,7 @@ def test_invalid_draws_shrink_to_a_small_example() -> None:
     }
 
 
-@given(invalid_requests(kinds={"no-contact", "bad-format"}, basis={"decision"}))
+@given(invalid_requests(operation="createTask", kinds={"no-contact", "bad-format"}, basis={"decision"}))
 def test_kinds_and_basis_filter_the_rules(bad: InvalidRequest) -> None:
     assert bad.kind == "bad-format" and bad.basis == "decision"
 
@@ -171,7 +171,7 @@ def test_kinds_and_basis_filter_the_rules(bad: InvalidRequest) -> None:
 )
 def test_bad_options_are_a_clear_error(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        invalid_requests(**options)
+        invalid_requests(operation="createTask", **options)
 
 
 def test_json_body_is_the_parsed_body_or_none() -> None:
@@ -219,14 +219,14 @@ def test_editing_the_spec_changes_what_is_drawn(edited_spec: ContractSpec) -> No
     from generators import valid_requests
     from tests.generators.helpers import body_errors
 
-    for body in drawn(valid_requests(spec=edited_spec), count=60):
+    for body in drawn(valid_requests(operation="createTask", spec=edited_spec), count=60):
         assert "desc" in body and len(body.get("name", "")) <= 40
         assert body_errors(edited_spec, body) == []
-    for bad in drawn(invalid_requests(spec=edited_spec), count=120):
+    for bad in drawn(invalid_requests(operation="createTask", spec=edited_spec), count=120):
         assert_rejected_for_its_rule(edited_spec, bad)
 
 
-@given(invalid_requests(kinds={"wrong-type"}))
+@given(invalid_requests(operation="createTask", kinds={"wrong-type"}))
 def test_optional_properties_are_never_broken_with_null(bad: InvalidRequest) -> None:
     # null in an optional property reads as "absent" to many servers; the seed page does not forbid it.
     required = {"/caseId", "/caseRefId", "/taskTmp", "/userInfo", "/source", "/userInfo/name"}

@@ -188,7 +188,7 @@ def test_an_operation_must_be_named_when_there_are_several(madeup: ContractSpec)
     for make in (valid_requests, invalid_requests, invalid_kinds, request_parameters, media_types):
         with pytest.raises(ValueError, match="archiveNote"):
             make(spec=madeup)
-    with pytest.raises(ValueError, match=r"no operation .nope.*createTask, archiveNote"):
+    with pytest.raises(ValueError, match=r"no operation .nope.*createTask, .*archiveNote"):
         valid_requests(spec=madeup, operation="nope")
 
 
@@ -280,7 +280,7 @@ def test_realistic_parameters_look_like_kore_ids(madeup: ContractSpec) -> None:
         assert len(parameters.headers["accountId"]) == 24 and int(parameters.headers["accountId"], 16) >= 0
 
 
-@given(media_types())
+@given(media_types(operation="createTask"))
 @SMALL
 def test_media_types_are_the_documented_json(content_type: str) -> None:
     message = Message()
@@ -318,7 +318,7 @@ def test_build_task_serves_the_operation_that_answers_a_task(madeup: ContractSpe
 
 
 def test_hostile_path_values_are_one_encoded_segment() -> None:
-    for parameters in drawn(request_parameters(hostile=True), count=40, seed=5):
+    for parameters in drawn(request_parameters(operation="createTask", hostile=True), count=40, seed=5):
         encoded = quote(parameters.path["streamId"], safe="")
         assert "/" not in encoded and len(encoded) <= 3000
 
