@@ -24,6 +24,7 @@ from spec import (
     Operation,
     ReceivedAnswer,
     SentRequest,
+    Sequences,
 )
 from spec._judge import (
     CONTENT_TYPE_CONFORMANCE,
@@ -54,9 +55,16 @@ _CHECKS = (
 )
 
 
-def check_names(operations: Iterable[Operation]) -> list[str]:
-    """Every check of a run over `operations`, in report order (relations as `relation:<id>`, from the spec)."""
-    relations = [RELATION_PREFIX + r.id for operation in operations for r in operation.relations]
+def check_names(operations: Iterable[Operation], sequences: Sequences | None = None) -> list[str]:
+    """Every check of a run over `operations`, in report order (relations as `relation:<id>`, from the spec).
+
+    With `sequences`, the relations across calls one listing page can break on its own come after
+    the operations' own.
+    """
+    chosen = tuple(operations)
+    relations = [RELATION_PREFIX + r.id for operation in chosen for r in operation.relations]
+    if sequences is not None:
+        relations += [RELATION_PREFIX + r.id for op in chosen for r in sequences.page_relations(op.id)]
     return [*_CHECKS, *dict.fromkeys(relations), MAX_RESPONSE_TIME]
 
 

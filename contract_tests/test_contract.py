@@ -6,10 +6,10 @@ import pytest
 
 from contract_tests._checks import check_names
 from contract_tests._report import ContractReport
-from spec import load_spec
+from spec import Sequences, load_spec
 
 
-@pytest.mark.parametrize("check", check_names(load_spec().operations.values()))
+@pytest.mark.parametrize("check", check_names(load_spec().operations.values(), Sequences(load_spec())))
 def test_check(contract_report: ContractReport, check: str) -> None:
     """The target keeps this check on every answer it was judged on."""
     summary = next((c for c in contract_report.checks if c.check == check), None)

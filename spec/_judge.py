@@ -191,6 +191,10 @@ class Expect(enum.Enum):
     # Valid by the schemas but odd (hostile parameter values): the server may take or refuse it, with
     # any status the operation documents; only the status, media type and body are judged.
     DOCUMENTED = "documented"
+    # Valid by the contract, but naming (in its path) objects the server may not hold: the success
+    # status, or one of `statuses` by the decision `rule` names (an update of an id the run did not
+    # create: 200, or 404 by `unknown-ids`). Built by `spec.Sequences.unknown_ids_expectation`.
+    VALID_OR_UNKNOWN = "valid-or-unknown"
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,7 @@ class Expectation:
 
     kind: Expect
     # INVALID / UNAUTHORIZED: the rule broken (a generator's rule name, a finding's key, an auth case).
+    # VALID_OR_UNKNOWN: the decision that allows `statuses` besides the success status.
     rule: str = ""
     description: str = ""
     basis: Basis = Basis.SEED
@@ -345,7 +350,7 @@ class ContractJudge:
         >>> contract = load_spec()
         >>> judge = ContractJudge(contract)
         >>> operation = next(iter(contract.operations.values()))
-        >>> answer = ReceivedAnswer(405, {"Content-Type": "application/json"}, b'{"errors":[{"msg":"no","code":405}]}')
+        >>> answer = ReceivedAnswer(401, {"Content-Type": "application/json"}, b'{"errors":[{"msg":"no","code":401}]}')
         >>> judge.answer(operation, SentRequest(), answer, Expectation(Expect.NO_FAULT_SEEN)).ok
         True
     """
@@ -353,6 +358,10 @@ class ContractJudge:
     def __init__(self, contract: ContractSpec) -> None:
         self.contract = contract
         self._schemas: dict[tuple[str, int], SchemaCheck] = {}
+        # Imported here: spec/_sequences.py builds its findings with this module's types.
+        from spec._sequences import Sequences
+
+        self.sequences = Sequences(contract)
         for operation in contract.operations.values():
             for status in operation.documented_statuses:
                 schema = operation.response_schema(status)
@@ -427,6 +436,8 @@ class ContractJudge:
             body = self._documented_body(ctx, judge)
             if body is not MISSING and status == operation.success_status and isinstance(body, Mapping):
                 self._relations(ctx, request, body, seen, relations, judge)
+                if relations is None:
+                    self._page(ctx, request, body, judge)
         return Judgement(tuple(checks), tuple(findings))
 
     # -- the parts ------------------------------------------------------------------------------
@@ -439,6 +450,9 @@ class ContractJudge:
         success = ctx.operation.success_status
         accepted = 200 <= status < 300
         kind = expectation.kind
+        if kind is Expect.VALID_OR_UNKNOWN:
+            self._valid_or_unknown(ctx, expectation, judge)
+            return
         if kind is Expect.VALID or (kind is Expect.NO_FAULT_SEEN and status not in SETUP_STATUSES):
             decisions = expectation.decisions
             # Only a refusal of the body's content can be the decision's: not its media type, size or route.
@@ -488,6 +502,39 @@ class ContractJudge:
                 documented=f"{_listing(statuses)} for this kind of request",
             ),
             status not in statuses,
+        )
+
+    def _valid_or_unknown(
+        self, ctx: _Context, expectation: Expectation, judge: Callable[[Finding, bool], None]
+    ) -> None:
+        """A valid request naming objects the server may not hold: the success status or `statuses`.
+
+        The check's key says which was answered: `positive_data_acceptance[<decision>]` when one of
+        `statuses` was (so a report tells how many updates met an unknown id), the plain key otherwise.
+        """
+        status = ctx.answer.status
+        assert status is not None
+        success = ctx.operation.success_status
+        decisions = expectation.decisions
+        alternative = status in expectation.statuses
+        excused = bool(decisions) and status in BODY_REFUSALS
+        subject = expectation.rule if alternative else ("+".join(decisions) if excused else "")
+        judge(
+            ctx.finding(
+                POSITIVE_DATA_ACCEPTANCE,
+                "/status",
+                subject=subject,
+                basis=Basis.DECISION if excused else Basis.SEED,
+                decision=", ".join(decisions) if excused else expectation.rule or None,
+                received=f"{status} {ctx.excerpt()}",
+                documented=(
+                    f"{success} for a request valid against the {ctx.operation.id} request"
+                    + (f" (valid by decision {', '.join(decisions)})" if decisions else "")
+                    + f", or {_listing(expectation.statuses)} when the objects its path names are not the"
+                    f" caller's (decision {expectation.rule})"
+                ),
+            ),
+            status != success and not alternative,
         )
 
     def _documented_body(self, ctx: _Context, judge: Callable[[Finding, bool], None]) -> Any:
@@ -577,6 +624,25 @@ class ContractJudge:
                 ),
                 violation is not None,
             )
+
+    def _page(
+        self,
+        ctx: _Context,
+        request: SentRequest,
+        body: Mapping[str, Any],
+        judge: Callable[[Finding, bool], None],
+    ) -> None:
+        """What one page of a listing shows on its own (`Sequences.check_page`); nothing for other operations."""
+        relations = self.sequences.page_relations(ctx.operation.id)
+        if not relations:
+            return
+        findings = self.sequences.check_page(ctx.operation.id, request.facts().body, body)
+        for relation in relations:
+            key = RELATION_PREFIX + relation.id
+            # One check per relation; its first finding when it fails (a page breaks a relation once).
+            first = next((f for f in findings if f.check == key), None)
+            passed = ctx.finding(key, "/body", received="", documented=relation.description)
+            judge(first or passed, first is not None)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec._judge import RELATION_PREFIX, Basis, Direction, Finding
+from spec._judge import RELATION_PREFIX, Basis, Direction, Expect, Expectation, Finding
 from spec._listing import ExpectedPage, Listing
 from spec._loader import Collection, ContractSpec, SequenceRelation
 from spec._pointer import MISSING, escape_token, resolve_pointer
@@ -40,6 +40,11 @@ from spec._relations import _instant_ms, _lowercasings
 # The owner of a stored object: (account, stream).
 Scope = tuple[str, str]
 ID = "/_id"
+# The kinds of relation one page of a listing can break on its own, with no store (`check_page`).
+PAGE_KINDS = ("listing-exact", "total-counts", "last-page", "lowercase-of")
+# The status an update of an object the server does not hold is answered by the decision its path
+# parameter carries (`x-decision`, `unknown-ids`): HTTP's own "not found".
+NOT_FOUND = 404
 
 
 @dataclass
@@ -149,6 +154,162 @@ class Sequences:
             caller=exchange.caller,
             answered_limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
         )
+
+    def unknown_ids_decision(self, operation_id: str) -> str | None:
+        """The decision on objects the server does not hold, for an operation whose path names one.
+
+        It is the `x-decision` of the path parameter a collection's `path-id` names, on the operation
+        that updates the collection (`unknown-ids`); None for every other operation.
+        """
+        found = self.role(operation_id)
+        if found is None or found[1] != "update":
+            return None
+        operation = self.contract.operation(operation_id)
+        parameter = next(
+            (p for p in operation.parameters_in("path") if p.get("name") == found[0].path_id), None
+        )
+        decision = parameter.get("x-decision") if parameter is not None else None
+        return decision if isinstance(decision, str) else None
+
+    def unknown_ids_expectation(
+        self, operation_id: str, expectation: Expectation | None = None
+    ) -> Expectation:
+        """What a request deserves when the objects its path names may be unknown to the server.
+
+        `expectation` is what it deserves were they known (default: valid). For an update
+        (`role` `update`) whose path parameter carries a decision: a valid request may get the
+        success status or 404 (`Expect.VALID_OR_UNKNOWN`); an invalid one may be refused with 404
+        too (the server may look the id up before the body). Every other case is unchanged.
+
+        Example:
+            >>> from spec import load_spec
+            >>> sequences = Sequences(load_spec())
+            >>> expected = sequences.unknown_ids_expectation("updateTask")
+            >>> expected.kind.value, sorted(expected.statuses), expected.rule
+            ('valid-or-unknown', [404], 'unknown-ids')
+            >>> sequences.unknown_ids_expectation("getTasks").kind.value
+            'valid'
+        """
+        given = expectation if expectation is not None else Expectation.valid()
+        decision = self.unknown_ids_decision(operation_id)
+        if decision is None or NOT_FOUND not in self.contract.operation(operation_id).documented_statuses:
+            return given
+        if given.kind is Expect.VALID:
+            return Expectation(
+                Expect.VALID_OR_UNKNOWN,
+                rule=decision,
+                description=given.description,
+                basis=given.basis,
+                decisions=given.decisions,
+                statuses=frozenset({NOT_FOUND}),
+            )
+        if given.kind is Expect.INVALID and given.statuses:
+            return Expectation(
+                Expect.INVALID,
+                rule=given.rule,
+                description=given.description,
+                basis=given.basis,
+                decisions=given.decisions,
+                statuses=given.statuses | {NOT_FOUND},
+            )
+        return given
+
+    def page_relations(self, operation_id: str) -> tuple[SequenceRelation, ...]:
+        """The relations one answered page of a listing operation can break on its own (`check_page`)."""
+        if operation_id not in self._listings:
+            return ()
+        return tuple(r for r in self.relations if r.kind in PAGE_KINDS and operation_id in r.operations)
+
+    def check_page(self, operation_id: str, body: Any, answer: Any) -> list[Finding]:
+        """Findings on one page of a listing judged alone, knowing nothing the server holds.
+
+        What the page's own numbers imply (decision `pagination`): `limit` no more than asked (nor
+        the maximum), the page asked, at most `limit` items and exactly `limit` when more follow;
+        `totalResults` agreeing with the items before and on the page; `totalPages` =
+        ceil(totalResults / limit); `hasMore` exactly when `page` < `totalPages`; and each item's
+        own relations (`lname`). Which items a filter keeps needs the store: `observe` judges it.
+        """
+        relations = self.page_relations(operation_id)
+        if not relations or not isinstance(answer, Mapping):
+            return []
+        paging = self.listing(operation_id).paging
+        judge = _Judge(Exchange(operation_id, None, "", body, 200, answer))
+        raw = answer.get("results")
+        results = raw if isinstance(raw, list) else []
+        total: Any = answer.get("totalResults")
+        pages: Any = answer.get("totalPages")
+        limit: Any = answer.get("limit")
+        page: Any = answer.get("page")
+        has_more: Any = answer.get("hasMore")
+        asked = paging.asked_limit(body) if paging is not None else None
+        size = limit if _count(limit) and limit >= 1 and (asked is None or limit <= asked) else asked
+        start = paging.window(body, size)[0] if paging is not None and size is not None else None
+        for relation in relations:
+            if relation.kind == "listing-exact" and paging is not None and asked is not None:
+                judge.unless(
+                    not _count(limit) or 1 <= limit <= asked,
+                    relation,
+                    "/body/limit",
+                    repr(limit),
+                    f"at most {asked}, the page size asked (at most {paging.maximum_limit}, "
+                    f"{paging.default_limit} when none is asked)",
+                )
+                assert size is not None
+                number = paging.window(body, size)[1]
+                judge.unless(
+                    not _count(page) or page == number, relation, "/body/page", repr(page), repr(number)
+                )
+                judge.unless(
+                    len(results) <= size,
+                    relation,
+                    "/body/results",
+                    f"{len(results)} items",
+                    f"at most limit {size}",
+                )
+                judge.unless(
+                    has_more is not True or len(results) == size,
+                    relation,
+                    "/body/results",
+                    f"{len(results)} items on a page with hasMore true",
+                    f"a full page of {size} items when more follow",
+                )
+            elif relation.kind == "total-counts" and _count(total):
+                if _count(limit) and limit > 0:
+                    judge.unless(
+                        pages == math.ceil(total / limit),
+                        relation,
+                        "/body/totalPages",
+                        repr(pages),
+                        f"ceil({total} / {limit})",
+                    )
+                if start is not None and has_more is True:
+                    judge.unless(
+                        total > start + len(results),
+                        relation,
+                        "/body/totalResults",
+                        repr(total),
+                        f"more than the {start + len(results)} items up to this page, as hasMore is true",
+                    )
+                elif start is not None and has_more is False and (results or start == 0):
+                    judge.unless(
+                        total == start + len(results),
+                        relation,
+                        "/body/totalResults",
+                        f"{total} with {len(results)} items from item {start} on the last page",
+                        repr(start + len(results)),
+                    )
+            elif relation.kind == "last-page" and _count(page) and _count(pages):
+                judge.unless(
+                    has_more == (page < pages),
+                    relation,
+                    "/body/hasMore",
+                    repr(has_more),
+                    f"page {page} < totalPages {pages}",
+                )
+        for index, item in enumerate(results):
+            if isinstance(item, Mapping):
+                self._each_answer(judge.exchange, item, None, judge, f"/results/{index}")
+        return judge.findings
 
     @staticmethod
     def scope(exchange: Exchange) -> Scope:
@@ -430,6 +591,10 @@ class Sequences:
                     repr(resolve_pointer(answer, pointer)),
                     f"not before {resolve_pointer(stored, pointer)!r}",
                 )
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _agree(answered: Any, expected: Any) -> bool:
