@@ -398,7 +398,17 @@ def test_what_gunicorn_rejects_is_answered_in_the_envelope_too(serve: Serve) -> 
 
 def test_schemathesis_finds_nothing_against_the_mock(serve: Serve, tmp_path: Path) -> None:
     """Schemathesis 4, every check, on the project's own bundle: what users would run first (it found the
-    newline in `streamId` answered with an undocumented 404 before issue 11)."""
+    newline in `streamId` answered with an undocumented 404 before issue 11).
+
+    Every warning is on but `missing_test_data`: the mock keeps no objects yet, so each update meets
+    an unknown id and answers 404 as decided (`unknown-ids`), which Schemathesis warns about.
+    """
+    from schemathesis.config import SchemathesisWarning
+
+    # TODO(issue 13): with the store, creates feed updates; turn `missing_test_data` back on.
+    warnings = ",".join(
+        w.value for w in SchemathesisWarning if w is not SchemathesisWarning.MISSING_TEST_DATA
+    )
     server = serve("--jwt-secret", SECRET, "--workers", "1")
     bundle = tmp_path / "openapi.json"
     bundle.write_text(load_spec().bundle_json(dereference=False), encoding="utf-8")
@@ -421,6 +431,8 @@ def test_schemathesis_finds_nothing_against_the_mock(serve: Serve, tmp_path: Pat
             "1",
             "--phases",
             "examples,coverage,fuzzing",
+            "--warnings",
+            warnings,
         ],
         capture_output=True,
         text=True,
