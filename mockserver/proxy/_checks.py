@@ -3,7 +3,8 @@
 A request is routed with `ContractSpec.match`; its findings are the mock's own `Violation`s (content
 type, a missing `auth` header, then `ContractValidator.validate` for parameters and body), each as a
 `spec.Finding`. The upstream's answer to an operation's request is judged by `spec.ContractJudge`,
-expecting what those findings call for (`Expectation.from_request_findings`). A request on no
+expecting what those findings call for (`Expectation.from_request_findings`), an update possibly
+meeting an id the upstream does not hold (`Sequences.unknown_ids_expectation`). A request on no
 operation's path, or with a method its path does not document, is forwarded and reported; its answer
 is not judged. Nothing here decides what an answer must be.
 """
@@ -31,6 +32,7 @@ from spec import (
     ReceivedAnswer,
     RouteMatch,
     SentRequest,
+    Sequences,
     cut_deep,
 )
 
@@ -95,6 +97,7 @@ class ContractChecker:
         self.validator = ContractValidator(contract)
         self.judge = ContractJudge(contract)
         self.envelopes = Envelopes.from_contract(contract)
+        self.sequences = Sequences(contract)
         self._seen = seen
 
     # -- requests ------------------------------------------------------------------------------
@@ -244,7 +247,10 @@ class ContractChecker:
             operation,
             SentRequest(request.route.path_params, request.headers, request.body),
             answer,
-            Expectation.from_request_findings(request.findings, request.refusal_statuses),
+            # The proxy does not know which objects the upstream holds: an update may meet an unknown id.
+            self.sequences.unknown_ids_expectation(
+                operation.id, Expectation.from_request_findings(request.findings, request.refusal_statuses)
+            ),
             seen=self._seen,
         )
         if body_read:

@@ -113,7 +113,12 @@ content_types = st.sampled_from(
 queries = st.dictionaries(st.sampled_from(["__code", "q", "streamId"]), st.text(max_size=4), max_size=2)
 
 
-@given(body=valid_requests(spec=CONTRACT, operation=TASK), headers=header_sets, content_type=content_types, query=queries)
+@given(
+    body=valid_requests(spec=CONTRACT, operation=TASK),
+    headers=header_sets,
+    content_type=content_types,
+    query=queries,
+)
 def test_valid_bodies_with_any_headers_and_content_type(
     body: dict[str, Any], headers: dict[str, str], content_type: str, query: dict[str, str]
 ) -> None:
