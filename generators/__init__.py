@@ -3,7 +3,8 @@
 `KoreProvider` / `kore_faker` give realistic, seeded values; `valid_requests` and `invalid_requests`
 draw request bodies from an operation's request schema (`invalid_kinds` lists the kinds it yields),
 `request_parameters` its path and header values and `media_types` its Content-Type values;
-`build_task` builds the platform's answer to the operation that creates a task.
+`build_task` and `build_case` build the platform's answers to the operations that create a task
+and a case.
 
 The strategies and the Faker provider are imported on first use: the mock only needs `build_task`,
 and Hypothesis and Faker would add about a quarter of a second and 20 MB to every worker (ad hoc: time
@@ -16,6 +17,7 @@ import importlib
 import typing
 
 from generators._builder import Caller, Clock, FrozenClock, build_task, system_clock
+from generators._cases import build_case
 from generators._casework import PRIORITIES
 from generators._ids import IdSource, SeededIds
 
@@ -35,6 +37,7 @@ __all__ = [
     "KoreProvider",
     "RequestParameters",
     "SeededIds",
+    "build_case",
     "build_task",
     "invalid_kinds",
     "invalid_requests",

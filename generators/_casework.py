@@ -107,3 +107,56 @@ PRIORITIES: Mapping[str, Mapping[str, Any]] = MappingProxyType(
 def task_description(situation: str, next_step: str) -> str:
     """A task description: what happened, then what to do."""
     return f"{situation} {next_step}"
+
+
+CASE_NAMES: tuple[str, ...] = (
+    "Duplicate charge on May invoice",
+    "Parcel marked delivered but not received",
+    "Card sent to old address",
+    "Locked out of online banking",
+    "Technician missed appointment",
+    "Roaming charges disputed",
+    "Payment failing with error 05",
+    "Cracked screen under warranty",
+    "Cancel trial before renewal",
+    "Suspected card fraud",
+    "Copy of signed contract requested",
+    "Replacement device damaged on arrival",
+    "Order confirmation email bounced",
+    "Invoice needs company VAT number",
+    "Insurance renewal shows wrong vehicle",
+    "Refund not received after return",
+    "Broadband outage for three days",
+    "Change of address on policy",
+    "Complaint about agent conduct",
+    "Loyalty points missing from account",
+)
+
+# A case description is what the customer reported, then what has been done so far.
+CASE_REPORTS: tuple[str, ...] = TASK_SITUATIONS
+CASE_PROGRESS: tuple[str, ...] = (
+    "Customer verified by phone.",
+    "Awaiting documents from the customer.",
+    "Billing team has been informed.",
+    "First contact by chat; follow-up by email.",
+    "Second contact about the same issue.",
+    "Customer prefers to be called after 5 pm.",
+    "Reference number shared with the customer.",
+    "No action taken yet.",
+)
+
+# Case templates by name: the answer's `caseTmp` (decision case-template-id-in-name-out). `Sales` is
+# the seed page's; the others are the kinds of case a contact centre keeps.
+CASE_TEMPLATES: tuple[str, ...] = ("Sales", "Billing", "Support", "Claims", "Complaints", "Onboarding")
+
+# Channels a case arrives on and queues it waits in (display names, as listing filters send them).
+CHANNELS: tuple[str, ...] = ("rtm", "chat", "email", "voice", "whatsapp")
+QUEUES: tuple[str, ...] = ("SupportQueue1", "Billing", "Escalations", "Claims", "VIP")
+
+# Due dates are this many days after a case is opened (a contact centre's usual service levels).
+DUE_IN_DAYS: tuple[int, ...] = (1, 2, 3, 5, 7, 10, 14, 30)
+
+
+def case_description(report: str, progress: str) -> str:
+    """A case description: what was reported, then what has happened since."""
+    return f"{report} {progress}"

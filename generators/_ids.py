@@ -22,6 +22,8 @@ ID_FORMS: dict[str, tuple[int, str]] = {
     "sts": (7, "4"),
     "fd": (7, "4"),
     "pr": (7, "4"),
+    "ctm": (7, "4"),
+    "a": (7, "4"),
 }
 _VARIANT_NIBBLES = "89ab"
 HEX_DIGITS = "0123456789abcdef"

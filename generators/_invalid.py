@@ -369,15 +369,19 @@ def _body_rule(spec: ContractSpec, operation: Operation, rule: Rule) -> st.Searc
     if rule.kind == "no-contact":
         node = find(request_tree(spec, operation), rule.pointer)
         assert isinstance(node, ObjectNode), rule
-        names = node.contact_names
+        paths = node.contact_paths
 
         def strip(body: dict[str, Any]) -> InvalidRequest:
             def remove_contacts(target: dict[str, Any]) -> None:
-                for name in names:
-                    target.pop(name, None)
+                for path in paths:
+                    holder: Any = target
+                    for name in path[:-1]:
+                        holder = holder.get(name) if isinstance(holder, dict) else None
+                    if isinstance(holder, dict):
+                        holder.pop(path[-1], None)
 
             broken = _edit_object(body, rule.pointer, remove_contacts)
-            listed = ", ".join(f"`{n}`" for n in names)
+            listed = ", ".join(f"`{'/'.join(p)}`" for p in paths)
             return _request(
                 operation,
                 rule,

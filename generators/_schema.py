@@ -21,7 +21,9 @@ from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from spec import ContractSpec, Operation, escape_token, keyword_decision, unescape_token
 
 JSON_MEDIA_TYPES = ("application/json",)
-_CONTACT_BRANCH_KEYS = frozenset({"required", "title", "description"})
+_CONTACT_BRANCH_KEYS = frozenset({"required", "title", "description", "properties"})
+# A contact: the path of names from the object holding the `anyOf` to the contact field.
+ContactPath = tuple[str, ...]
 
 
 def tokens(pointer: str) -> list[str]:
@@ -85,15 +87,21 @@ class ObjectNode:
     required: bool
     children: tuple[tuple[str, Node], ...]
     required_names: tuple[str, ...]
-    # `anyOf` whose branches only require names: at least one group must be fully present.
-    contact_groups: tuple[tuple[str, ...], ...]
+    # `anyOf` whose branches only require names (here, or inside a property): at least one group
+    # must be fully present. A group lists paths of names relative to this object.
+    contact_groups: tuple[tuple[ContactPath, ...], ...]
     # additionalProperties: True (anything), False (closed) or the schema of extra values.
     additional: bool | Mapping[str, Any]
 
     @property
+    def contact_paths(self) -> tuple[ContactPath, ...]:
+        """Every path that appears in a contact group, in group order."""
+        return tuple(dict.fromkeys(path for group in self.contact_groups for path in group))
+
+    @property
     def contact_names(self) -> tuple[str, ...]:
-        """Every name that appears in a contact group, in group order."""
-        return tuple(dict.fromkeys(name for group in self.contact_groups for name in group))
+        """The field name of every contact (the last name of its path), in group order."""
+        return tuple(dict.fromkeys(path[-1] for path in self.contact_paths))
 
     @property
     def property_names(self) -> frozenset[str]:
@@ -128,19 +136,37 @@ def _is_object(schema: Mapping[str, Any]) -> bool:
     return schema_types(schema) == ("object",) or ("properties" in schema and not schema_types(schema))
 
 
-def _contact_groups(pointer: str, schema: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+def _contact_groups(pointer: str, schema: Mapping[str, Any]) -> tuple[tuple[ContactPath, ...], ...]:
     branches = schema.get("anyOf")
     if branches is None:
         return ()
     groups = []
     for branch in branches:
-        if not set(branch) <= _CONTACT_BRANCH_KEYS or not branch.get("required"):
+        paths = _required_paths(branch)
+        if paths is None or not paths:
             raise UnsupportedSchema(
-                f"{pointer or '/'}: an `anyOf` branch other than `required: [...]` ({dict(branch)!r}); "
-                "the generators derive the contact rule only from branches that require names"
+                f"{pointer or '/'}: an `anyOf` branch other than `required: [...]`, here or inside "
+                f"`properties` ({dict(branch)!r}); the generators derive the contact rule only from "
+                "branches that require names"
             )
-        groups.append(tuple(branch["required"]))
+        groups.append(paths)
     return tuple(groups)
+
+
+def _required_paths(branch: Any) -> tuple[ContactPath, ...] | None:
+    """The paths a contact branch requires (`required` here and inside `properties`), None if it does more."""
+    if not isinstance(branch, Mapping) or not set(branch) <= _CONTACT_BRANCH_KEYS:
+        return None
+    paths: list[ContactPath] = [(name,) for name in branch.get("required", ())]
+    for name, sub in branch.get("properties", {}).items():
+        if isinstance(sub, Mapping) and not sub:
+            continue  # `{}`: documents the name, requires nothing
+        inner = _required_paths(sub)
+        if inner is None:
+            return None
+        paths.extend((name, *path) for path in inner)
+    # A name required here and inside: only the inner requirement says more.
+    return tuple(p for p in paths if not any(len(q) > len(p) and q[: len(p)] == p for q in paths))
 
 
 def _walk(schema: Mapping[str, Any], pointer: str, required: bool) -> Node:
@@ -355,7 +381,9 @@ def _body_rules(node: Node, statuses: frozenset[int]) -> Iterator[Rule]:
                 True,
             )
     if node.contact_groups:
-        yield rule("no-contact", "anyOf", node.contact_groups)
+        yield rule(
+            "no-contact", "anyOf", tuple(tuple("/".join(path) for path in g) for g in node.contact_groups)
+        )
     if node.additional is False:
         yield rule("unknown-property", "additionalProperties", tuple(sorted(node.property_names)))
 

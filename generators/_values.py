@@ -5,11 +5,27 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
 
-from generators._casework import SOURCES, TASK_NAMES, TASK_NEXT_STEPS, TASK_SITUATIONS, task_description
+from generators._casework import (
+    CASE_NAMES,
+    CASE_PROGRESS,
+    CASE_REPORTS,
+    CASE_TEMPLATES,
+    CHANNELS,
+    PRIORITIES,
+    QUEUES,
+    SOURCES,
+    STATUSES,
+    TASK_NAMES,
+    TASK_NEXT_STEPS,
+    TASK_SITUATIONS,
+    case_description,
+    task_description,
+)
 from generators._ids import OBJECT_ID_EPOCHS, account_id, case_ref_id, id_from_number, nibble_count
 from generators._people import (
     BAD_EMAIL_SEPARATORS,
@@ -229,4 +245,79 @@ def bad_emails(locales: Sequence[str]) -> st.SearchStrategy[str]:
         st.integers(1, 99),
         st.sampled_from(BAD_EMAIL_SEPARATORS),
         st.sampled_from(EMAIL_DOMAINS),
+    )
+
+
+# Display names the stored world uses: what listing filters send (decision filter-matching).
+PRIORITY_NAMES: tuple[str, ...] = tuple(PRIORITIES)
+STATUS_NAMES: tuple[str, ...] = tuple(status["name"] for status in STATUSES)
+CHANNEL_NAMES: tuple[str, ...] = CHANNELS
+QUEUE_NAMES: tuple[str, ...] = QUEUES
+# Instants drawn for dates: 2024-01-01 .. 2027-01-01 in whole minutes.
+_INSTANT_RANGE = (1_704_067_200_000 // 60_000, 1_798_761_600_000 // 60_000)
+
+
+def case_names() -> st.SearchStrategy[str]:
+    """Case names, `Duplicate charge on May invoice`."""
+    return st.sampled_from(CASE_NAMES)
+
+
+def case_descriptions() -> st.SearchStrategy[str]:
+    """Case descriptions: what was reported, then what has happened since."""
+    return st.builds(case_description, st.sampled_from(CASE_REPORTS), st.sampled_from(CASE_PROGRESS))
+
+
+def case_templates() -> st.SearchStrategy[str]:
+    """A case template as clients send it: a `ctm-` id or a template's name."""
+    return st.one_of(kore_ids("ctm"), st.sampled_from(CASE_TEMPLATES))
+
+
+def epoch_ms_instants() -> st.SearchStrategy[int]:
+    """Instants in epoch milliseconds (whole minutes, 2024 to 2026)."""
+    return st.integers(*_INSTANT_RANGE).map(lambda minutes: minutes * 60_000)
+
+
+def iso_instants() -> st.SearchStrategy[str]:
+    """Instants as the platform prints them, `2026-09-04T14:15:00.000Z`."""
+    return epoch_ms_instants().map(iso_of_ms)
+
+
+def iso_of_ms(ms: int) -> str:
+    """An epoch-ms instant as ISO 8601 UTC with milliseconds and `Z`."""
+    instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def due_dates() -> st.SearchStrategy[str | int]:
+    """Due dates in either form a client sends (decision due-date-forms)."""
+    return st.one_of(iso_instants(), epoch_ms_instants())
+
+
+def search_texts() -> st.SearchStrategy[str]:
+    """What a person types into a search box: a word or two of a case or task name, in any case."""
+    words = sorted({w for name in (*CASE_NAMES, *TASK_NAMES) for w in name.split() if len(w) > 3})
+    return st.builds(
+        lambda word, style: {"lower": word.lower(), "upper": word.upper(), "as-is": word}[style],
+        st.sampled_from(words),
+        st.sampled_from(("lower", "upper", "as-is")),
+    )
+
+
+def display_names(names: Sequence[str]) -> st.SearchStrategy[list[str]]:
+    """A list filter: one to three display names, sometimes in another case (matched ignoring case)."""
+    return st.lists(
+        st.builds(lambda name, lower: name.lower() if lower else name, st.sampled_from(names), st.booleans()),
+        min_size=1,
+        max_size=3,
+        unique_by=str.casefold,
+    )
+
+
+def sort_orders(keys: Sequence[str]) -> st.SearchStrategy[Any]:
+    """`sortBy` in both forms: a key, or one key and its direction (decision sort-forms)."""
+    return st.one_of(
+        st.sampled_from(keys),
+        st.builds(
+            lambda key, direction: {key: direction}, st.sampled_from(keys), st.sampled_from(("asc", "desc"))
+        ),
     )

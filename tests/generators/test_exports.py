@@ -26,6 +26,7 @@ def test_the_promised_api_is_exported() -> None:
         "KoreProvider",
         "RequestParameters",
         "SeededIds",
+        "build_case",
         "build_task",
         "invalid_kinds",
         "invalid_requests",
