@@ -135,9 +135,10 @@ PRODUCERS: Mapping[str, str] = {"Task": "_task"}
 # The page envelope of a listing (the spec's page schemas; spec/_sequences.py reads the same names).
 PAGE_RESULTS = "results"
 # A fresh value in the form of an example's: a reference (`CS000131`: letters, then a zero-padded
-# number) or a Kore id (`ci-...`: a prefix, then hex groups).
-_REFERENCE = re.compile(r"\A([A-Za-z]*)([0-9]+)\Z")
+# number; the pages mask some digits, `CS00xxxx`) or a Kore id (`ci-...`: a prefix, then hex groups).
+_REFERENCE = re.compile(r"\A([A-Z]*)([0-9][0-9x]*)\Z")
 _ID_PREFIX = re.compile(r"\A([a-z]+)-")
+_REDRAWN_AT_LEAST = 8
 
 
 @dataclass
@@ -883,7 +884,8 @@ def _parameter_decision(operation: Operation, name: str) -> str | None:
 def _fresh_value(example: Any, key: str, ids: StoredIds) -> Any:
     """A value no earlier answer had, in the example's form: the next number of a shared counter as a
     reference (`CS000001`) or an integer, a new id of the example's prefix, else the example's
-    characters with its digits and hex letters redrawn from a new id."""
+    characters with its digits and hex letters redrawn from a new id (the number appended when it has
+    too few of them)."""
     number = ids.next_ref_number(key)
     if isinstance(example, int) and not isinstance(example, bool):
         return number
@@ -900,6 +902,8 @@ def _fresh_value(example: Any, key: str, ids: StoredIds) -> Any:
         except ValueError:
             pass  # not a Kore prefix: keep the example's form below
     head, dash, tail = example.partition("-") if prefix is not None else ("", "", example)
+    if sum(c.isdigit() or c in "abcdef" for c in tail) < _REDRAWN_AT_LEAST:
+        return f"{example}-{number}"  # too few characters to redraw: the counter keeps it new
     hexes = ids.new_id("ti", key=f"{key}|{number}").split("-", 1)[1].replace("-", "")
     drawn = iter(hexes * (len(tail) // len(hexes) + 1))
     redrawn = "".join(
