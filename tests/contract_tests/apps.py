@@ -1,8 +1,14 @@
-"""Small implementations of Create a task for testing the contract tests: one correct, and faulty variants.
+"""Small implementations of the Case Management API for testing the contract tests: one correct, and faulty variants.
 
 The correct app is written from the seed page and the spec by hand: it does not use the generators'
-`build_task`, the mock, or the spec's schemas, so the contract tests are judged against an
-independent reading of the contract. Each fault flag breaks it in exactly one way.
+`build_task`, the mock, or the judge, so the contract tests are judged against an independent
+reading of the contract. Each fault flag breaks it in exactly one way.
+
+createTask is written out in full. The five other operations are kept small: their request bodies
+are checked against the spec's request schemas (a shortcut: the contract tests judge answers, not
+how a server reads requests), the app keeps no objects (every update names an unknown id: 404 by
+decision `unknown-ids`; every listing is an empty page with its numbers worked out by hand), and
+createCase answers a whole case built here.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 
 import jwt
 from flask import Flask, Response, request
+from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 SECRET = "test-client-secret-0123456789abcdef"
@@ -28,7 +35,10 @@ CLIENT_ID = "cs-5f2c9a1e-7d3b-4c1a-9e8f-0a1b2c3d4e5f"
 STREAM_ID = "st-084d3c5e-376a-559f-9987-a012bb2b0001"
 ACCOUNT_ID = "6639f7bd58c97ffac03b0001"
 APP_ACCOUNT_ID = "5f0c2d1e8a7b6c5d4e3f2a1b"
-PATH = "/caseManagement/api/public/analytics/<stream_id>/createTask"
+PREFIX = "/caseManagement/api/public/analytics/<stream_id>"
+PATH = f"{PREFIX}/createTask"
+# Listing pages: the default and the largest page size (decision `pagination`).
+DEFAULT_LIMIT, MAXIMUM_LIMIT = 50, 100
 
 REQUIRED_STRINGS = ("caseId", "caseRefId", "taskTmp", "source")
 OPTIONAL_STRINGS = ("name", "desc")
@@ -123,8 +133,7 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
     fixed_id = _kore_id("ti")
     calls = itertools.count(1)
 
-    @app.post(PATH)
-    def create_task(stream_id: str) -> Response:
+    def limited() -> Response | None:
         call = next(calls)
         if journal is not None:
             journal.add(request.get_data())
@@ -137,27 +146,92 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
             )
         if "slow" in faults:
             time.sleep(0.08)
+        return None
 
-        def refused_token() -> Response | None:
-            bad_credentials = _error(401, "Invalid SDK credentials", 4002, faults=faults)
-            raw_token = request.headers.get("auth")
-            if raw_token is None:
-                return None if "accepts-missing-token" in faults else bad_credentials
-            try:
-                claims = jwt.decode(
-                    raw_token,
-                    SECRET,
-                    algorithms=["HS256"],
-                    options={
-                        "verify_signature": "accepts-wrong-signature" not in faults,
-                        "verify_exp": "accepts-expired-token" not in faults,
-                    },
-                )
-            except jwt.PyJWTError:
-                if "accepts-malformed-token" not in faults or raw_token.count(".") == 2:
-                    return bad_credentials
-                claims = {"appId": CLIENT_ID}
-            return None if "appId" in claims else bad_credentials
+    def refused_token() -> Response | None:
+        bad_credentials = _error(401, "Invalid SDK credentials", 4002, faults=faults)
+        raw_token = request.headers.get("auth")
+        if raw_token is None:
+            return None if "accepts-missing-token" in faults else bad_credentials
+        try:
+            claims = jwt.decode(
+                raw_token,
+                SECRET,
+                algorithms=["HS256"],
+                options={
+                    "verify_signature": "accepts-wrong-signature" not in faults,
+                    "verify_exp": "accepts-expired-token" not in faults,
+                },
+            )
+        except jwt.PyJWTError:
+            if "accepts-malformed-token" not in faults or raw_token.count(".") == 2:
+                return bad_credentials
+            claims = {"appId": CLIENT_ID}
+        return None if "appId" in claims else bad_credentials
+
+    def checked(operation_id: str, *, account_required: bool) -> tuple[Response | None, Any]:
+        """The token, then the media type, the JSON, the account header and the body's schema."""
+        refusal = refused_token()
+        if refusal is not None:
+            return refusal, None
+        if request.mimetype != "application/json":
+            return _error(
+                415, f"Content-Type {request.content_type!r}: send application/json", faults=faults
+            ), None
+        try:
+            body = json.loads(request.get_data())
+        except ValueError as exc:
+            return _error(400, f"Malformed JSON body: {exc}", faults=faults), None
+        if account_required and "accountId" not in request.headers:
+            return _error(400, "the accountId header is required", faults=faults), None
+        problem = next(iter(_schema_check(operation_id).iter_errors(body)), None)
+        if problem is not None:
+            return _error(
+                400, f"/{'/'.join(map(str, problem.absolute_path))}: {problem.message}", faults=faults
+            ), None
+        return None, body
+
+    @app.post(f"{PREFIX}/createCase")
+    def create_case(stream_id: str) -> Response:
+        refusal = limited()
+        if refusal is None:
+            refusal, body = checked("createCase", account_required=False)
+        if refusal is not None:
+            return refusal
+        return Response(
+            json.dumps(_case(body, stream_id, next(counter))), status=200, mimetype="application/json"
+        )
+
+    @app.post(f"{PREFIX}/getCases")
+    @app.post(f"{PREFIX}/getTasks")
+    def listing(stream_id: str) -> Response:
+        operation = request.path.rsplit("/", 1)[1]
+        refusal = limited()
+        if refusal is None:
+            refusal, body = checked(operation, account_required=True)
+        if refusal is not None:
+            return refusal
+        return Response(json.dumps(_empty_page(body, faults)), status=200, mimetype="application/json")
+
+    @app.post(f"{PREFIX}/updateCase/<object_id>")
+    @app.post(f"{PREFIX}/updateTask/<object_id>")
+    def update(stream_id: str, object_id: str) -> Response:
+        operation = request.path.split("/")[-2]
+        refusal = limited()
+        if refusal is None:
+            refusal, _ = checked(operation, account_required=True)
+        if refusal is not None:
+            return refusal
+        if "update-refuses-unknown" in faults:
+            return _error(400, f"{object_id} is not an id", faults=faults)
+        # This app keeps nothing: every id is unknown to it (decision `unknown-ids`).
+        return _error(404, f"No object {object_id} in this account and stream", faults=faults)
+
+    @app.post(PATH)
+    def create_task(stream_id: str) -> Response:
+        refused = limited()
+        if refused is not None:
+            return refused
 
         def refused_body() -> tuple[Response | None, Any]:
             if "rejects-charset" in faults and "charset" in (request.content_type or "").lower():
@@ -194,6 +268,118 @@ def create_app(*, faults: frozenset[str] = frozenset(), journal: Journal | None 
         return _task(body, stream_id, faults, next(counter), fixed_id)
 
     return app
+
+
+_SCHEMA_CHECKS: dict[str, Any] = {}
+
+
+def _schema_check(operation_id: str) -> Any:
+    """The spec's request schema of an operation, as a validator (built once)."""
+    if operation_id not in _SCHEMA_CHECKS:
+        from spec import load_spec
+
+        schema = load_spec().operation(operation_id).request_schema
+        _SCHEMA_CHECKS[operation_id] = OAS31Validator(dict(schema), format_checker=oas31_format_checker)
+    return _SCHEMA_CHECKS[operation_id]
+
+
+def _empty_page(body: dict[str, Any], faults: frozenset[str]) -> dict[str, Any]:
+    """An empty page of a listing: the page and size asked (skip wins over page), nothing in it."""
+    asked = body.get("limit")
+    limit = min(asked if isinstance(asked, int) and asked >= 1 else DEFAULT_LIMIT, MAXIMUM_LIMIT)
+    skip, page = body.get("skip"), body.get("page")
+    number = skip // limit + 1 if isinstance(skip, int) else page if isinstance(page, int) else 1
+    # The fault counts one item more than it lists (its totalPages and hasMore agree with that count).
+    total = 1 if "listing-total-off" in faults else 0
+    return {
+        "results": [],
+        "page": number,
+        "limit": limit,
+        "hasMore": False,
+        "totalPages": total,
+        "totalResults": total,
+    }
+
+
+def _case_user(body: dict[str, Any]) -> dict[str, Any]:
+    """The case's user: its id either spelling, a name (empty when none was sent), contacts inside or beside."""
+    sent = body["userInfo"]
+    user: dict[str, Any] = {"name": sent.get("name", "")}
+    if "_id" in sent or "id" in sent:
+        user["_id"] = sent.get("_id", sent.get("id"))
+    for contact in ("emailId", "phoneNumber"):
+        if contact in sent or contact in body:
+            user[contact] = sent.get(contact, body.get(contact))
+    return user
+
+
+def _case(body: dict[str, Any], stream_id: str, number: int) -> dict[str, Any]:
+    """A new case: what the request sent, the stream and account, an open Medium case with no tasks."""
+    now = time.time()
+    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(now * 1000) % 1000:03d}Z"
+    actor = {
+        "_id": "u-9471a3c6-d950-5720-a812-fbc1ac9f0001",
+        "name": "Contract Tester",
+        "profImage": "no-avatar",
+    }
+    case: dict[str, Any] = {
+        "_id": f"ci-{str(uuid.uuid4())[1:]}",
+        "refId": f"CS{number:06d}",
+        "caseTmp": body["caseTmp"],
+        "name": body["name"],
+        "lname": body["name"].lower(),
+        "tags": [],
+        "userInfo": _case_user(body),
+        "sessIds": [],
+        "accountId": request.headers.get("accountId", APP_ACCOUNT_ID),
+        "iId": stream_id,
+        "orgId": "o-85e72576-06a6-5c0b-8844-25fa0cd60001",
+        "convIds": [],
+        "status": {
+            "_id": "sts-a3ed479-e945-4b59-a0c0-4369472a0001",
+            "name": "Open",
+            "statusCategory": "open",
+        },
+        "source": body["source"],
+        "language": "en",
+        "conversationType": "CASE",
+        "fields": [],
+        "participants": [],
+        "priority": {
+            "_id": "pr-cad98ea-d89c-489b-acc7-e86341e50001",
+            "name": "Medium",
+            "color": "#16A34A",
+            "score": 10,
+        },
+        "assigneeType": "unassigned",
+        "currAssignee": {},
+        "isActive": True,
+        "taskIds": [],
+        "attachments": [],
+        "feedback": [],
+        "createdBy": actor,
+        "updatedBy": actor,
+        "timestampValue": int(now * 1000),
+        "activityIds": [],
+        "commentIds": [],
+        "resolutionCmts": [],
+        "isBreached": False,
+        "queues": [],
+        "channel": [],
+        "createdAt": stamp,
+        "updatedAt": stamp,
+    }
+    due = body["dueDate"]
+    # Due dates come as ISO 8601 or epoch milliseconds (decision `due-date-forms`); answered as ISO.
+    case["ETA"] = (
+        datetime.fromtimestamp(due / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        if isinstance(due, int)
+        else due
+    )
+    case["supportCustomTasks"] = True
+    if isinstance(body.get("desc"), str):
+        case["desc"] = body["desc"]
+    return case
 
 
 def _task(
