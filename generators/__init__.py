@@ -4,7 +4,7 @@
 draw request bodies from an operation's request schema (`invalid_kinds` lists the kinds it yields),
 `request_parameters` its path and header values and `media_types` its Content-Type values;
 `build_task` and `build_case` build the platform's answers to the operations that create a task
-and a case.
+and a case; `build_world` a document of cases with their tasks (the spec's `World`).
 
 The strategies and the Faker provider are imported on first use: the mock only needs `build_task`,
 and Hypothesis and Faker would add about a quarter of a second and 20 MB to every worker (ad hoc: time
@@ -26,6 +26,7 @@ if typing.TYPE_CHECKING:
     from generators._parameters import RequestParameters, media_types, request_parameters
     from generators._provider import KoreProvider, kore_faker
     from generators._valid import valid_requests
+    from generators._world import build_world
 
 __all__ = [
     "PRIORITIES",
@@ -39,6 +40,7 @@ __all__ = [
     "SeededIds",
     "build_case",
     "build_task",
+    "build_world",
     "invalid_kinds",
     "invalid_requests",
     "kore_faker",
@@ -59,6 +61,7 @@ _LAZY = {
     "KoreProvider": "generators._provider",
     "kore_faker": "generators._provider",
     "valid_requests": "generators._valid",
+    "build_world": "generators._world",
 }
 
 

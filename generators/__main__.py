@@ -152,6 +152,7 @@ Examples:
   python -m generators requests --count 5 --seed 1
   python -m generators requests --count 20 --seed 1 --invalid
   python -m generators tasks --count 3 --seed 42 > fixtures/tasks.jsonl
+  python -m generators world --cases 20 --tasks-per-case 3 --seed 1 -o world.json
 """
 )
 def cli() -> None:
@@ -233,6 +234,43 @@ def tasks(
         )
         for body, clock in zip(bodies, clocks, strict=True)
     )
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  python -m generators world --cases 20 --tasks-per-case 3 --seed 1
+  python -m generators world --cases 4 --tasks-per-case 2 --seed 7 -o world.json
+"""
+)
+@click.option("--cases", type=click.IntRange(min=0), default=10, show_default=True, help="How many cases.")
+@click.option(
+    "--tasks-per-case",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Tasks created for each case.",
+)
+@_seed
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write here, not to stdout.",
+)
+def world(cases: int, tasks_per_case: int, seed: int, output: str | None) -> None:
+    """Print a world: cases with their tasks in two accounts and two streams (the spec's `World`), as JSON."""
+    from generators._world import build_world
+
+    text = json.dumps(
+        build_world(cases=cases, tasks_per_case=tasks_per_case, seed=seed), ensure_ascii=False, indent=2
+    )
+    if output is None:
+        click.echo(text)
+    else:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
 
 
 def _echo_lines(lines: Any) -> None:

@@ -28,6 +28,7 @@ def test_the_promised_api_is_exported() -> None:
         "SeededIds",
         "build_case",
         "build_task",
+        "build_world",
         "invalid_kinds",
         "invalid_requests",
         "kore_faker",
