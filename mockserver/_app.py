@@ -50,7 +50,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter, Rule
 
-from generators import Caller, Clock, FrozenClock, SeededIds, build_task, system_clock
+from generators import Caller, Clock, FrozenClock, SeededIds, build_case, build_task, system_clock
 from mockserver._admin import HEALTH_PATH, add_journal_routes, journal_entry, json_response
 from mockserver._auth import (
     AUTH_HEADER,
@@ -131,7 +131,9 @@ _STATUS_KINDS = {
 # MockService), for the operations that create (or belong to no collection of x-contract-sequences);
 # an operation whose success answer is none of these answers its first example, with its relations
 # applied and fresh values for its `unique` ones (`MockService._example`).
-PRODUCERS: Mapping[str, str] = {"Task": "_task"}
+PRODUCERS: Mapping[str, str] = {"Task": "_task", "Case": "_case"}
+# The `refId` counter of cases, beside each account's task counter (/__admin/counters shows both).
+CASE_COUNTER = "cases"
 # The page envelope of a listing (the spec's page schemas; spec/_sequences.py reads the same names).
 PAGE_RESULTS = "results"
 # A fresh value in the form of an example's: a reference (`CS000131`: letters, then a zero-padded
@@ -178,9 +180,11 @@ class _Fresh:
 class StoredIds:
     """The `IdSource` of the mock: `refId` numbers from the shared SQLite counters, ids from the seed."""
 
-    def __init__(self, store: StateStore, seed: int) -> None:
+    def __init__(self, store: StateStore, seed: int, *, counter: str = "") -> None:
         self._store = store
         self._ids = SeededIds(seed)
+        # The `refId` counters: the account's own (tasks, as ever), or `<account>|<counter>`.
+        self._counter = f"|{counter}" if counter else ""
         # An id is a pure function of (seed, prefix, key), and most keys of a task are its account's
         # (org, status, priority, fields): those are hashed once. Least recently used keys go first,
         # so the task ids, new every time, never push the account's out.
@@ -188,7 +192,7 @@ class StoredIds:
 
     def next_ref_number(self, account_id: str) -> int:
         """The next `refId` number of an account, shared by all workers and kept across restarts."""
-        return self._store.next_ref_number(account_id)
+        return self._store.next_ref_number(account_id + self._counter)
 
     def new_id(self, prefix: str, *, key: str) -> str:
         """A deterministic id for (seed, prefix, key)."""
@@ -262,6 +266,8 @@ class MockService:
         else:
             self.clock = system_clock()
         self.ids = StoredIds(store, self.seed)
+        # Cases are numbered apart from tasks (`CS000001` and `TS000001` in one account).
+        self.case_ids = StoredIds(store, self.seed, counter=CASE_COUNTER)
         self.self_check_failures = 0
         self.mock_bugs = 0
         self._docs: dict[str, bytes] | None = None
@@ -451,6 +457,29 @@ class MockService:
         seed = self.seed if control.seed is None else control.seed
         ids = self.ids if control.seed is None else StoredIds(self.store, control.seed)
         return build_task(
+            body,
+            stream_id=next(iter(route.path_params.values()), ""),
+            account_id=account_id,
+            caller=_caller(identity.app_id, seed),
+            clock=self.clock,
+            ids=ids,
+            spec=self.contract,
+            operation=route.operation,
+        )
+
+    def _case(
+        self,
+        route: RouteMatch,
+        body: Any,
+        headers: Headers,
+        account_id: str,
+        identity: Identity,
+        control: Control,
+    ) -> Any:
+        """The answer of an operation whose success answer is a new case: `build_case` makes it."""
+        seed = self.seed if control.seed is None else control.seed
+        ids = self.case_ids if control.seed is None else StoredIds(self.store, seed, counter=CASE_COUNTER)
+        return build_case(
             body,
             stream_id=next(iter(route.path_params.values()), ""),
             account_id=account_id,

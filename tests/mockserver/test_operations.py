@@ -78,7 +78,9 @@ def test_two_creates_never_share_an_id_or_a_reference(client: FlaskClient, opera
 def test_a_new_case_gets_the_accounts_next_case_reference_and_the_creation_instant(
     client: FlaskClient,
 ) -> None:
+    task = call(client, "createTask").json
     case = call(client, "createCase").json
+    assert task["refId"] == "TS000001"  # numbered apart from the cases
     example = CONTRACT.operation("createCase").response_examples()["seed-sample"]
     assert case["refId"] == "CS000001"
     assert case["_id"].startswith("ci-") and case["_id"] != example["_id"]
