@@ -12,6 +12,7 @@ import pytest
 
 from contract_tests._checks import check_names
 from spec import Sequences, load_spec
+from spec._judge import RELATION_PREFIX
 from tests.contract_tests.apps import CLIENT_ID, SECRET, STREAM_ID, Journal
 from tests.contract_tests.conftest import invoke
 
@@ -59,12 +60,25 @@ def pytest_mode(url: str, *extra: str, secret: str = SECRET) -> subprocess.Compl
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
+def expected_pytest_outcome() -> str:
+    """A correct implementation's pytest-mode summary: every check passes but the relations of the
+    success answers of updates, which single calls never see (the ids they name are unknown)."""
+    contract = load_spec()
+    sequences = Sequences(contract)
+    names = check_names(contract.operations.values(), sequences)
+    unseen = {
+        RELATION_PREFIX + r.id
+        for op in contract.operations.values()
+        if sequences.unknown_ids_decision(op.id)
+        for r in op.relations
+    }
+    return f"{len(names) - len(unseen)} passed, {len(unseen)} skipped"
+
+
 def test_pytest_mode_passes_a_correct_implementation(serve: Callable[..., str]) -> None:
     done = pytest_mode(serve())
     assert done.returncode == 0, done.stdout + done.stderr
-    assert (
-        f"{len(check_names(load_spec().operations.values(), Sequences(load_spec())))} passed" in done.stdout
-    )
+    assert expected_pytest_outcome() in done.stdout, done.stdout
 
 
 def test_pytest_mode_fails_the_broken_check_only(serve: Callable[..., str]) -> None:

@@ -1,4 +1,4 @@
-"""A second correct implementation of Create a task, written differently from `apps.py` on purpose.
+"""A second correct implementation of the Case Management API, written differently from `apps.py` on purpose.
 
 Everything the seed page and the spec leave open is decided the other way here, so that the contract
 tests are shown not to be tuned to one implementation's habits (nor to the mock's): a bare WSGI
@@ -10,6 +10,13 @@ lower-case header names on every answer, string error codes and extra envelope f
 own account when no `accountId` header is sent, gzip-encoded answers when asked, and every seventh
 request answered 429 with an HTTP-date `Retry-After`. Served either as HTTP/1.0 (no keep-alive, no
 Content-Length: the body ends when the connection closes) or as HTTP/1.1 with chunked bodies.
+
+The five other operations are small. Their bodies are checked with `jsonschema` against the spec's
+request schemas (a shortcut: the contract tests judge answers, not how a server reads a request).
+An update checks the token, then looks the id up before reading the body; the app keeps nothing,
+so every id is unknown and answered 404 (decision `unknown-ids`), even with a body it would refuse.
+Listings serve pages of at most 20 whatever is asked (a server may serve smaller pages, decision
+`pagination`), empty. createCase echoes the whole `userInfo` and keeps `dueDate` as sent.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from wsgiref.simple_server import WSGIRequestHandler as WsgirefHandler
 from wsgiref.simple_server import WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
+from jsonschema import Draft202012Validator
+from openapi_schema_validator import oas31_format_checker
 from werkzeug.serving import WSGIRequestHandler as WerkzeugHandler
 from werkzeug.serving import make_server as make_werkzeug_server
 
@@ -41,7 +50,12 @@ from werkzeug.serving import make_server as make_werkzeug_server
 SHORT_SECRET = "s3cr3t"
 TRANSPORTS = ("http/1.0-close", "http/1.1-chunked")
 
-_PATH = re.compile(r"^/caseManagement/api/public/analytics/(?P<stream>[^/]+)/createTask$")
+_PATH = re.compile(
+    r"^/caseManagement/api/public/analytics/(?P<stream>[^/]+)/"
+    r"(?:(?P<operation>createTask|createCase|getCases|getTasks)|(?P<update>updateCase|updateTask)/(?P<id>[^/]+))$"
+)
+# The page size this app serves at most, below the contract's maximum.
+_PAGE_SIZE = 20
 _REQUIRED_TEXT = ("caseId", "caseRefId", "taskTmp", "source")
 _CONTACTS = ("_id", "emailId", "phoneNumber")
 _SYSTEM_FIELDS = (
@@ -117,6 +131,89 @@ def _checked_body(environ: WSGIEnvironment) -> dict[str, Any]:
     if "emailId" in user and "@" not in user["emailId"]:
         raise _Refusal(400, "INVALID_FIELD", "userInfo.emailId must be an email address")
     return body
+
+
+def _read_json(environ: WSGIEnvironment) -> Any:
+    media_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise _Refusal(415, "UNSUPPORTED_MEDIA_TYPE", f"send application/json, not {media_type or 'nothing'}")
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _Refusal(400, "INVALID_JSON", "the body is not JSON") from None
+
+
+_VALIDATORS: dict[str, Draft202012Validator] = {}
+
+
+def _schema_checked(operation: str, environ: WSGIEnvironment) -> dict[str, Any]:
+    """A body of one of the five operations, checked against the spec's request schema."""
+    body = _read_json(environ)
+    if operation not in _VALIDATORS:
+        from spec import load_spec
+
+        schema = dict(load_spec().operation(operation).request_schema)
+        _VALIDATORS[operation] = Draft202012Validator(schema, format_checker=oas31_format_checker)
+    for error in _VALIDATORS[operation].iter_errors(body):
+        raise _Refusal(400, "INVALID_FIELD", f"{error.json_path}: {error.message}")
+    return body  # type: ignore[no-any-return]
+
+
+def _page(body: dict[str, Any]) -> dict[str, Any]:
+    """An empty page: at most _PAGE_SIZE a page, whatever is asked; skip wins over page."""
+    limit = min(body.get("limit", 50), 100, _PAGE_SIZE)
+    page = body["skip"] // limit + 1 if "skip" in body else body.get("page", 1)
+    return {"totalResults": 0, "totalPages": 0, "hasMore": False, "page": page, "limit": limit, "results": []}
+
+
+def _case(body: dict[str, Any], stream: str, account: str, ref_number: int) -> dict[str, Any]:
+    created = datetime.now(UTC)
+    user = {"name": "", **body["userInfo"]}
+    user.update({k: body[k] for k in _CONTACTS if k in body and k not in user})
+    if "id" in user and "_id" not in user:
+        user["_id"] = user["id"]
+    due = body["dueDate"]
+    eta = datetime.fromtimestamp(due / 1000, UTC).isoformat() if isinstance(due, int) else due
+    actor = {"_id": _kore_id("u"), "name": "Integration App", "profImage": "no-avatar"}
+    case = {
+        "_id": f"ci-{str(uuid.uuid4())[1:]}",
+        "refId": f"CS{ref_number:07d}",
+        "caseTmp": body["caseTmp"],
+        "name": body["name"],
+        "lname": body["name"].lower(),
+        "desc": body["desc"],
+        "userInfo": user,
+        "source": body["source"],
+        "accountId": account,
+        "iId": stream,
+        "orgId": _kore_id("o"),
+        "language": "en",
+        "conversationType": "CASE",
+        "status": {"_id": _kore_id("sts"), "name": "Open", "statusCategory": "open"},
+        "priority": {"_id": _kore_id("pr"), "name": "Medium", "color": "#16a34a", "score": 10},
+        "dueDate": due,
+        "ETA": eta,
+        "taskIds": [],
+        "tasks": [],
+        "supportCustomTasks": False,
+        "assigneeType": "unassigned",
+        "currAssignee": {},
+        "isActive": True,
+        "isBreached": False,
+        "createdBy": actor,
+        "updatedBy": dict(actor),
+        "createdAt": created.isoformat(),
+        "updatedAt": created.isoformat(),
+        "timestampValue": int(created.timestamp() * 1000),
+        "__v": 0,
+    }
+    for empty in ("tags", "sessIds", "convIds", "fields", "participants", "attachments", "feedback"):
+        case[empty] = []
+    for empty in ("activityIds", "commentIds", "resolutionCmts", "queues", "channel"):
+        case[empty] = []
+    return case
 
 
 def _kore_id(prefix: str) -> str:
@@ -240,16 +337,27 @@ def create_wsgi_app(*, secret: str = SHORT_SECRET) -> Wsgi:
                 _Refusal(429, "RATE_LIMITED", "too many requests"),
                 ("retry-after", formatdate(time.time(), usegmt=True)),
             )
+        operation = match["operation"]
         try:
-            body = _checked_body(environ)
+            if match["update"]:
+                _verified_claims(environ.get("HTTP_AUTH"), secret)
+                raise _Refusal(404, "NOT_FOUND", f"no {match['update'][6:].lower()} {match['id']} here")
+            body = (
+                _checked_body(environ) if operation == "createTask" else _schema_checked(operation, environ)
+            )
             claims = _verified_claims(environ.get("HTTP_AUTH"), secret)
+            if operation.startswith("get"):
+                if "HTTP_ACCOUNTID" not in environ:
+                    raise _Refusal(400, "MISSING_HEADER", "accountId is required")
+                return answer(environ, start_response, 200, _page(body))
         except _Refusal as refused:
             return refusal(environ, start_response, refused)
-        # Without an `accountId` header, the task belongs to the calling app's own account.
+        # Without an `accountId` header, the object belongs to the calling app's own account.
         account = environ.get("HTTP_ACCOUNTID") or hashlib.sha256(claims["appId"].encode()).hexdigest()[:24]
         with lock:
             ref_number = next(ref_numbers)
-        return answer(environ, start_response, 200, _task(body, match["stream"], account, ref_number))
+        build = _task if operation == "createTask" else _case
+        return answer(environ, start_response, 200, build(body, match["stream"], account, ref_number))
 
     return app
 
