@@ -22,7 +22,10 @@ def _pair(name: str = "email-only-user") -> tuple[RequestFacts, dict[str, Any]]:
 
 def _broken(task: dict[str, Any]) -> set[str]:
     facts, _ = _pair()
-    return {v.relation.id for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen={})}
+    return {
+        v.relation.id
+        for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen={})
+    }
 
 
 @pytest.mark.parametrize("name", ["email-only-user", "phone-only-user", "no-task-name"])
@@ -35,9 +38,10 @@ def test_the_seed_sample_breaks_only_the_decided_taskTmp_echo() -> None:
     body = CONTRACT.operation("createTask").request_examples["seed-sample"]
     task = CONTRACT.operation("createTask").response_examples()["seed-sample"]
     facts = RequestFacts(body=body, path={"streamId": task["iId"]})
-    assert [v.relation.id for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen={})] == [
-        "echo-taskTmp"
-    ]
+    assert [
+        v.relation.id
+        for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen={})
+    ] == ["echo-taskTmp"]
 
 
 @pytest.mark.parametrize(
@@ -87,7 +91,12 @@ def test_relations_without_request_value_do_not_apply() -> None:
     task["name"] = "Template default name"
     task["lname"] = "template default name"
     assert (
-        check_relations(CONTRACT.operation("createTask").relations, RequestFacts(body=facts.body, path=facts.path), task, seen={})
+        check_relations(
+            CONTRACT.operation("createTask").relations,
+            RequestFacts(body=facts.body, path=facts.path),
+            task,
+            seen={},
+        )
         == []
     )
 
@@ -104,7 +113,10 @@ def test_unique_relations_remember_earlier_answers() -> None:
     facts, task = _pair()
     seen: dict[str, set[str]] = {}
     assert check_relations(CONTRACT.operation("createTask").relations, facts, task, seen=seen) == []
-    repeated = {v.relation.id for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen=seen)}
+    repeated = {
+        v.relation.id
+        for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen=seen)
+    }
     assert repeated == {"new-task-id", "new-ref-id"}
 
 
@@ -152,7 +164,8 @@ def test_lowercasing_of_other_runtimes_keeps_the_relation(name: str, lname: str)
         headers={"AccountId": task["accountId"]},
     )
     assert "lname-is-lowercased-name" not in {
-        v.relation.id for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen={})
+        v.relation.id
+        for v in check_relations(CONTRACT.operation("createTask").relations, facts, task, seen={})
     }
 
 
