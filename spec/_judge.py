@@ -182,7 +182,8 @@ class Expect(enum.Enum):
 
     # Valid by the contract, sent with good credentials: the success status is due.
     VALID = "valid"
-    # Valid as far as the judge can see (the proxy cannot tell a good token): no refusal but a setup one.
+    # Valid as far as the judge can see (the proxy cannot tell a good token): no refusal but a setup one
+    # (nor one of `statuses` when given, by the decision `rule` names, as for VALID_OR_UNKNOWN).
     NO_FAULT_SEEN = "no-fault-seen"
     # Breaks a documented rule: a refusal with one of `statuses` is due.
     INVALID = "invalid"
@@ -450,7 +451,9 @@ class ContractJudge:
         success = ctx.operation.success_status
         accepted = 200 <= status < 300
         kind = expectation.kind
-        if kind is Expect.VALID_OR_UNKNOWN:
+        if kind is Expect.VALID_OR_UNKNOWN or (
+            kind is Expect.NO_FAULT_SEEN and expectation.statuses and status not in SETUP_STATUSES
+        ):
             self._valid_or_unknown(ctx, expectation, judge)
             return
         if kind is Expect.VALID or (kind is Expect.NO_FAULT_SEEN and status not in SETUP_STATUSES):

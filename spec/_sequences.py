@@ -179,7 +179,8 @@ class Sequences:
         `expectation` is what it deserves were they known (default: valid). For an update
         (`role` `update`) whose path parameter carries a decision: a valid request may get the
         success status or 404 (`Expect.VALID_OR_UNKNOWN`); an invalid one may be refused with 404
-        too (the server may look the id up before the body). Every other case is unchanged.
+        too (the server may look the id up before the body); one the proxy sees no fault in
+        (`Expect.NO_FAULT_SEEN`) may get 404 as well. Every other case is unchanged.
 
         Example:
             >>> from spec import load_spec
@@ -203,6 +204,8 @@ class Sequences:
                 decisions=given.decisions,
                 statuses=frozenset({NOT_FOUND}),
             )
+        if given.kind is Expect.NO_FAULT_SEEN and not given.statuses:
+            return Expectation(Expect.NO_FAULT_SEEN, rule=decision, statuses=frozenset({NOT_FOUND}))
         if given.kind is Expect.INVALID and given.statuses:
             return Expectation(
                 Expect.INVALID,

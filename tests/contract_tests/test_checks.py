@@ -146,6 +146,11 @@ def test_an_update_of_an_id_the_run_did_not_create_may_be_answered_404_by_the_sp
         widened = sequences.unknown_ids_expectation(operation.id, invalid)
         assert checks.exchange(operation, exchange(404, not_found), widened).ok
         assert not checks.exchange(operation, exchange(404, not_found), invalid).ok
+        # The proxy's expectation (no fault seen in the request) takes the 404 as well, and still no 400.
+        seen = sequences.unknown_ids_expectation(operation.id, Expectation(Expect.NO_FAULT_SEEN))
+        assert checks.exchange(operation, exchange(404, not_found), seen).ok
+        assert not checks.exchange(operation, exchange(400), seen).ok
+        assert checks.exchange(operation, exchange(401), seen).ok
     others = [op for op in contract.operations.values() if op not in updates]
     assert all(sequences.unknown_ids_expectation(op.id).kind is Expect.VALID for op in others)
 
