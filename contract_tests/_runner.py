@@ -169,7 +169,9 @@ class _Run:
         self.auth_header = next(iter(contract.auth_headers.values()), DEFAULT_AUTH_HEADER)
         self.stopped = ""
         self.scenario_deadline = math.inf
-        self._steps = [(op.id, name) for op in self.operations for name in SHARES]
+        # Scenario after scenario, each over every operation: a short --max-time still sends every
+        # operation its examples and valid requests before any operation goes deeper.
+        self._steps = [(op.id, name) for name in SHARES for op in self.operations]
         self._account_turn = 0
         # 24 hex digits like the platform's account ids, fixed by the seed so runs replay.
         self._made_up_account = f"{random.Random(seed).getrandbits(96):024x}"
@@ -403,18 +405,19 @@ class _Run:
 
     def run(self) -> None:
         """Every scenario of every operation in turn, as far as the budget goes."""
-        for operation in self.operations:
-            if self.stopped:
-                break
-            self.run_operation(operation)
+        for scenario in SHARES:
+            for operation in self.operations:
+                if self.stopped:
+                    break
+                self.run_operation(operation, scenario)
         if not self.tokens.can_mint and any(_secured(self.contract, op) for op in self.operations):
             self.notes.append(
                 "not run: expired and claim-less tokens (ignored_auth[expired-token], "
                 "ignored_auth[no-appId-claim]) need --client-id/--client-secret"
             )
 
-    def run_operation(self, operation: Operation) -> None:
-        """The scenarios of one operation."""
+    def run_operation(self, operation: Operation, only: str | None = None) -> None:
+        """The scenarios of one operation (`only`: the one of SHARES named)."""
         # Imported here: the generators load Hypothesis's Unicode tables, which a pytest plugin or
         # conftest must not do at import time (HypothesisSideeffectWarning).
         from generators import invalid_kinds, invalid_requests, request_parameters
@@ -427,7 +430,7 @@ class _Run:
         def examine_valid(draw: Draw) -> tuple[Exchange, Judgement]:
             return self.examine_valid(op, draw)
 
-        examples = op.request_examples
+        examples = op.request_examples if only in (None, "examples") else {}
         if examples:
             with self.scenario(op, "examples", f"the spec's named request examples ({len(examples)})"):
                 plain = JSON_MEDIA_TYPE if JSON_MEDIA_TYPE in op.request_media_types else None
@@ -436,11 +439,12 @@ class _Run:
                     self.explore(f"{op.id}:example:{name}", example, examine_valid, 1)
                     if self.stopped:
                         return
-        with self.scenario(op, "valid", f"valid requests (up to {n})"):
-            self.explore(f"{op.id}:valid", valid, examine_valid, n)
+        if only in (None, "valid"):
+            with self.scenario(op, "valid", f"valid requests (up to {n})"):
+                self.explore(f"{op.id}:valid", valid, examine_valid, n)
         if self.stopped:
             return
-        kinds = tuple(invalid_kinds(spec=spec, operation=op))
+        kinds = tuple(invalid_kinds(spec=spec, operation=op)) if only in (None, "invalid") else ()
         if kinds:
             per_kind = max(1, math.ceil(n / len(kinds)))
             with self.scenario(op, "invalid", f"invalid requests ({per_kind} per kind, {len(kinds)} kinds)"):
@@ -457,7 +461,7 @@ class _Run:
                     )
                     if self.stopped:
                         return
-        if op.parameters_in("path") or op.parameters_in("header"):
+        if only in (None, "parameters") and (op.parameters_in("path") or op.parameters_in("header")):
             count = max(1, int(n * PARAMETER_SHARE))
             with self.scenario(op, "parameters", f"hostile path and header values (up to {count})"):
                 hostile = st.builds(
@@ -471,7 +475,7 @@ class _Run:
                 )
             if self.stopped:
                 return
-        if _secured(spec, op):
+        if only in (None, "auth") and _secured(spec, op):
             cases = self.tokens.cases()
             per_case = max(1, n // 20)
             plain = JSON_MEDIA_TYPE if JSON_MEDIA_TYPE in op.request_media_types else None

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import jwt
 import pytest
 
+from spec import load_spec
 from tests.contract_tests.apps import ACCOUNT_ID, token
 from tests.contract_tests.conftest import invoke
 
@@ -143,6 +144,17 @@ def test_the_time_budget_bounds_the_run(serve: Callable[..., str]) -> None:
     assert time.monotonic() - started < 10
     assert outcome.exit_code == 0, outcome.output
     assert "stopped early: the --max-time budget" in outcome.output
+
+
+def test_a_short_budget_still_sends_every_operation_its_valid_requests(serve: Callable[..., str]) -> None:
+    # Scenario after scenario over all operations: the last operation is not starved by the first.
+    outcome = invoke(serve("slow"), "--max-time", "4", "--account-id", ACCOUNT_ID, examples=100)
+    assert outcome.exit_code == 0, outcome.output
+    for operation in load_spec().operations:
+        sent = re.search(
+            rf"\[contract\] {operation}: valid requests \(up to 100\): (\d+) requests", outcome.stderr
+        )
+        assert sent is not None and int(sent[1]) > 0, outcome.stderr
 
 
 def test_a_token_signed_with_the_client_secret_is_never_shown(serve: Callable[..., str]) -> None:
