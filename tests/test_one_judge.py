@@ -36,6 +36,7 @@ from spec import (
     Expectation,
     Operation,
     ReceivedAnswer,
+    Sequences,
     load_spec,
     resolve_pointer,
 )
@@ -197,7 +198,7 @@ def test_valid_requests_get_the_same_verdict(
         path_params=dict(parameters.path),
         headers=_request_headers(contract, parameters, "application/json"),
         body=orjson.dumps(body),
-        expectation=Expectation.valid(),
+        expectation=Sequences(contract).unknown_ids_expectation(operation.id),
         mutation=mutation,
     )
     assert by_proxy == by_tests, (mutation, answer)
@@ -221,7 +222,7 @@ def test_invalid_requests_get_the_same_verdict(
         path_params={**parameters.path, **(invalid.path_params or {})},
         headers=_request_headers(contract, parameters, invalid.content_type, invalid.headers),
         body=invalid.body,
-        expectation=invalid.expectation(),
+        expectation=Sequences(contract).unknown_ids_expectation(operation.id, invalid.expectation()),
         mutation=mutation,
     )
     assert by_proxy == by_tests, (invalid.rule, mutation, answer)

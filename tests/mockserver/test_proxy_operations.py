@@ -97,22 +97,8 @@ def first_example(operation: Operation) -> Any:
     return copy.deepcopy(next(iter(operation.request_examples.values())))
 
 
-# The proxy expects an update of an id it never saw to be answered 200 or 404
-# (`Sequences.unknown_ids_expectation`); that turns only a VALID expectation into VALID_OR_UNKNOWN,
-# and the proxy's expectation of a request without findings is NO_FAULT_SEEN (a token it cannot
-# verify may still be refused), so the mock's 404 is still found. Strict: passes once spec/ widens it.
-UNKNOWN_ID_NOT_YET_EXPECTED = pytest.mark.xfail(
-    reason="spec: unknown_ids_expectation leaves NO_FAULT_SEEN unchanged", strict=True
-)
-
-
-@pytest.mark.parametrize(
-    "operation_id",
-    [
-        pytest.param(op, marks=UNKNOWN_ID_NOT_YET_EXPECTED) if op.startswith("update") else op
-        for op in NEW_OPERATIONS
-    ],
-)
+# An update of an id the proxy never saw may be answered 200 or 404 (`Sequences.unknown_ids_expectation`).
+@pytest.mark.parametrize("operation_id", NEW_OPERATIONS)
 def test_the_mocks_answer_of_each_operation_has_no_findings(proxy: FlaskClient, operation_id: str) -> None:
     operation = CONTRACT.operation(operation_id)
     response, findings = exchange(proxy, operation, first_example(operation))
