@@ -180,7 +180,7 @@ class _Bundler:
         return walked
 
     def _reference(self, ref: str, kind: str, file: Path) -> str | None:
-        target = self._target(file, ref)
+        target = self._through_aliases(self._target(file, ref))
         if target[0] == self.root:
             return "#" + target[1]
         if target not in self.names:
@@ -191,6 +191,21 @@ class _Bundler:
         section, name = self.names[target]
         return f"#/components/{section}/{escape_token(name)}"
 
+    def _through_aliases(self, target: tuple[Path, str]) -> tuple[Path, str]:
+        """The node a chain of bare `$ref`s ends at: an alias becomes no component of its own, so a client
+        generator never meets two models of one schema (openapi-python-client refuses duplicates)."""
+        seen = {target}
+        while target not in self.names:
+            node = self._node(*target)
+            if not (isinstance(node, Mapping) and set(node) == {"$ref"} and isinstance(node["$ref"], str)):
+                break
+            following = self._target(target[0], node["$ref"])
+            if following in seen:
+                break
+            seen.add(following)
+            target = following
+        return target
+
     def _fill(self, section: str, name: str, file: Path, pointer: str) -> None:
         entries = self.components.setdefault(section, {})
         entries[name] = None  # taken before the walk, so a cycle finds the name
@@ -198,7 +213,11 @@ class _Bundler:
 
     def _new_name(self, section: str, target: tuple[Path, str]) -> str:
         file, pointer = target
-        last = unescape_token(pointer.rsplit("/", 1)[-1]) if pointer else file.stem
+        tokens = [unescape_token(t) for t in pointer.split("/")[1:]] if pointer else []
+        last = tokens[-1] if tokens else file.stem
+        if len(tokens) > 1:
+            # A part of a named schema (`Status/properties/_id`) is named after both: `Status_id`.
+            last = tokens[0] + last[:1].upper() + last[1:] if last[:1].isalpha() else tokens[0] + last
         base = _NAME_UNSAFE.sub("_", last) or file.stem
         taken = set(self.components.get(section, {})) | {
             name for (other, name) in self.names.values() if other == section

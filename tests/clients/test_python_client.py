@@ -57,7 +57,7 @@ def test_generates_without_warnings_and_names_every_model(generated: tuple[Path,
     package, output = generated
     assert "warning" not in output.lower(), output
     models = {path.stem for path in (package / "models").glob("*.py")}
-    expected = {"create_task_request", "task", "task_user_information", "status", "priority", "field"}
+    expected = {"create_task_request", "task", "user_information_stored", "status", "priority", "field"}
     assert expected | {"field_metadata", "actor", "error_envelope", "error"} <= models, sorted(models)
 
 
@@ -90,7 +90,7 @@ def test_client_calls_the_mock(
     )
     assert task.name == valid_body["name"] and task.lname == valid_body["name"].lower()
     assert task.account_id == ACCOUNT and task.i_id == STREAM
-    assert isinstance(task.user_info, models.TaskUserInformation)
+    assert isinstance(task.user_info, models.UserInformationStored)
     assert task.user_info.name == valid_body["userInfo"]["name"]
     assert isinstance(task.status, models.Status) and task.status.status_category == "open"
     assert isinstance(task.priority, models.Priority) and task.priority.name == "Medium"

@@ -48,7 +48,7 @@ def test_generated_types_name_the_models(project: Path) -> None:
     for model in (
         "CreateTaskRequest",
         "Task",
-        "TaskUserInfo",
+        "StoredUserInfo",
         "Status",
         "Priority",
         "Field",
