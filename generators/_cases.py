@@ -112,7 +112,13 @@ def due_date_forms(sent: Any) -> tuple[Any, str]:
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         ms = (parsed - _EPOCH) // timedelta(milliseconds=1)
-        return (ms if ms >= 0 else sent), _iso(parsed)
+        try:
+            eta = _iso(parsed)
+        except OverflowError:
+            # Valid RFC 3339 whose UTC form falls outside years 1-9999 (`9999-12-31T23:59:59-23:59`):
+            # Python cannot write it in UTC, so the ETA keeps the form it was sent in.
+            eta = sent
+        return (ms if ms >= 0 else sent), eta
     return sent, ""
 
 

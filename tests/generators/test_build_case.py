@@ -120,3 +120,14 @@ def test_build_case_refuses_an_operation_that_does_not_create_a_case() -> None:
         )
     with pytest.raises(ValueError, match="lacks"):
         _build({"name": "x"})
+
+
+@pytest.mark.parametrize(
+    "sent", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", 253402300799999, 10**17]
+)
+def test_due_dates_at_the_edges_of_the_calendar_are_stored(sent: Any) -> None:
+    """Regression (Schemathesis found a 500): valid instants Python cannot write in UTC keep their form."""
+    from generators._cases import due_date_forms
+
+    stored, eta = due_date_forms(sent)
+    assert isinstance(stored, int | str) and isinstance(eta, str)

@@ -184,3 +184,14 @@ def test_a_fresh_value_keeps_the_examples_form(example: Any, fresh: Any) -> None
     assert _fresh_value(example, "key", Ids(1)) == fresh  # type: ignore[arg-type]
     made = _fresh_value("ci-b4eaa6e-b3d9-4bb3-ae54-bb043b4axxxx", "key", Ids(1))  # type: ignore[arg-type]
     assert made.startswith("ci-") and made != "ci-b4eaa6e-b3d9-4bb3-ae54-bb043b4axxxx"
+
+
+@pytest.mark.parametrize("due", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", 10**17])
+def test_a_case_due_at_the_edge_of_the_calendar_is_created(client: FlaskClient, due: Any) -> None:
+    """Regression: Schemathesis's fuzzing sent such a `dueDate`, and the mock answered 500 (OverflowError)."""
+    operation = load_spec().operation("createCase")
+    body = copy.deepcopy(next(iter(operation.request_examples.values())))
+    body["dueDate"] = due
+    response = client.post(operation.path(streamId=STREAM), json=body, headers=headers())
+    assert response.status_code == 200, response.get_data()[:300]
+    assert schema_problems(200, response.json, operation) == []
