@@ -30,13 +30,14 @@ that one (`Envelopes.status_of`).
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
-import sqlite3
 import logging
 import mimetypes
 import re
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -77,6 +78,14 @@ from mockserver._control import Canned, Control, Controls
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._faults import Faults
 from mockserver._gunicorn import JSON_CONTENT_TYPE
+from mockserver._state import (
+    CLOCK_COUNTER,
+    INTERNAL_COUNTER,
+    REDACTED_HEADERS,
+    StateStore,
+    open_store,
+    printable,
+)
 from mockserver._store import (
     ACCOUNT_POINTER,
     STREAM_POINTER,
@@ -86,23 +95,14 @@ from mockserver._store import (
     scope_of,
     world_problems,
 )
-from mockserver._state import (
-    CLOCK_COUNTER,
-    INTERNAL_COUNTER,
-    REDACTED_HEADERS,
-    StateStore,
-    open_store,
-    printable,
-)
 from mockserver._validation import ContractValidator, content_type_violation
-from spec._relations import _instant_ms  # the one reading of an instant (ISO text or epoch ms)
 from spec import (
     MISSING,
-    ExpectedPage,
     ContractJudge,
     ContractSpec,
     Expect,
     Expectation,
+    ExpectedPage,
     Listing,
     Operation,
     ReceivedAnswer,
@@ -118,6 +118,7 @@ from spec import (
     resolve_pointer,
     unescape_token,
 )
+from spec._relations import _instant_ms  # the one reading of an instant (ISO text or epoch ms)
 
 log = logging.getLogger("mockserver")
 
@@ -294,6 +295,8 @@ class MockService:
         self._creates: dict[str, _Create] = {}
         # The answer schema's top-level properties, for an update that answers a reduced object.
         self._reduced: dict[str, frozenset[str]] = {}
+        # The schemas an updated object is answered in (the create's, the update's).
+        self._kept_valid: dict[str, tuple[SchemaCheck, ...]] = {}
         self._fresh: dict[str, tuple[_Fresh, ...]] = {}
         self._instants: dict[str, tuple[tuple[str, ...], ...]] = {}
         self.producers = self._producers(contract)
@@ -348,6 +351,9 @@ class MockService:
                 answer_schema = operation.response_schema()
                 if isinstance(answer_schema, Mapping) and answer_schema != created:
                     self._reduced[operation.id] = frozenset(_properties(answer_schema))
+                self._kept_valid[operation.id] = tuple(
+                    SchemaCheck(schema) for schema in (created, answer_schema) if isinstance(schema, Mapping)
+                )
                 producers[operation.id] = self._stored_update
                 continue
             if found is not None and role == "list":
@@ -689,7 +695,7 @@ class MockService:
         now_text = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
         def change(stored: dict[str, Any]) -> dict[str, Any]:
-            merged = self.sequences.merged(operation.id, stored, body)
+            merged = self._merged_valid(operation.id, stored, body)
             before = _instant_ms(stored.get(UPDATED_AT))
             if before is None or before <= int(now.timestamp() * 1000):
                 merged[UPDATED_AT] = now_text  # never backwards: a later stored instant stays
@@ -702,6 +708,48 @@ class MockService:
             return self._unknown_object(route, body, headers, account_id, identity, control)
         reduced = self._reduced.get(operation.id)
         return updated if reduced is None else {k: v for k, v in updated.items() if k in reduced}
+
+    def _merged_valid(self, operation_id: str, stored: dict[str, Any], body: Any) -> dict[str, Any]:
+        """`Sequences.merged`, but a field sent whose value would leave the object breaking the schema it
+        is answered in keeps its stored value (logged).
+
+        The update request accepts values the stored object's schema does not (a `priority` without
+        `color`, an empty status): the spec decides no answer for them, and the mock never answers
+        what the spec forbids; it keeps the stored field and says so in its log.
+        """
+        merged = self.sequences.merged(operation_id, stored, body)
+        sent = set(body) if isinstance(body, Mapping) else set()
+        reduced = self._reduced.get(operation_id)
+        kept: set[str] = set()
+        for _ in range(len(sent) + 1):
+            broken: set[str] = set()
+            for index, check in enumerate(self._kept_valid.get(operation_id, ())):
+                shown = (
+                    merged
+                    if index == 0 or reduced is None
+                    else {k: v for k, v in merged.items() if k in reduced}
+                )
+                for error in check.errors(shown):
+                    path = list(error.absolute_path)
+                    if path and isinstance(path[0], str) and path[0] in sent:
+                        broken.add(path[0])
+            broken -= kept
+            if not broken:
+                break
+            for name in broken:
+                if name in stored:
+                    merged[name] = copy.deepcopy(stored[name])
+                else:
+                    merged.pop(name, None)
+            kept |= broken
+            merged = self.sequences.merged(operation_id, merged, {})  # lname follows a kept name
+        if kept:
+            log.warning(
+                "%s: kept the stored %s: the value sent would break the answer's schema",
+                operation_id,
+                ", ".join(sorted(kept)),
+            )
+        return merged
 
     # -- the world -----------------------------------------------------------------------------
 
@@ -749,13 +797,39 @@ class MockService:
         documents = [d for c in self.sequences.collections for d in world.get(c.name, [])]
         accounts = list(dict.fromkeys(scope_of(d)[0] for d in documents))
         streams = list(dict.fromkeys(scope_of(d)[1] for d in documents))
-        new_accounts = dict(zip(accounts, (account_example, derived_account_id(SAMPLE_APP_ID, self.seed))))
-        new_streams = dict(zip(streams, (stream_example, README_STREAM)))
+        new_accounts = dict(
+            zip(accounts, (account_example, derived_account_id(SAMPLE_APP_ID, self.seed)), strict=False)
+        )
+        new_streams = dict(zip(streams, (stream_example, README_STREAM), strict=False))
         for document in documents:
             account, stream = scope_of(document)
             _set_value(document, ACCOUNT_POINTER, new_accounts.get(account, account))
             _set_value(document, STREAM_POINTER, new_streams.get(stream, stream))
-        return world
+        # The first object of each collection in the documented scope takes the documented example of
+        # its update's path id, so the docs' "Try it out" of an update finds it.
+        renamed: dict[str, str] = {}
+        for collection in self.sequences.collections:
+            if not collection.update:
+                continue
+            example = next(
+                (
+                    str(p["example"])
+                    for p in self.contract.operation(collection.update).parameters_in("path")
+                    if p.get("name") == collection.path_id and p.get("example")
+                ),
+                None,
+            )
+            first = next(
+                (
+                    d
+                    for d in world.get(collection.name, [])
+                    if scope_of(d) == (account_example, stream_example)
+                ),
+                None,
+            )
+            if example is not None and first is not None and isinstance(first.get("_id"), str):
+                renamed[first["_id"]] = example
+        return cast(dict[str, Any], _renamed(world, renamed))
 
     def world_problems(self, world: Any) -> list[str]:
         """Every problem of a world document (the spec's World schema; ids once per account and stream)."""
@@ -1146,6 +1220,17 @@ def _parameter_decision(operation: Operation, name: str) -> str | None:
             decision = parameter.get("x-decision")
             return decision if isinstance(decision, str) else None
     return None
+
+
+def _renamed(value: Any, names: Mapping[str, str]) -> Any:
+    """`value` with every string that is a key of `names` replaced by its value (ids and references)."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _renamed(v, names) for k, v in value.items()}
+    return value
 
 
 def _stream(route: RouteMatch, path_id: str) -> str:

@@ -287,7 +287,8 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "state_file",
         parse_path,
-        "SQLite file of the journal and counters, kept across restarts (the mock and the proxy may share one)",
+        "SQLite file of the stored cases and tasks (the mock), the journal and counters, kept across restarts "
+        "(the mock and the proxy may share one)",
         "FILE",
         shown="a temporary file",
     ),

@@ -62,7 +62,8 @@ CREATE INDEX IF NOT EXISTS objects_lname ON objects (collection, account, stream
 Scope = tuple[str, str]
 
 
-@dataclass(frozen=True)
+# Not frozen: an exception's traceback is set as it propagates through `with` blocks.
+@dataclass
 class StateFileError(MockError):
     """A state file the mock cannot use: unreadable, of another layout, or where it cannot write."""
 
@@ -76,7 +77,7 @@ class StateFileError(MockError):
         )
 
 
-@dataclass(frozen=True)
+@dataclass
 class WorldError(MockError):
     """A world document that is not the spec's `World`: every problem, and where it came from."""
 
