@@ -16,11 +16,14 @@ Order of checks, as the platform orders them:
    every violation);
 7. injected faults (the 500/503 the operation documents), then the answer: a documented example, or
    the operation's producer, chosen from the spec at start-up by the operation's role in
-   `x-contract-sequences` (`Sequences.role`): an update answers 404, since the mock stores nothing
-   yet and every id is unknown (the decision on the path id's parameter); a listing answers the
-   page `Listing.expected` implies for an empty store; a create (or an operation of no collection)
-   answers what the producer of its success schema makes (`build_task` for a task), else its first
-   success example with its relations applied and fresh values for its `unique` relations;
+   `x-contract-sequences` (`Sequences.role`), over the objects kept in the shared SQLite file
+   (`ObjectStore`, mockserver/_store.py): a create answers what the producer of its success schema
+   makes (`build_task` for a task) and stores it (a task joins its case, `joins-parent`); a listing
+   answers the page `Listing.expected` implies over the account's and stream's objects; an update
+   merges the body (`Sequences.merged`) into the stored object, or answers 404 for an id the account
+   and stream do not hold (the decision on the path id's parameter); an operation of no collection
+   answers its first success example with its relations applied and fresh values for its `unique`
+   relations. Every write is committed before the answer is sent;
 8. self-check of the answer by the one judge (`spec.ContractJudge`), journal, one log line.
 
 A request routed to an operation is answered only statuses that operation documents: a failure whose
