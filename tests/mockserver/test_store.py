@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -298,3 +299,54 @@ def test_two_workers_share_the_world_over_http(serve: Callable[..., Server], tmp
                 break
         assert [str(f) for f in session.findings] == []
     assert len(pids) == 2  # both workers answered
+
+
+def test_a_worker_killed_mid_writes_loses_no_answered_write(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """SIGKILL one of two workers while creates stream in: every create answered 200 is in the file,
+    which stays readable, and a restart on it lists them all."""
+    import os
+    import signal
+    import threading
+
+    state = tmp_path / "state.sqlite3"
+    args = ("--workers", "2", "--seed", str(SEED), "--empty-world", "--state-file", str(state))
+    server = serve(*args)
+    answered: list[str] = []
+    stop = threading.Event()
+    operation = CONTRACT.operation("createTask")
+
+    def create() -> None:
+        with httpx.Client(base_url=server.base, timeout=30) as http:
+            while not stop.is_set():
+                try:
+                    response = http.post(
+                        operation.path(streamId=STREAM), json=example_body("createTask"), headers=headers()
+                    )
+                except httpx.HTTPError:
+                    continue  # the killed worker's connection: not answered, so nothing is owed
+                if response.status_code == 200:
+                    answered.append(response.json()["_id"])
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        while len(answered) < 50:
+            time.sleep(0.02)
+        journal = httpx.get(server.url("/__admin/requests"), timeout=30).json()["requests"]
+        os.kill(journal[0]["pid"], signal.SIGKILL)  # a worker of the server this test started
+        count = len(answered)
+        while len(answered) < count + 50:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    server.stop()
+    with sqlite3.connect(state) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    restarted = serve(*args)
+    stored = httpx.get(restarted.url("/__admin/state"), timeout=30).json()["tasks"]
+    assert set(answered) <= {task["_id"] for task in stored}
