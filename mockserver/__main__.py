@@ -13,6 +13,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from mockserver._auth import DEVELOPMENT_SECRET, SAMPLE_APP_ID, mint_token
 from mockserver._config import MockConfig, ProxyConfig, ServerConfig, documented_rate
 from mockserver._errors import ConfigError
+from mockserver._store import StateFileError, WorldError
 from spec import Operation, SpecError, load_spec
 
 _Config = TypeVar("_Config", bound=ServerConfig)
@@ -32,6 +33,9 @@ def _until_interrupted(run: Callable[[], None]) -> None:
         run()
     except SpecError as exc:
         raise click.ClickException(f"the spec does not load: {exc}") from None
+    except (StateFileError, WorldError) as exc:
+        # A state file or world the mock cannot start from: the file and every problem, no traceback.
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})

@@ -16,11 +16,14 @@ Order of checks, as the platform orders them:
    every violation);
 7. injected faults (the 500/503 the operation documents), then the answer: a documented example, or
    the operation's producer, chosen from the spec at start-up by the operation's role in
-   `x-contract-sequences` (`Sequences.role`): an update answers 404, since the mock stores nothing
-   yet and every id is unknown (the decision on the path id's parameter); a listing answers the
-   page `Listing.expected` implies for an empty store; a create (or an operation of no collection)
-   answers what the producer of its success schema makes (`build_task` for a task), else its first
-   success example with its relations applied and fresh values for its `unique` relations;
+   `x-contract-sequences` (`Sequences.role`), over the objects kept in the shared SQLite file
+   (`ObjectStore`, mockserver/_store.py): a create answers what the producer of its success schema
+   makes (`build_task` for a task) and stores it (a task joins its case, `joins-parent`); a listing
+   answers the page `Listing.expected` implies over the account's and stream's objects; an update
+   merges the body (`Sequences.merged`) into the stored object, or answers 404 for an id the account
+   and stream do not hold (the decision on the path id's parameter); an operation of no collection
+   answers its first success example with its relations applied and fresh values for its `unique`
+   relations. Every write is committed before the answer is sent;
 8. self-check of the answer by the one judge (`spec.ContractJudge`), journal, one log line.
 
 A request routed to an operation is answered only statuses that operation documents: a failure whose
@@ -30,17 +33,20 @@ that one (`Envelopes.status_of`).
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import logging
 import mimetypes
 import re
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import orjson
@@ -50,7 +56,16 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter, Rule
 
-from generators import Caller, Clock, FrozenClock, SeededIds, build_case, build_task, system_clock
+from generators import (
+    Caller,
+    Clock,
+    FrozenClock,
+    SeededIds,
+    build_case,
+    build_task,
+    build_world,
+    system_clock,
+)
 from mockserver._admin import HEALTH_PATH, add_journal_routes, journal_entry, json_response
 from mockserver._auth import (
     AUTH_HEADER,
@@ -74,6 +89,15 @@ from mockserver._state import (
     open_store,
     printable,
 )
+from mockserver._store import (
+    ACCOUNT_POINTER,
+    STREAM_POINTER,
+    ObjectStore,
+    StateFileError,
+    WorldError,
+    scope_of,
+    world_problems,
+)
 from mockserver._validation import ContractValidator, content_type_violation
 from spec import (
     MISSING,
@@ -81,6 +105,7 @@ from spec import (
     ContractSpec,
     Expect,
     Expectation,
+    ExpectedPage,
     Listing,
     Operation,
     ReceivedAnswer,
@@ -96,6 +121,7 @@ from spec import (
     resolve_pointer,
     unescape_token,
 )
+from spec._relations import _instant_ms  # the one reading of an instant (ISO text or epoch ms)
 
 log = logging.getLogger("mockserver")
 
@@ -141,6 +167,20 @@ PAGE_RESULTS = "results"
 _REFERENCE = re.compile(r"\A([A-Z]*)([0-9][0-9x]*)\Z")
 _ID_PREFIX = re.compile(r"\A([a-z]+)-")
 _REDRAWN_AT_LEAST = 8
+# The seeded start world: this many cases, each with this many tasks (`generators.build_world`), over
+# two accounts and two streams. They become the accounts and streams a first call names: the spec's
+# documented examples of the account header and the stream (what the docs' "Try it out" sends),
+# the account the mock's own sample token gets without an account header, and the README's stream.
+WORLD_CASES = 6
+WORLD_TASKS_PER_CASE = 3
+README_STREAM = "st-1"
+# The spec's component schema of a world document (`GET`/`PUT /__admin/state`, --world).
+WORLD_SCHEMA = "World"
+STATE_PATH = "/__admin/state"
+# What an update moves besides the fields sent (the relations `not-earlier` and read-only-fields:
+# `updatedAt` never goes back; the update is the caller's).
+UPDATED_AT = "updatedAt"
+UPDATED_BY = "updatedBy"
 
 
 @dataclass
@@ -167,6 +207,15 @@ class _Update:
     collection: str
     path_id: str
     decision: str | None
+
+
+@dataclass(frozen=True)
+class _Create:
+    """What a create operation stores: its collection, and the parents its object joins
+    (`joins-parent`: the pointer naming the parent, the parent's collection and list field)."""
+
+    collection: str
+    joins: tuple[tuple[str, str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -245,6 +294,12 @@ class MockService:
         # Tables of the role producers, built here once (see `_producers`).
         self._updates: dict[str, _Update] = {}
         self._listings: dict[str, Listing] = {}
+        self._listed: dict[str, str] = {}
+        self._creates: dict[str, _Create] = {}
+        # The answer schema's top-level properties, for an update that answers a reduced object.
+        self._reduced: dict[str, frozenset[str]] = {}
+        # The schemas an updated object is answered in (the create's, the update's).
+        self._kept_valid: dict[str, tuple[SchemaCheck, ...]] = {}
         self._fresh: dict[str, tuple[_Fresh, ...]] = {}
         self._instants: dict[str, tuple[tuple[str, ...], ...]] = {}
         self.producers = self._producers(contract)
@@ -268,6 +323,10 @@ class MockService:
         self.ids = StoredIds(store, self.seed)
         # Cases are numbered apart from tasks (`CS000001` and `TS000001` in one account).
         self.case_ids = StoredIds(store, self.seed, counter=CASE_COUNTER)
+        self.objects = ObjectStore(store, [c.name for c in self.sequences.collections])
+        self.start_world = self._start_world()
+        if not self.objects.has_world():
+            self.objects.load(self.start_world, self.world_counters(self.start_world))
         self.self_check_failures = 0
         self.mock_bugs = 0
         self._docs: dict[str, bytes] | None = None
@@ -289,12 +348,31 @@ class MockService:
                 self._updates[operation.id] = _Update(
                     collection.name, collection.path_id, _parameter_decision(operation, collection.path_id)
                 )
-                producers[operation.id] = self._unknown_object
+                created = (
+                    contract.operation(collection.create).response_schema() if collection.create else None
+                )
+                answer_schema = operation.response_schema()
+                if isinstance(answer_schema, Mapping) and answer_schema != created:
+                    self._reduced[operation.id] = frozenset(_properties(answer_schema))
+                self._kept_valid[operation.id] = tuple(
+                    SchemaCheck(schema) for schema in (created, answer_schema) if isinstance(schema, Mapping)
+                )
+                producers[operation.id] = self._stored_update
                 continue
-            if role == "list":
+            if found is not None and role == "list":
                 self._listings[operation.id] = self.sequences.listing(operation.id)
-                producers[operation.id] = self._empty_page
+                self._listed[operation.id] = found[0].name
+                producers[operation.id] = self._stored_page
                 continue
+            if found is not None and role == "create":
+                self._creates[operation.id] = _Create(
+                    found[0].name,
+                    tuple(
+                        (r.pointers[0], r.parent or "", r.pointers[1].lstrip("/"))
+                        for r in self.sequences.applying("joins-parent", operation.id)
+                        if len(r.pointers) == 2
+                    ),
+                )
             answer = operation.response_schema()
             producer = next(
                 (p for name, p in by_schema.items() if answer is not None and schemas.get(name) == answer),
@@ -423,6 +501,16 @@ class MockService:
         produced = produce(route, body, headers, account_id, identity, control)
         if isinstance(produced, Violation):
             return self.fail(produced)
+        create = self._creates.get(operation.id)
+        if create is not None and isinstance(produced, dict):
+            # Committed before the answer is sent; a task joins its case's `taskIds` in the same
+            # transaction (decision task-joins-case).
+            joins = [
+                (parent, parent_id, field)
+                for link, parent, field in create.joins
+                if isinstance(parent_id := resolve_pointer(produced, link), str)
+            ]
+            self.objects.create(create.collection, scope_of(produced), produced, joins)
         return Answer(operation.success_status, produced)
 
     def _unrouted(self, request: Request) -> Answer:
@@ -539,7 +627,7 @@ class MockService:
         identity: Identity,
         control: Control,
     ) -> Violation:
-        """The answer of an update: the mock stores nothing yet, so the path's id names no object (404)."""
+        """The answer of an update of an id the account and stream do not hold: 404 (decision unknown-ids)."""
         update = self._updates[route.operation.id]
         object_id = route.path_params.get(update.path_id, "")
         scope = ", ".join(
@@ -554,13 +642,14 @@ class MockService:
             f"/path/{update.path_id}",
             f"Received: {update.path_id} {printable(object_id, 80)}. Documented: an id the create operation of "
             f"{update.collection} answered for this account and stream; an unknown or foreign id is answered 404. "
-            "This mock keeps no objects yet, so every id is unknown. Fix: use the platform (or a stateful "
-            "mock) to update objects, or `Prefer: code=200` for the documented success example.",
+            f"Fix: use an id the create or the listing of {update.collection} answered with this accountId "
+            "header and stream (GET /__admin/state shows every stored object), or `Prefer: code=200` for the "
+            "documented success example.",
             decision=update.decision,
             rule="unknown-id",
         )
 
-    def _empty_page(
+    def _stored_page(
         self,
         route: RouteMatch,
         body: Any,
@@ -569,9 +658,13 @@ class MockService:
         identity: Identity,
         control: Control,
     ) -> Any:
-        """The answer of a listing: the page the spec's x-filter/x-sort/x-page imply for an empty store
-        (page and limit as the request asks, decision on pagination)."""
-        page = self._listings[route.operation.id].expected((), body)
+        """The answer of a listing: the page the spec's x-filter/x-sort/x-page imply over the objects the
+        account and stream hold (`spec.Listing`; decisions filter-matching, sort-forms, pagination)."""
+        operation = route.operation
+        scope = (account_id, _stream(route, ""))
+        items = self.objects.items(self._listed[operation.id], scope)
+        caller = _caller(identity.app_id, self.seed if control.seed is None else control.seed)
+        page: ExpectedPage = self._listings[operation.id].expected(items, body, caller=caller.user_id)
         return {
             PAGE_RESULTS: list(page.results),
             "page": page.page,
@@ -580,6 +673,193 @@ class MockService:
             "totalPages": page.total_pages,
             "totalResults": page.total_results,
         }
+
+    def _stored_update(
+        self,
+        route: RouteMatch,
+        body: Any,
+        headers: Headers,
+        account_id: str,
+        identity: Identity,
+        control: Control,
+    ) -> Any:
+        """The answer of an update: the stored object merged with the body as the spec decides
+        (`Sequences.merged`: read-only fields kept, `lname` recomputed), `updatedAt` moved forward to
+        the mock's clock and `updatedBy` the caller, stored before the answer; 404 for an id the
+        account and stream do not hold (decision unknown-ids)."""
+        operation = route.operation
+        update = self._updates[operation.id]
+        object_id = route.path_params.get(update.path_id, "")
+        scope = (account_id, _stream(route, update.path_id))
+        caller = _caller(identity.app_id, self.seed if control.seed is None else control.seed)
+        if self.objects.get(update.collection, scope, object_id) is None:
+            return self._unknown_object(route, body, headers, account_id, identity, control)
+        now = self.clock()  # outside the transaction: the seeded clock counts in the same file
+        now_text = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+        def change(stored: dict[str, Any]) -> dict[str, Any]:
+            merged = self._merged_valid(operation.id, stored, body)
+            before = _instant_ms(stored.get(UPDATED_AT))
+            if before is None or before <= int(now.timestamp() * 1000):
+                merged[UPDATED_AT] = now_text  # never backwards: a later stored instant stays
+            if UPDATED_BY in stored:
+                merged[UPDATED_BY] = caller.actor()
+            return merged
+
+        updated = self.objects.update(update.collection, scope, object_id, change)
+        if updated is None:  # removed meanwhile (a PUT /__admin/state from another client)
+            return self._unknown_object(route, body, headers, account_id, identity, control)
+        reduced = self._reduced.get(operation.id)
+        return updated if reduced is None else {k: v for k, v in updated.items() if k in reduced}
+
+    def _merged_valid(self, operation_id: str, stored: dict[str, Any], body: Any) -> dict[str, Any]:
+        """`Sequences.merged`, but a field sent whose value would leave the object breaking the schema it
+        is answered in keeps its stored value (logged).
+
+        The update request accepts values the stored object's schema does not (a `priority` without
+        `color`, an empty status): the spec decides no answer for them, and the mock never answers
+        what the spec forbids; it keeps the stored field and says so in its log.
+        """
+        merged = self.sequences.merged(operation_id, stored, body)
+        sent = set(body) if isinstance(body, Mapping) else set()
+        reduced = self._reduced.get(operation_id)
+        kept: set[str] = set()
+        for _ in range(len(sent) + 1):
+            broken: set[str] = set()
+            for index, check in enumerate(self._kept_valid.get(operation_id, ())):
+                shown = (
+                    merged
+                    if index == 0 or reduced is None
+                    else {k: v for k, v in merged.items() if k in reduced}
+                )
+                for error in check.errors(shown):
+                    path = list(error.absolute_path)
+                    if path and isinstance(path[0], str) and path[0] in sent:
+                        broken.add(path[0])
+            broken -= kept
+            if not broken:
+                break
+            for name in broken:
+                if name in stored:
+                    merged[name] = copy.deepcopy(stored[name])
+                else:
+                    merged.pop(name, None)
+            kept |= broken
+            merged = self.sequences.merged(operation_id, merged, {})  # lname follows a kept name
+        if kept:
+            log.warning(
+                "%s: kept the stored %s: the value sent would break the answer's schema",
+                operation_id,
+                ", ".join(sorted(kept)),
+            )
+        return merged
+
+    # -- the world -----------------------------------------------------------------------------
+
+    def _start_world(self) -> dict[str, Any]:
+        """The world the mock starts from and `POST /__admin/reset` returns to."""
+        if self.config.empty_world:
+            return {"version": 1, **{c.name: [] for c in self.sequences.collections}}
+        if self.config.world is not None:
+            source = str(self.config.world)
+            try:
+                world = orjson.loads(self.config.world.read_bytes())
+            except (OSError, orjson.JSONDecodeError) as exc:
+                raise WorldError(source, (f"/: not a readable JSON document ({exc})",)) from None
+            problems = self.world_problems(world)
+            if problems:
+                raise WorldError(source, tuple(problems))
+            return cast(dict[str, Any], world)
+        return self._seeded_world()
+
+    def _seeded_world(self) -> dict[str, Any]:
+        """A few cases with tasks from `generators.build_world`, moved to the accounts and streams a
+        first call names (see WORLD_CASES)."""
+        world = build_world(
+            cases=WORLD_CASES, tasks_per_case=WORLD_TASKS_PER_CASE, seed=self.seed, spec=self.contract
+        )
+        account_example = next(
+            (
+                str(p["example"])
+                for op in self.contract.operations.values()
+                for p in op.parameters_in("header")
+                if p.get("name") == ACCOUNT_HEADER and p.get("example")
+            ),
+            derived_account_id(SAMPLE_APP_ID, self.seed),
+        )
+        stream_example = next(
+            (
+                str(p["example"])
+                for c in self.sequences.collections
+                if c.create
+                for p in self.contract.operation(c.create).parameters_in("path")[:1]
+                if p.get("example")
+            ),
+            README_STREAM,
+        )
+        documents = [d for c in self.sequences.collections for d in world.get(c.name, [])]
+        accounts = list(dict.fromkeys(scope_of(d)[0] for d in documents))
+        streams = list(dict.fromkeys(scope_of(d)[1] for d in documents))
+        new_accounts = dict(
+            zip(accounts, (account_example, derived_account_id(SAMPLE_APP_ID, self.seed)), strict=False)
+        )
+        new_streams = dict(zip(streams, (stream_example, README_STREAM), strict=False))
+        for document in documents:
+            account, stream = scope_of(document)
+            _set_value(document, ACCOUNT_POINTER, new_accounts.get(account, account))
+            _set_value(document, STREAM_POINTER, new_streams.get(stream, stream))
+        # The first object of each collection in the documented scope takes the documented example of
+        # its update's path id, so the docs' "Try it out" of an update finds it.
+        renamed: dict[str, str] = {}
+        for collection in self.sequences.collections:
+            if not collection.update:
+                continue
+            example = next(
+                (
+                    str(p["example"])
+                    for p in self.contract.operation(collection.update).parameters_in("path")
+                    if p.get("name") == collection.path_id and p.get("example")
+                ),
+                None,
+            )
+            first = next(
+                (
+                    d
+                    for d in world.get(collection.name, [])
+                    if scope_of(d) == (account_example, stream_example)
+                ),
+                None,
+            )
+            if example is not None and first is not None and isinstance(first.get("_id"), str):
+                renamed[first["_id"]] = example
+        return cast(dict[str, Any], _renamed(world, renamed))
+
+    def world_problems(self, world: Any) -> list[str]:
+        """Every problem of a world document (the spec's World schema; ids once per account and stream)."""
+        schema = self.contract.resolved.get("components", {}).get("schemas", {}).get(WORLD_SCHEMA, {})
+        return world_problems(world, SchemaCheck(schema).errors, [c.name for c in self.sequences.collections])
+
+    def world_counters(self, world: Mapping[str, Any]) -> dict[str, int]:
+        """The `refId` counters a world's objects have used: the next create numbers after them."""
+        counters: dict[str, int] = {}
+        for collection, create in (
+            (c, self._creates.get(c.create or "")) for c in self.sequences.collections
+        ):
+            if create is None:
+                continue
+            producer = self.producers.get(collection.create or "")
+            suffix = f"|{CASE_COUNTER}" if producer == self._case else ""
+            for document in world.get(collection.name, []):
+                reference = _REFERENCE.match(str(document.get("refId", "")))
+                if reference is None or not reference.group(2).isdigit():
+                    continue
+                key = scope_of(document)[0] + suffix
+                counters[key] = max(counters.get(key, 0), int(reference.group(2)))
+        return counters
+
+    def load_world(self, world: Mapping[str, Any]) -> None:
+        """Replace every stored object by a (valid) world's."""
+        self.objects.load(world, self.world_counters(world))
 
     def _canned(self, canned: Canned, control: Control) -> Answer:
         asked = (
@@ -762,8 +1042,13 @@ def create_app(config: MockConfig | None = None) -> Flask:
     logging.getLogger("mockserver").setLevel(config.log_level.upper())
     contract = load_spec(config.spec_path)
     app = Flask("mockserver")
-    store = open_store(config.state_file, prefix="kore-mock-", journal_size=config.journal_size)
+    try:
+        store = open_store(config.state_file, prefix="kore-mock-", journal_size=config.journal_size)
+    except (sqlite3.Error, OSError) as exc:
+        raise StateFileError(config.state_file or Path("(temporary)"), f"cannot be opened ({exc})") from None
     service = MockService(config, contract, store)
+    # gunicorn's master built the app; its workers open their own connections (see StateStore).
+    store.close()
     app.config["MOCK_SERVICE"] = service
     # A path parameter may be anything but '/', and `//` must stay a 404, not a redirect.
     app.url_map.merge_slashes = False
@@ -856,7 +1141,37 @@ def _admin_routes(app: Flask, service: MockService) -> None:
     @app.post("/__admin/reset")
     def reset() -> Response:
         service.store.reset()
-        return json_response({"reset": ["journal", "refCounters", "rateWindows"]})
+        service.load_world(service.start_world)
+        return json_response({"reset": ["journal", "refCounters", "rateWindows", "world"]})
+
+    @app.get(STATE_PATH)
+    def export_state() -> Response:
+        return json_response(service.objects.export())
+
+    @app.put(STATE_PATH)
+    def import_state() -> Response:
+        started = time.perf_counter()
+        try:
+            world = orjson.loads(request.get_data())
+        except orjson.JSONDecodeError as exc:
+            problems = [f"/: not a JSON document ({exc})"]
+        else:
+            problems = service.world_problems(world)
+        if problems:
+            violations = [
+                Violation(
+                    Kind.INVALID_REQUEST,
+                    problem,
+                    "/body" + problem.partition(":")[0].rstrip("/"),
+                    "Received: a document that is not the spec's World. Documented: components/schemas/World "
+                    "(GET /__admin/state answers one). Nothing was changed.",
+                )
+                for problem in problems
+            ]
+            return service.respond(service.fail(*violations), started, journal=False)
+        service.load_world(world)
+        counts = {c.name: len(world.get(c.name, [])) for c in service.sequences.collections}
+        return json_response({"loaded": counts})
 
 
 def _document_routes(app: Flask, service: MockService) -> None:
@@ -908,6 +1223,31 @@ def _parameter_decision(operation: Operation, name: str) -> str | None:
             decision = parameter.get("x-decision")
             return decision if isinstance(decision, str) else None
     return None
+
+
+def _renamed(value: Any, names: Mapping[str, str]) -> Any:
+    """`value` with every string that is a key of `names` replaced by its value (ids and references)."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _renamed(v, names) for k, v in value.items()}
+    return value
+
+
+def _stream(route: RouteMatch, path_id: str) -> str:
+    """The stream a request acts in: its first path parameter that is not the object's id."""
+    return next((v for k, v in route.path_params.items() if k != path_id), "")
+
+
+def _properties(schema: Mapping[str, Any]) -> set[str]:
+    """The top-level properties a schema names (its own and its allOf parts')."""
+    names = set(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        if isinstance(part, Mapping):
+            names |= _properties(part)
+    return names
 
 
 def _fresh_value(example: Any, key: str, ids: StoredIds) -> Any:

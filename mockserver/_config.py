@@ -287,7 +287,8 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "state_file",
         parse_path,
-        "SQLite file of the journal and counters, kept across restarts (the mock and the proxy may share one)",
+        "SQLite file of the stored cases and tasks (the mock), the journal and counters, kept across restarts "
+        "(the mock and the proxy may share one)",
         "FILE",
         shown="a temporary file",
     ),
@@ -338,6 +339,15 @@ MOCK_SETTINGS: tuple[Setting, ...] = (
         shown="off",
     ),
     Setting("freeze_time", parse_instant, "fix the clock of created answers", "ISO", shown="off"),
+    Setting(
+        "world",
+        parse_existing_file,
+        "start from this World document (JSON, e.g. from `python -m generators world`) instead of the "
+        "seeded sample world; a state file that already holds a world keeps its own",
+        "FILE",
+        shown="a few seeded cases with tasks",
+    ),
+    Setting("empty_world", parse_bool, "start with no cases and no tasks", switch=True),
 )
 
 PROXY_SETTINGS: tuple[Setting, ...] = (
@@ -445,9 +455,17 @@ class MockConfig(ServerConfig):
     error_rate: float = 0.0
     rate_limit: RateLimit | None = None
     freeze_time: datetime | None = None
+    world: Path | None = None
+    empty_world: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        require(
+            not (self.empty_world and self.world is not None),
+            "empty_world",
+            "--empty-world with --world",
+            "one of them: --world FILE starts from that world, --empty-world from none",
+        )
         require(
             self.jwt_secret is None or self.jwt_secret != "",
             "jwt_secret",

@@ -151,6 +151,30 @@ class StateStore:
             conn = self._connection
             return self._retry(lambda: statements(conn))
 
+    def transaction(self, statements: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `statements` as one transaction holding the write lock (BEGIN IMMEDIATE), committed before
+        it returns; rolled back when they raise, and retried whole while another worker writes."""
+
+        def run(conn: sqlite3.Connection) -> _T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = statements(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+        return self._run(run)
+
+    def close(self) -> None:
+        """Close this process's connection (gunicorn's master, before it forks the workers)."""
+        with self._lock:
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+            self._connection = None
+
     @staticmethod
     def _retry(statements: Callable[[], _T]) -> _T:
         delay = _BUSY_FIRST_S

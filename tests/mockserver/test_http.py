@@ -400,15 +400,16 @@ def test_schemathesis_finds_nothing_against_the_mock(serve: Serve, tmp_path: Pat
     """Schemathesis 4, every check, on the project's own bundle: what users would run first (it found the
     newline in `streamId` answered with an undocumented 404 before issue 11).
 
-    Every warning is on but `missing_test_data`: the mock keeps no objects yet, so each update meets
-    an unknown id and answers 404 as decided (`unknown-ids`), which Schemathesis warns about.
+    Every warning is on, `missing_test_data` too (issue 13: the mock starts with a seeded world whose
+    first case and task carry the spec's documented ids in its documented account and stream, so
+    updates find objects), but `low_valid_rate`: the coverage phase varies `accountId` and
+    `streamId`, which scope every object (decision `account-stream-scope`), so most of its updates
+    name an id unknown there and are answered 404 as decided (`unknown-ids`; 1 in 167 of
+    updateTask's are served with seed 1).
     """
     from schemathesis.config import SchemathesisWarning
 
-    # TODO(issue 13): with the store, creates feed updates; turn `missing_test_data` back on.
-    warnings = ",".join(
-        w.value for w in SchemathesisWarning if w is not SchemathesisWarning.MISSING_TEST_DATA
-    )
+    warnings = ",".join(w.value for w in SchemathesisWarning if w is not SchemathesisWarning.LOW_VALID_RATE)
     server = serve("--jwt-secret", SECRET, "--workers", "1")
     bundle = tmp_path / "openapi.json"
     bundle.write_text(load_spec().bundle_json(dereference=False), encoding="utf-8")
@@ -440,4 +441,4 @@ def test_schemathesis_finds_nothing_against_the_mock(serve: Serve, tmp_path: Pat
         check=False,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "No issues found" in done.stdout
+    assert "No issues found" in done.stdout, done.stdout[-3000:]

@@ -1,8 +1,10 @@
 """The six operations, each answered as its role in x-contract-sequences implies (tests may name them).
 
-Creates make new objects (fresh `_id` and `refId` every time), listings answer the page of an empty
-store with the page and limit asked, updates answer 404 (decision `unknown-ids`: the mock keeps no
-objects yet) after auth and validation; `Prefer` works for each, and every answer passes the self-check.
+Creates make new objects (fresh `_id` and `refId` every time), listings answer the page of the
+test's account and stream (empty here: the seeded world lives in the documented ones) with the page
+and limit asked, updates of ids that account and stream do not hold answer 404 (decision
+`unknown-ids`) after auth and validation; `Prefer` works for each, and every answer passes the
+self-check. test_store.py tests what the mock keeps.
 """
 
 from __future__ import annotations
