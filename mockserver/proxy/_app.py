@@ -50,7 +50,7 @@ from mockserver._config import MIB, ProxyConfig, human_size
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._gunicorn import JSON_CONTENT_TYPE, Server
 from mockserver._state import StateStore, open_store, printable
-from mockserver.proxy._checks import ContractChecker, RequestCheck, shared_seen
+from mockserver.proxy._checks import ContractChecker, RequestCheck, SharedModel, shared_seen
 from spec import ContractSpec, Finding, ReceivedAnswer, load_spec
 
 log = logging.getLogger("mockserver.proxy")
@@ -109,7 +109,7 @@ class ProxyService:
         self.config = config
         self.contract = contract
         self.store = store
-        self.checker = ContractChecker(contract, seen=shared_seen(contract, store))
+        self.checker = ContractChecker(contract, seen=shared_seen(contract, store), model=SharedModel(store))
         self.envelopes: Envelopes = self.checker.envelopes
         parts = urlsplit(config.upstream)
         self.upstream_base = f"{parts.scheme}://{parts.netloc}"

@@ -7,10 +7,17 @@ expecting what those findings call for (`Expectation.from_request_findings`), an
 meeting an id the upstream does not hold (`Sequences.unknown_ids_expectation`). A request on no
 operation's path, or with a method its path does not document, is forwarded and reported; its answer
 is not judged. Nothing here decides what an answer must be.
+
+The cross-call relations of `x-contract-sequences` are judged by `spec.Sequences.observe` over a
+`spec.Store(complete=False)`: the upstream holds objects the proxy never saw, so a listing is judged
+only on the objects created, updated or listed through the proxy (a lost update, an object listed to
+another account or stream, a changed id). The model is one for all the proxy's workers: `SharedModel`
+keeps it in the proxy's state file, read, judged against and written back in one transaction.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +25,7 @@ from typing import Any
 import orjson
 from werkzeug.datastructures import Headers
 
+from mockserver._app import ACCOUNT_HEADER
 from mockserver._errors import Envelopes, Kind, Violation, explained
 from mockserver._state import StateStore
 from mockserver._validation import ContractValidator, content_type_violation
@@ -25,6 +33,7 @@ from spec import (
     MISSING,
     ContractJudge,
     ContractSpec,
+    Exchange,
     Expectation,
     Finding,
     Judgement,
@@ -33,7 +42,9 @@ from spec import (
     RouteMatch,
     SentRequest,
     Sequences,
+    Store,
     cut_deep,
+    resolve_pointer,
 )
 
 # The platform's order of checks: a refused content type before auth, auth before the rest.
@@ -85,6 +96,55 @@ def shared_seen(contract: ContractSpec, store: StateStore) -> dict[str, set[str]
     return {relation_id: _SharedValues(store, relation_id, keep) for relation_id in unique}
 
 
+class SharedModel:
+    """The proxy's model of the upstream's objects (`spec.Store(complete=False)`), shared by its workers.
+
+    Kept as one JSON document in the proxy's state file; each exchange of a collection's operation is
+    judged and recorded in one write transaction (`StateStore.transaction`), so two workers never judge
+    against a model missing the other's last exchange. The model grows with every object seen.
+    """
+
+    _TABLE = (
+        "CREATE TABLE IF NOT EXISTS proxy_model (id INTEGER PRIMARY KEY CHECK (id = 1), doc BLOB NOT NULL)"
+    )
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        store.transaction(lambda conn: conn.execute(self._TABLE))
+
+    def observe(self, sequences: Sequences, exchange: Exchange) -> list[Finding]:
+        """`sequences.observe(model, exchange)` on the shared model, which then records the exchange."""
+
+        def run(conn: sqlite3.Connection) -> list[Finding]:
+            row = conn.execute("SELECT doc FROM proxy_model WHERE id = 1").fetchone()
+            model = _load_model(row[0]) if row is not None else Store(complete=False)
+            findings = sequences.observe(model, exchange)
+            conn.execute(
+                "INSERT INTO proxy_model (id, doc) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                (_dump_model(model),),
+            )
+            return findings
+
+        return self._store.transaction(run)
+
+
+def _dump_model(model: Store) -> bytes:
+    objects = {
+        name: [[account, stream, list(items.values())] for (account, stream), items in scopes.items()]
+        for name, scopes in model.objects.items()
+    }
+    return orjson.dumps({"objects": objects, "updated": sorted(model.updated)})
+
+
+def _load_model(doc: bytes) -> Store:
+    data = orjson.loads(doc)
+    model = Store(complete=False, updated=set(data["updated"]))
+    for name, scopes in data["objects"].items():
+        for account, stream, items in scopes:
+            model.bucket(name, (account, stream)).update((item["_id"], item) for item in items)
+    return model
+
+
 class ContractChecker:
     """Judges requests and answers for the proxy; one per app, shared by a worker's threads.
 
@@ -92,8 +152,11 @@ class ContractChecker:
     (up to UNIQUE_MEMORY values each) of all the proxy's workers: `seen` is `shared_seen(...)`.
     """
 
-    def __init__(self, contract: ContractSpec, *, seen: dict[str, set[str]]) -> None:
+    def __init__(
+        self, contract: ContractSpec, *, seen: dict[str, set[str]], model: SharedModel | None = None
+    ) -> None:
         self.contract = contract
+        self.model = model
         self.validator = ContractValidator(contract)
         self.judge = ContractJudge(contract)
         self.envelopes = Envelopes.from_contract(contract)
@@ -253,8 +316,44 @@ class ContractChecker:
             ),
             seen=self._seen,
         )
+        if body_read and self.model is not None:
+            observed = self._observe(request, answer)
+            if observed:
+                judgement = Judgement(judgement.checks, (*judgement.findings, *observed))
         if body_read:
             return judgement
         return Judgement(
             judgement.checks, tuple(f for f in judgement.findings if not f.pointer.startswith("/body"))
+        )
+
+    def _observe(self, request: RequestCheck, answer: ReceivedAnswer) -> list[Finding]:
+        """The cross-call relations' findings on an exchange of a collection's operation (none for others)."""
+        assert request.route is not None and self.model is not None
+        operation = request.route.operation
+        found = self.sequences.role(operation.id)
+        if found is None or request.findings or answer.status is None or not 200 <= answer.status < 300:
+            return []
+        collection, role = found
+        if role == "list" and self._needs_caller(operation.id, request.body):
+            return []  # who the caller is, the upstream knows from its token; the proxy does not
+        try:
+            payload, cut = cut_deep(orjson.loads(answer.body or b""), answer.body or b"")
+        except orjson.JSONDecodeError:
+            return []
+        if cut:
+            return []  # nested deeper than any answer of the spec: its schema check reports it
+        wanted = ACCOUNT_HEADER.lower()
+        account = next((v for k, v in request.headers.items() if k.lower() == wanted), None)
+        path_params = dict(request.route.path_params)
+        stream = next((v for k, v in path_params.items() if k != collection.path_id), "")
+        body = None if request.body is MISSING else request.body
+        exchange = Exchange(operation.id, account, stream, body, answer.status, payload, path_params)
+        return self.model.observe(self.sequences, exchange)
+
+    def _needs_caller(self, operation_id: str, body: Any) -> bool:
+        """Whether a listing's body asks for the caller's own objects (a `caller` flag filter set)."""
+        listing = self.sequences.listing(operation_id)
+        return any(
+            rule.keeps == "caller" and isinstance(body, Mapping) and resolve_pointer(body, rule.field) is True
+            for rule in listing.filters
         )
