@@ -157,9 +157,14 @@ _STATUS_KINDS = {
 # MockService), for the operations that create (or belong to no collection of x-contract-sequences);
 # an operation whose success answer is none of these answers its first example, with its relations
 # applied and fresh values for its `unique` ones (`MockService._example`).
-PRODUCERS: Mapping[str, str] = {"Task": "_task", "Case": "_case"}
 # The `refId` counter of cases, beside each account's task counter (/__admin/counters shows both).
 CASE_COUNTER = "cases"
+# Each builder of generators and the counter its references are numbered from (None: the accounts' task
+# counter): cases are numbered apart from tasks (`CS000001` and `TS000001` in one account).
+PRODUCERS: Mapping[str, tuple[Callable[..., dict[str, Any]], str | None]] = {
+    "Task": (build_task, None),
+    "Case": (build_case, CASE_COUNTER),
+}
 # The page envelope of a listing (the spec's page schemas; spec/_sequences.py reads the same names).
 PAGE_RESULTS = "results"
 # A fresh value in the form of an example's: a reference (`CS000131`: letters, then a zero-padded
@@ -302,6 +307,8 @@ class MockService:
         self._kept_valid: dict[str, tuple[SchemaCheck, ...]] = {}
         self._fresh: dict[str, tuple[_Fresh, ...]] = {}
         self._instants: dict[str, tuple[tuple[str, ...], ...]] = {}
+        # The builder and counter of each create a builder of generators answers (see PRODUCERS).
+        self.builders: dict[str, tuple[Callable[..., dict[str, Any]], str | None]] = {}
         self.producers = self._producers(contract)
         # The operations whose security requirements ask for a token (the document's, unless the
         # operation sets its own; an empty requirement `{}` makes the token optional).
@@ -338,7 +345,10 @@ class MockService:
         the schema of its success answer (an update's answer may share a create's schema: the role
         decides first, so `build_task` only ever makes new tasks)."""
         schemas = contract.resolved.get("components", {}).get("schemas", {})
-        by_schema: dict[str, Producer] = {name: getattr(self, method) for name, method in PRODUCERS.items()}
+        by_schema: dict[str, Producer] = {
+            name: functools.partial(self._built, builder, counter)
+            for name, (builder, counter) in PRODUCERS.items()
+        }
         producers: dict[str, Producer] = {}
         for operation in contract.operations.values():
             found = self.sequences.role(operation.id)
@@ -381,6 +391,10 @@ class MockService:
             if producer is None:
                 producer = self._example
                 self._prepare_example(operation)
+            else:
+                self.builders[operation.id] = PRODUCERS[
+                    next(n for n, p in by_schema.items() if p is producer)
+                ]
             producers[operation.id] = producer
         return producers
 
@@ -401,7 +415,7 @@ class MockService:
         """When the seeded clock starts: the creation instant of the seed page's sample answer (the
         seed-sample example of an operation `build_task` answers), or None when the spec has none."""
         for operation in contract.operations.values():
-            if self.producers[operation.id] == self._task:
+            if self.builders.get(operation.id, (None, None))[0] is build_task:
                 created = operation.response_examples().get(SEED_EXAMPLE, {}).get("createdAt")
                 if isinstance(created, str):
                     return datetime.fromisoformat(created)
@@ -532,8 +546,10 @@ class MockService:
             drain=True,
         )
 
-    def _task(
+    def _built(
         self,
+        builder: Callable[..., dict[str, Any]],
+        counter: str | None,
         route: RouteMatch,
         body: Any,
         headers: Headers,
@@ -541,33 +557,14 @@ class MockService:
         identity: Identity,
         control: Control,
     ) -> Any:
-        """The answer of an operation whose success answer is a task: `build_task` makes it."""
+        """The answer of a create whose success answer a builder of generators makes (a task, a case),
+        numbered from its own counter; `Prefer: seed=` numbers it from a counter of that seed."""
         seed = self.seed if control.seed is None else control.seed
-        ids = self.ids if control.seed is None else StoredIds(self.store, control.seed)
-        return build_task(
-            body,
-            stream_id=next(iter(route.path_params.values()), ""),
-            account_id=account_id,
-            caller=_caller(identity.app_id, seed),
-            clock=self.clock,
-            ids=ids,
-            spec=self.contract,
-            operation=route.operation,
-        )
-
-    def _case(
-        self,
-        route: RouteMatch,
-        body: Any,
-        headers: Headers,
-        account_id: str,
-        identity: Identity,
-        control: Control,
-    ) -> Any:
-        """The answer of an operation whose success answer is a new case: `build_case` makes it."""
-        seed = self.seed if control.seed is None else control.seed
-        ids = self.case_ids if control.seed is None else StoredIds(self.store, seed, counter=CASE_COUNTER)
-        return build_case(
+        if control.seed is None:
+            ids = self.case_ids if counter == CASE_COUNTER else self.ids
+        else:
+            ids = StoredIds(self.store, seed, counter=counter) if counter else StoredIds(self.store, seed)
+        return builder(
             body,
             stream_id=next(iter(route.path_params.values()), ""),
             account_id=account_id,
@@ -847,8 +844,8 @@ class MockService:
         ):
             if create is None:
                 continue
-            producer = self.producers.get(collection.create or "")
-            suffix = f"|{CASE_COUNTER}" if producer == self._case else ""
+            counter = self.builders.get(collection.create or "", (None, None))[1]
+            suffix = f"|{counter}" if counter else ""
             for document in world.get(collection.name, []):
                 reference = _REFERENCE.match(str(document.get("refId", "")))
                 if reference is None or not reference.group(2).isdigit():
