@@ -117,11 +117,11 @@ from spec import (
     Sequences,
     apply_relations,
     error_pointer,
+    instant_ms,  # the one reading of an instant (ISO text or epoch ms)
     load_spec,
     resolve_pointer,
     unescape_token,
 )
-from spec._relations import _instant_ms  # the one reading of an instant (ISO text or epoch ms)
 
 log = logging.getLogger("mockserver")
 
@@ -566,7 +566,7 @@ class MockService:
             ids = StoredIds(self.store, seed, counter=counter) if counter else StoredIds(self.store, seed)
         return builder(
             body,
-            stream_id=next(iter(route.path_params.values()), ""),
+            stream_id=_stream(route, ""),
             account_id=account_id,
             caller=_caller(identity.app_id, seed),
             clock=self.clock,
@@ -696,7 +696,7 @@ class MockService:
 
         def change(stored: dict[str, Any]) -> dict[str, Any]:
             merged = self._merged_valid(operation.id, stored, body)
-            before = _instant_ms(stored.get(UPDATED_AT))
+            before = instant_ms(stored.get(UPDATED_AT))
             if before is None or before <= int(now.timestamp() * 1000):
                 merged[UPDATED_AT] = now_text  # never backwards: a later stored instant stays
             if UPDATED_BY in stored:

@@ -23,8 +23,7 @@ import orjson
 
 from mockserver._errors import MockError
 from mockserver._state import StateStore
-from spec import MISSING, error_pointer, resolve_pointer
-from spec._relations import _instant_ms
+from spec import MISSING, error_pointer, instant_ms, resolve_pointer
 
 # The layout of the tables below; a state file of another layout stops the mock at start.
 STORE_VERSION = 1
@@ -102,7 +101,7 @@ def _columns(document: Mapping[str, Any]) -> tuple[Any, ...]:
     for column, pointer in _INDEXED.items():
         value = resolve_pointer(document, pointer)
         if column.endswith("_ms"):
-            values.append(_instant_ms(value) if value is not MISSING else None)
+            values.append(instant_ms(value) if value is not MISSING else None)
         else:
             values.append(value if isinstance(value, str) else None)
     return tuple(values)

@@ -34,7 +34,7 @@ from spec._loader import (
 from spec._operations import Operation, RouteMatch
 from spec._pointer import MISSING, escape_token, resolve_pointer, unescape_token
 from spec._rate import Rate
-from spec._relations import RelationViolation, RequestFacts, apply_relations, check_relations
+from spec._relations import RelationViolation, RequestFacts, apply_relations, check_relations, instant_ms
 from spec._sequences import Exchange, Sequences, Store
 
 __all__ = [
@@ -73,6 +73,7 @@ __all__ = [
     "cut_deep",
     "error_pointer",
     "escape_token",
+    "instant_ms",
     "keyword_decision",
     "load_spec",
     "resolve_pointer",

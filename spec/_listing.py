@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spec._pointer import MISSING, resolve_pointer
-from spec._relations import _instant_ms
+from spec._relations import instant_ms
 
 FILTER_MATCHES = frozenset({"contains", "any-of", "on-or-after", "on-or-before", "same-instant", "flag"})
 DIRECTIONS = ("asc", "desc")
@@ -64,10 +64,10 @@ class FilterRule:
             if isinstance(self.keeps, Mapping) and "not-in" in self.keeps:
                 return not any(_fold(v) in {_fold(k) for k in self.keeps["not-in"]} for v in values)
             return True
-        bound = _instant_ms(sent)
+        bound = instant_ms(sent)
         if bound is None:
             return True
-        instants = [i for i in (_instant_ms(v) for v in values) if i is not None]
+        instants = [i for i in (instant_ms(v) for v in values) if i is not None]
         if self.match == "on-or-after":
             return any(i >= bound for i in instants)
         if self.match == "on-or-before":
@@ -249,7 +249,7 @@ def _sort_value(item: Any, pointers: Sequence[str]) -> tuple[int, Any] | None:
         if isinstance(value, int | float):
             return (1, float(value))
         if isinstance(value, str):
-            instant = _instant_ms(value)
+            instant = instant_ms(value)
             return (1, instant) if instant is not None else (2, value.casefold())
         return (3, repr(value))
     return None

@@ -67,7 +67,7 @@ def _lowercasings(text: str) -> set[str]:
     return {text.lower(), per_char, text.lower().replace("i\u0307", "i"), per_char.replace("i\u0307", "i")}
 
 
-def _instant_ms(value: Any) -> float | None:
+def instant_ms(value: Any) -> float | None:
     """Epoch milliseconds of a date-time string or an epoch-ms integer; None when neither."""
     if isinstance(value, bool):
         return None
@@ -133,7 +133,7 @@ def check_relation(
         return None
     if kind == "same-instant":
         values = [resolve_pointer(response, p) for p in relation.pointers]
-        instants = [_instant_ms(v) for v in values]
+        instants = [instant_ms(v) for v in values]
         received = dict(zip(relation.pointers, values, strict=True))
         if any(i is None for i in instants):
             return RelationViolation(

@@ -35,7 +35,7 @@ from spec._judge import RELATION_PREFIX, Basis, Direction, Expect, Expectation, 
 from spec._listing import ExpectedPage, Listing
 from spec._loader import Collection, ContractSpec, SequenceRelation
 from spec._pointer import MISSING, escape_token, resolve_pointer
-from spec._relations import _instant_ms, _lowercasings
+from spec._relations import _lowercasings, instant_ms
 
 # The owner of a stored object: (account, stream).
 Scope = tuple[str, str]
@@ -583,8 +583,8 @@ class Sequences:
         for relation in self.applying("not-earlier", op):
             pointer = relation.pointers[0]
             now, before = (
-                _instant_ms(resolve_pointer(answer, pointer)),
-                _instant_ms(resolve_pointer(stored, pointer)),
+                instant_ms(resolve_pointer(answer, pointer)),
+                instant_ms(resolve_pointer(stored, pointer)),
             )
             if now is not None and before is not None:
                 judge.unless(
@@ -610,7 +610,7 @@ def _agree(answered: Any, expected: Any) -> bool:
         )
     if answered == expected and type(answered) is type(expected):
         return True
-    instants = _instant_ms(answered), _instant_ms(expected)
+    instants = instant_ms(answered), instant_ms(expected)
     return (
         isinstance(answered, str) != isinstance(expected, str)
         and None not in instants
