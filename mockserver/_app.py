@@ -106,7 +106,6 @@ from spec import (
     Expect,
     Expectation,
     ExpectedPage,
-    Listing,
     Operation,
     ReceivedAnswer,
     Relation,
@@ -298,7 +297,6 @@ class MockService:
         self.sequences = Sequences(contract)
         # Tables of the role producers, built here once (see `_producers`).
         self._updates: dict[str, _Update] = {}
-        self._listings: dict[str, Listing] = {}
         self._listed: dict[str, str] = {}
         self._creates: dict[str, _Create] = {}
         # The answer schema's top-level properties, for an update that answers a reduced object.
@@ -330,7 +328,11 @@ class MockService:
         self.ids = StoredIds(store, self.seed)
         # Cases are numbered apart from tasks (`CS000001` and `TS000001` in one account).
         self.case_ids = StoredIds(store, self.seed, counter=CASE_COUNTER)
-        self.objects = ObjectStore(store, [c.name for c in self.sequences.collections])
+        self.objects = ObjectStore(
+            store,
+            [c.name for c in self.sequences.collections],
+            {c.name: self.sequences.listing(c.list) for c in self.sequences.collections if c.list},
+        )
         self.start_world = self._start_world()
         if not self.objects.has_world():
             self.objects.load(self.start_world, self.world_counters(self.start_world))
@@ -370,7 +372,6 @@ class MockService:
                 producers[operation.id] = self._stored_update
                 continue
             if found is not None and role == "list":
-                self._listings[operation.id] = self.sequences.listing(operation.id)
                 self._listed[operation.id] = found[0].name
                 producers[operation.id] = self._stored_page
                 continue
@@ -659,9 +660,8 @@ class MockService:
         account and stream hold (`spec.Listing`; decisions filter-matching, sort-forms, pagination)."""
         operation = route.operation
         scope = (account_id, _stream(route, ""))
-        items = self.objects.items(self._listed[operation.id], scope)
         caller = _caller(identity.app_id, self.seed if control.seed is None else control.seed)
-        page: ExpectedPage = self._listings[operation.id].expected(items, body, caller=caller.user_id)
+        page: ExpectedPage = self.objects.page(self._listed[operation.id], scope, body, caller.user_id)
         return {
             PAGE_RESULTS: list(page.results),
             "page": page.page,

@@ -2,8 +2,9 @@
 
 They live in the SQLite file the workers already share (`StateStore`: one connection per process,
 WAL), one row per object: its collection, account, stream and id, its creation order, the version
-of its document's form, the columns listings sort and filter on most (indexed), and the object as a
-JSON document. Every change is one transaction committed before the caller answers, so an answered
+of its document's form, the object as a JSON document, and what the listings sort and filter on
+(`ListingIndex`, mockserver/_index.py: sort columns with an index per order, filter values in
+`facets`), so a listing's page is one indexed query, never a load of the whole scope. Every change is one transaction committed before the caller answers, so an answered
 write is in the file; what a create, a listing or an update means is the spec's (`spec.Sequences`),
 decided by the mock, not here.
 
@@ -22,8 +23,9 @@ from typing import Any
 import orjson
 
 from mockserver._errors import MockError
+from mockserver._index import ListingIndex
 from mockserver._state import StateStore
-from spec import MISSING, error_pointer, instant_ms, resolve_pointer
+from spec import ExpectedPage, Listing, error_pointer, resolve_pointer
 
 # The layout of the tables below; a state file of another layout stops the mock at start.
 STORE_VERSION = 1
@@ -34,12 +36,9 @@ DOCUMENT_VERSION = 1
 ACCOUNT_POINTER = "/accountId"
 STREAM_POINTER = "/iId"
 ID_POINTER = "/_id"
-# Columns kept beside the document for the listings' sort keys and date filters (an index each);
-# the listing itself is still computed by `spec.Listing` over the scope's documents.
-_INDEXED = {"created_ms": "/createdAt", "updated_ms": "/updatedAt", "lname": "/lname"}
 
+# The core of the layout; the listings' columns and indexes follow from the spec (`ListingIndex`).
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     collection TEXT NOT NULL,
@@ -47,18 +46,16 @@ CREATE TABLE IF NOT EXISTS objects (
     stream TEXT NOT NULL,
     id TEXT NOT NULL,
     version INTEGER NOT NULL,
-    created_ms INTEGER,
-    updated_ms INTEGER,
-    lname TEXT,
     document TEXT NOT NULL,
+    {columns},
     UNIQUE (collection, account, stream, id)
-);
-CREATE INDEX IF NOT EXISTS objects_created ON objects (collection, account, stream, created_ms);
-CREATE INDEX IF NOT EXISTS objects_updated ON objects (collection, account, stream, updated_ms);
-CREATE INDEX IF NOT EXISTS objects_lname ON objects (collection, account, stream, lname);
+)
 """
 
 Scope = tuple[str, str]
+# A listing whose filters keep at least one object in this many walks the order's index; sparser
+# ones look the kept objects up and sort them (mockserver/_index.py).
+_DENSE = 16
 
 
 # Not frozen: an exception's traceback is set as it propagates through `with` blocks.
@@ -96,23 +93,24 @@ def scope_of(document: Mapping[str, Any]) -> Scope:
     return (account if isinstance(account, str) else "", stream if isinstance(stream, str) else "")
 
 
-def _columns(document: Mapping[str, Any]) -> tuple[Any, ...]:
-    values: list[Any] = []
-    for column, pointer in _INDEXED.items():
-        value = resolve_pointer(document, pointer)
-        if column.endswith("_ms"):
-            values.append(instant_ms(value) if value is not MISSING else None)
-        else:
-            values.append(value if isinstance(value, str) else None)
-    return tuple(values)
-
-
 class ObjectStore:
     """The collections' objects in the shared SQLite file; safe from any worker and thread."""
 
-    def __init__(self, state: StateStore, collections: Iterable[str]) -> None:
+    def __init__(
+        self, state: StateStore, collections: Iterable[str], listings: Mapping[str, Listing] | None = None
+    ) -> None:
         self.state = state
         self.collections = tuple(collections)
+        self.index = ListingIndex(listings or {})
+        self._names = self.index.column_names()
+        self._insert_sql = (
+            f"INSERT INTO objects (collection, account, stream, id, version, document, {', '.join(self._names)}) "
+            f"VALUES ({', '.join('?' * (6 + len(self._names)))})"
+        )
+        self._update_sql = (
+            f"UPDATE objects SET version = ?, document = ?, {', '.join(f'{n} = ?' for n in self._names)} "
+            "WHERE seq = ?"
+        )
         try:
             self.state.transaction(self._prepare)
         except _Refused as exc:
@@ -121,14 +119,29 @@ class ObjectStore:
             raise StateFileError(state.path, f"cannot be used ({exc})") from None
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
-        # One statement at a time: executescript would commit the transaction it runs in.
-        for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-            conn.execute(statement)
+        conn.execute("CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         row = conn.execute("SELECT value FROM store_meta WHERE key = 'version'").fetchone()
-        if row is None:
-            conn.execute("INSERT INTO store_meta (key, value) VALUES ('version', ?)", (str(STORE_VERSION),))
-        elif row[0] != str(STORE_VERSION):
+        if row is not None and row[0] != str(STORE_VERSION):
             raise _Refused(f"its store layout is version {row[0]}; this mock reads version {STORE_VERSION}")
+        layout = conn.execute("SELECT value FROM store_meta WHERE key = 'layout'").fetchone()
+        kept: list[tuple[str, str]] = []
+        if layout is None or layout[0] != self.index.layout():
+            # Made for other listings (or before they were indexed): keep the objects, index them anew.
+            if conn.execute("SELECT name FROM sqlite_master WHERE name = 'objects'").fetchone():
+                kept = conn.execute("SELECT collection, document FROM objects ORDER BY seq").fetchall()
+                conn.execute("DROP TABLE objects")
+            conn.execute("DROP TABLE IF EXISTS facets")
+            conn.execute("DROP TABLE IF EXISTS scope_sizes")
+        conn.execute(_SCHEMA.format(columns=",\n    ".join(self.index.columns())))
+        for statement in self.index.indexes():
+            conn.execute(statement)
+        for collection, document in kept:
+            parsed = orjson.loads(document)
+            self._insert(conn, collection, scope_of(parsed), parsed)
+        conn.execute(
+            "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('version', ?), ('layout', ?)",
+            (str(STORE_VERSION), self.index.layout()),
+        )
 
     # -- the world ----------------------------------------------------------------------------------
 
@@ -144,6 +157,8 @@ class ObjectStore:
 
         def replace(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM objects")
+            conn.execute("DELETE FROM facets")
+            conn.execute("DELETE FROM scope_sizes")
             for collection in self.collections:
                 for document in world.get(collection, []):
                     self._insert(conn, collection, scope_of(document), document)
@@ -227,26 +242,68 @@ class ObjectStore:
         )
         return [orjson.loads(row[0]) for row in rows]
 
+    def page(
+        self,
+        collection: str,
+        scope: Scope,
+        body: Any,
+        caller: str | None,
+        *,
+        answered_limit: int | None = None,
+    ) -> ExpectedPage:
+        """The page `body` asks of `collection`'s listing in `scope`: what `Listing.expected` answers
+        over `items(collection, scope)`, worked out by SQLite's indexes."""
+        listing = self.index.listings[collection]
+        query = self.index.query(collection, scope, body, caller)
+
+        def read(conn: sqlite3.Connection) -> ExpectedPage:
+            row = conn.execute(
+                "SELECT size FROM scope_sizes WHERE collection = ? AND account = ? AND stream = ?",
+                (collection, *scope),
+            ).fetchone()
+            size = row[0] if row is not None else 0
+            if query.nothing:
+                total = 0
+            elif query.kept is None:
+                total = size
+            else:
+                total = conn.execute(query.count, query.params).fetchone()[0]
+            start, limit, number = listing.window(body, total, answered_limit=answered_limit)
+            rows: list[Any] = []
+            if total > start:
+                # Walk the order's index while the kept objects are dense in it (a page's end is
+                # reached within _DENSE rows per object listed); look the few kept ones up otherwise.
+                sql = query.by_order if query.kept is None or total * _DENSE >= size else query.by_set
+                rows = conn.execute(sql, (*query.params, collection, *scope, limit, start)).fetchall()
+            return Listing.envelope([orjson.loads(r[0]) for r in rows], start, limit, number, total)
+
+        return self.state.transaction(read)
+
     # -- statements inside a transaction ------------------------------------------------------------
 
-    @staticmethod
-    def _insert(conn: sqlite3.Connection, collection: str, scope: Scope, document: Mapping[str, Any]) -> None:
-        conn.execute(
-            "INSERT INTO objects (collection, account, stream, id, version, created_ms, updated_ms, lname, "
-            "document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    def _insert(
+        self, conn: sqlite3.Connection, collection: str, scope: Scope, document: Mapping[str, Any]
+    ) -> None:
+        cursor = conn.execute(
+            self._insert_sql,
             (
                 collection,
                 *scope,
                 str(document.get("_id", "")),
                 DOCUMENT_VERSION,
-                *_columns(document),
                 orjson.dumps(document).decode(),
+                *self.index.sort_values(collection, document),
             ),
         )
+        self._put_facets(conn, cursor.lastrowid, collection, scope, document)
+        conn.execute(
+            "INSERT INTO scope_sizes (collection, account, stream, size) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (collection, account, stream) DO UPDATE SET size = size + 1",
+            (collection, *scope),
+        )
 
-    @staticmethod
     def _get(
-        conn: sqlite3.Connection, collection: str, scope: Scope, object_id: str
+        self, conn: sqlite3.Connection, collection: str, scope: Scope, object_id: str
     ) -> dict[str, Any] | None:
         row = conn.execute(
             "SELECT document FROM objects WHERE collection = ? AND account = ? AND stream = ? AND id = ?",
@@ -254,21 +311,46 @@ class ObjectStore:
         ).fetchone()
         return orjson.loads(row[0]) if row is not None else None
 
-    @staticmethod
     def _put(
-        conn: sqlite3.Connection, collection: str, scope: Scope, object_id: str, document: Mapping[str, Any]
+        self,
+        conn: sqlite3.Connection,
+        collection: str,
+        scope: Scope,
+        object_id: str,
+        document: Mapping[str, Any],
     ) -> None:
+        row = conn.execute(
+            "SELECT seq FROM objects WHERE collection = ? AND account = ? AND stream = ? AND id = ?",
+            (collection, *scope, object_id),
+        ).fetchone()
+        if row is None:
+            return
         conn.execute(
-            "UPDATE objects SET version = ?, created_ms = ?, updated_ms = ?, lname = ?, document = ? "
-            "WHERE collection = ? AND account = ? AND stream = ? AND id = ?",
+            self._update_sql,
             (
                 DOCUMENT_VERSION,
-                *_columns(document),
                 orjson.dumps(document).decode(),
-                collection,
-                *scope,
-                object_id,
+                *self.index.sort_values(collection, document),
+                row[0],
             ),
+        )
+        conn.execute("DELETE FROM facets WHERE seq = ?", (row[0],))
+        self._put_facets(conn, row[0], collection, scope, document)
+
+    def _put_facets(
+        self,
+        conn: sqlite3.Connection,
+        seq: int | None,
+        collection: str,
+        scope: Scope,
+        document: Mapping[str, Any],
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO facets (seq, rule, value, collection, account, stream) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (seq, rule, value, collection, *scope)
+                for rule, value in self.index.facets(collection, document)
+            ],
         )
 
 

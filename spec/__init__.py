@@ -16,7 +16,7 @@ from spec._judge import (
     cut_deep,
     error_pointer,
 )
-from spec._listing import ExpectedPage, Listing
+from spec._listing import Condition, ExpectedPage, Listing, sort_value
 from spec._loader import (
     SPEC_PATH,
     CallSequences,
@@ -43,6 +43,7 @@ __all__ = [
     "Basis",
     "CallSequences",
     "Collection",
+    "Condition",
     "ContractJudge",
     "ContractSpec",
     "Decision",
@@ -77,6 +78,7 @@ __all__ = [
     "keyword_decision",
     "load_spec",
     "resolve_pointer",
+    "sort_value",
     "spec_files",
     "unescape_token",
 ]

@@ -31,6 +31,36 @@ class ListingError(ValueError):
 
 
 @dataclass(frozen=True)
+class Condition:
+    """What one filter asks of an object's `FilterRule.values_of`, as a body sends it.
+
+    `kind` is one of: `any-of` (some value is in `operands`), `none-of` (no value is), `contains`
+    (some value has `operands[0]` as a substring), `at-least` / `at-most` / `equal` (some value is
+    >= / <= / == `operands[0]`), `nothing` (no object passes). A filter the body does not send is no
+    condition (None). Code that evaluates listings elsewhere (the mock's SQL) reads these kinds.
+    """
+
+    kind: str
+    operands: tuple[Any, ...]
+
+    def holds(self, values: Sequence[Any]) -> bool:
+        """Whether an object whose filter values are `values` passes."""
+        if self.kind == "any-of":
+            return any(v in self.operands for v in values)
+        if self.kind == "none-of":
+            return not any(v in self.operands for v in values)
+        if self.kind == "contains":
+            return any(self.operands[0] in v for v in values)
+        if self.kind == "at-least":
+            return any(v >= self.operands[0] for v in values)
+        if self.kind == "at-most":
+            return any(v <= self.operands[0] for v in values)
+        if self.kind == "equal":
+            return any(v == self.operands[0] for v in values)
+        return False  # nothing
+
+
+@dataclass(frozen=True)
 class FilterRule:
     """One entry of `x-filter`: the body field, the stored pointers it looks at and how it matches."""
 
@@ -39,40 +69,51 @@ class FilterRule:
     match: str
     keeps: Any = None
 
-    def keeps_item(self, item: Any, body: Any, caller: str | None = None) -> bool:
-        """Whether the stored `item` passes this filter as `body` sends it (a filter not sent keeps all)."""
-        sent = resolve_pointer(body, self.field)
-        if sent is MISSING or sent is None:
-            return True
+    def values_of(self, item: Any) -> tuple[Any, ...]:
+        """The values of a stored `item` this filter compares, in the form it compares them: strings
+        case-folded (the caller's id as is), instants as epoch milliseconds."""
         values = [v for pointer in self.stored for v in _values(resolve_pointer(item, pointer))]
         if self.match == "contains":
+            return tuple(v.casefold() for v in values if isinstance(v, str))
+        if self.match in ("on-or-after", "on-or-before", "same-instant"):
+            return tuple(i for i in (instant_ms(v) for v in values) if i is not None)
+        if self.match == "flag" and self.keeps == "caller":
+            return tuple(v for v in values if isinstance(v, str))
+        return tuple(_fold(v) for v in values)
+
+    def condition(self, body: Any, caller: str | None = None) -> Condition | None:
+        """What this filter asks of `values_of` as `body` sends it; None when it keeps every object."""
+        sent = resolve_pointer(body, self.field)
+        if sent is MISSING or sent is None:
+            return None
+        if self.match == "contains":
             if not isinstance(sent, str) or not sent:
-                return True
-            return any(isinstance(v, str) and sent.casefold() in v.casefold() for v in values)
+                return None
+            return Condition("contains", (sent.casefold(),))
         if self.match == "any-of":
             if not isinstance(sent, list) or not sent:
-                return True
-            wanted = {_fold(s) for s in sent}
-            return any(_fold(v) in wanted for v in values)
+                return None
+            return Condition("any-of", tuple(sorted({_fold(s) for s in sent})))
         if self.match == "flag":
             if sent is not True:
-                return True
+                return None
             if self.keeps == "caller":
-                return caller is not None and any(v == caller for v in values)
+                return Condition("any-of", (caller,)) if caller is not None else Condition("nothing", ())
             if isinstance(self.keeps, Mapping) and "in" in self.keeps:
-                return any(_fold(v) in {_fold(k) for k in self.keeps["in"]} for v in values)
+                return Condition("any-of", tuple(sorted({_fold(k) for k in self.keeps["in"]})))
             if isinstance(self.keeps, Mapping) and "not-in" in self.keeps:
-                return not any(_fold(v) in {_fold(k) for k in self.keeps["not-in"]} for v in values)
-            return True
+                return Condition("none-of", tuple(sorted({_fold(k) for k in self.keeps["not-in"]})))
+            return None
         bound = instant_ms(sent)
         if bound is None:
-            return True
-        instants = [i for i in (instant_ms(v) for v in values) if i is not None]
-        if self.match == "on-or-after":
-            return any(i >= bound for i in instants)
-        if self.match == "on-or-before":
-            return any(i <= bound for i in instants)
-        return any(i == bound for i in instants)  # same-instant
+            return None
+        kind = {"on-or-after": "at-least", "on-or-before": "at-most"}.get(self.match, "equal")
+        return Condition(kind, (bound,))
+
+    def keeps_item(self, item: Any, body: Any, caller: str | None = None) -> bool:
+        """Whether the stored `item` passes this filter as `body` sends it (a filter not sent keeps all)."""
+        condition = self.condition(body, caller)
+        return condition is None or condition.holds(self.values_of(item))
 
 
 @dataclass(frozen=True)
@@ -104,16 +145,18 @@ class SortRule:
         sign = -1 if direction == "desc" else 1
 
         def compare(a: Any, b: Any) -> int:
-            ka, kb = _sort_value(a, pointers), _sort_value(b, pointers)
+            ka, kb = sort_value(a, pointers), sort_value(b, pointers)
             # Items missing the key sort last in either direction.
             by_key = (ka is None) - (kb is None) if ka is None or kb is None else sign * _cmp(ka, kb)
             if by_key:
                 return by_key
-            return _cmp(
-                _sort_value(a, (self.tie_break,)) or (3, ""), _sort_value(b, (self.tie_break,)) or (3, "")
-            )
+            return _cmp(self.tie_value(a), self.tie_value(b))
 
         return sorted(items, key=functools.cmp_to_key(compare))
+
+    def tie_value(self, item: Any) -> tuple[int, Any]:
+        """The tie-break's comparable form for `item` (ascending in either direction)."""
+        return sort_value(item, (self.tie_break,)) or (3, "")
 
 
 @dataclass(frozen=True)
@@ -202,20 +245,36 @@ class Listing:
         """
         kept = [item for item in items if self.keeps(item, body, caller)]
         ordered = self.sort.sort(kept, body) if self.sort else kept
-        paging = self.paging or PageRule(None, None, None, max(len(ordered), 1), max(len(ordered), 1))
+        start, limit, page = self.window(body, len(ordered), answered_limit=answered_limit)
+        return self.envelope(ordered[start : start + limit], start, limit, page, len(ordered), kept=ordered)
+
+    def window(
+        self, body: Any, total: int | None = None, *, answered_limit: int | None = None
+    ) -> tuple[int, int, int]:
+        """(index of the first item, page size, 1-based page number) of the page `body` asks for.
+
+        `total` is the number of kept items, needed only by a listing without `x-page` (one page of
+        everything); `answered_limit` as in `expected`."""
+        paging = self.paging or PageRule(None, None, None, max(total or 0, 1), max(total or 0, 1))
         limit = paging.asked_limit(body)
         if answered_limit is not None and 1 <= answered_limit <= limit:
             limit = answered_limit
         start, page = paging.window(body, limit)
-        total = len(ordered)
+        return start, limit, page
+
+    @staticmethod
+    def envelope(
+        results: Sequence[Any], start: int, limit: int, page: int, total: int, *, kept: Sequence[Any] = ()
+    ) -> ExpectedPage:
+        """The page of `results` at `window` out of `total` kept items, with its envelope's numbers."""
         return ExpectedPage(
-            results=tuple(ordered[start : start + limit]),
+            results=tuple(results),
             page=page,
             limit=limit,
             has_more=start + limit < total,
             total_pages=math.ceil(total / limit),
             total_results=total,
-            kept=tuple(ordered),
+            kept=tuple(kept),
         )
 
 
@@ -238,8 +297,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _sort_value(item: Any, pointers: Sequence[str]) -> tuple[int, Any] | None:
-    """A comparable form of the first present value: instants and numbers as numbers, strings folded."""
+def sort_value(item: Any, pointers: Sequence[str]) -> tuple[int, Any] | None:
+    """A sort key's comparable form: (rank, value) of the first present value of `pointers` (rank 1:
+    instants as epoch ms and numbers, 2: other strings case-folded, 3: anything else as its repr);
+    None when every pointer is missing, null or empty (such items sort last)."""
     for pointer in pointers:
         value = resolve_pointer(item, pointer)
         if value is MISSING or value is None or value == "":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,13 +25,17 @@ def unescape_token(token: str) -> str:
     return token.replace("~1", "/").replace("~0", "~")
 
 
+@functools.lru_cache(maxsize=1024)
+def _tokens(pointer: str) -> tuple[str, ...]:
+    return tuple(unescape_token(raw) for raw in pointer.lstrip("/").split("/"))
+
+
 def resolve_pointer(document: Any, pointer: str) -> Any:
     """The value at a JSON pointer (RFC 6901), or MISSING."""
     node = document
     if not pointer:
         return node
-    for raw in pointer.lstrip("/").split("/"):
-        token = unescape_token(raw)
+    for token in _tokens(pointer):
         if isinstance(node, Mapping) and token in node:
             node = node[token]
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
