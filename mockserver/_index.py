@@ -1,17 +1,24 @@
 """The listings' filters, order and pages answered by SQLite, from the spec's `Listing`s.
 
-A listing over 100,000 stored objects cannot load them all: the store keeps, beside each object, what
-the listings compare, in the form the spec compares it, and lets SQLite's indexes filter, order and cut
-the page. Nothing here decides what a listing means: every value kept is `spec.Listing`'s own
+A listing over 100,000 stored objects cannot load them all: the store keeps, beside the objects,
+what the listings compare, in the form the spec compares it, and lets SQLite's indexes filter, order
+and cut the page. Nothing here decides what a listing means: every value kept is `spec.Listing`'s own
 (`FilterRule.values_of`, `sort_value`, `SortRule.tie_value`) and every condition is the one
-`FilterRule.condition` states; this module only writes them as columns, rows and SQL.
+`FilterRule.condition` states; this module only writes them as rows and SQL.
 
-- Sort keys: for each distinct list of pointers a listing sorts by, three columns on the object's row:
-  `k<j>_m` (1 when the object has no value: such objects sort last either way), `k<j>_r` and `k<j>_v`
-  (the rank and value of `sort_value`), plus `tb_r`/`tb_v` (the tie-break, ascending either way). Two
-  indexes per key, one per direction, so any order asked walks an index.
-- Filters: one row per (object, filter rule, value) in `facets`, indexed by scope, rule and value; each
-  condition kind is a sub-select of the objects whose values pass.
+- `sortkeys`: one row per object. For each distinct list of pointers a listing sorts by, `k<j>_m` (1
+  when the object has no value: such objects sort last either way), `k<j>_r` and `k<j>_v` (the rank
+  and value of `sort_value`), and `tb_r`/`tb_v` (the tie-break, ascending either way); two indexes per
+  key, one per direction, so any order asked walks an index.
+- `facets`: one row per (object, filter rule, value), indexed by scope, rule and value; each
+  condition kind is a set of objects, combined by INTERSECT and EXCEPT.
+- `scope_sizes`: how many objects each scope holds (the total of a listing with no filter).
+
+These tables are derived, and brought up to date lazily: a write stores the object and moves its
+`rev`; the next listing, in its own transaction, indexes every object whose `rev` is past the
+indexed one. Creates stay cheap (their index rows are written in batches by the listings that need
+them), a listing always sees every write committed before it, and a crash loses nothing (the index
+is rebuilt from the objects whenever it is behind or of another layout).
 
 `tests/mockserver/test_index.py` checks that the SQL answers exactly what `Listing.expected` answers.
 """
@@ -19,9 +26,12 @@ the page. Nothing here decides what a listing means: every value kept is `spec.L
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from spec import Condition, Listing, sort_value
 
@@ -38,8 +48,8 @@ class Query:
     of the scope is kept; `nothing`: a filter keeps none). `count` counts them; `by_order` walks the
     asked order's index and keeps what `kept` holds (cheap when most objects are kept: it stops at the
     page's end); `by_set` looks the kept objects up and sorts only them (cheap when few are kept).
-    `count` takes `params`; the pages take `params`, the collection, account and stream, the limit and
-    the offset.
+    `count` takes `params`; the pages, which select the `seq`s of the page in order, take `params`,
+    the scope's `sid`, the limit and the offset.
     """
 
     kept: str | None
@@ -51,7 +61,8 @@ class Query:
 
 
 class ListingIndex:
-    """The columns, rows and queries that answer the listings of the collections in `listings`."""
+    """The derived tables, their upkeep and the queries that answer the listings in `listings`
+    (collection name -> Listing). Objects are named by `seq` and scopes by `sid` (the store's)."""
 
     def __init__(self, listings: Mapping[str, Listing]) -> None:
         self.listings = dict(listings)
@@ -61,62 +72,95 @@ class ListingIndex:
                 keys.update(listing.sort.keys.values())
         self.sort_keys: tuple[tuple[str, ...], ...] = tuple(sorted(keys))
         self._column = {pointers: f"k{j}" for j, pointers in enumerate(self.sort_keys)}
+        names = [f"{self._column[p]}_{part}" for p in self.sort_keys for part in ("m", "r", "v")]
+        self._names = [*names, "tb_r", "tb_v"]
+        self._upsert_sql = (
+            f"INSERT OR REPLACE INTO sortkeys (seq, sid, {', '.join(self._names)}) "
+            f"VALUES ({', '.join('?' * (2 + len(self._names)))})"
+        )
 
     # -- layout -------------------------------------------------------------------------------------
 
-    def columns(self) -> list[str]:
-        """The sort columns' definitions (no declared type: SQLite keeps numbers and text as given)."""
-        columns = []
-        for pointers in self.sort_keys:
-            name = self._column[pointers]
-            columns += [f"{name}_m INTEGER NOT NULL DEFAULT 1", f"{name}_r", f"{name}_v"]
-        return [*columns, "tb_r", "tb_v"]
-
-    def column_names(self) -> list[str]:
-        names = []
-        for pointers in self.sort_keys:
-            name = self._column[pointers]
-            names += [f"{name}_m", f"{name}_r", f"{name}_v"]
-        return [*names, "tb_r", "tb_v"]
-
-    def indexes(self) -> list[str]:
-        """An index per sort key and direction, and the facets' tables and index."""
-        statements = []
+    def statements(self) -> list[str]:
+        """The derived tables and their indexes (sort columns have no declared type: SQLite keeps
+        numbers and text as given)."""
+        columns = ", ".join(f"{n} INTEGER NOT NULL DEFAULT 1" if n.endswith("_m") else n for n in self._names)
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS sortkeys (seq INTEGER PRIMARY KEY, sid INTEGER NOT NULL, {columns})",
+            "CREATE TABLE IF NOT EXISTS facets (seq INTEGER NOT NULL, rule INTEGER NOT NULL, value NOT NULL, "
+            "sid INTEGER NOT NULL, PRIMARY KEY (seq, rule, value)) WITHOUT ROWID",
+            "CREATE INDEX IF NOT EXISTS facets_lookup ON facets (sid, rule, value, seq)",
+            "CREATE TABLE IF NOT EXISTS scope_sizes (sid INTEGER PRIMARY KEY, size INTEGER NOT NULL)",
+        ]
         for pointers in self.sort_keys:
             name = self._column[pointers]
             for direction in ("asc", "desc"):
-                order = "" if direction == "asc" else " DESC"
+                way = "" if direction == "asc" else " DESC"
                 statements.append(
-                    f"CREATE INDEX IF NOT EXISTS objects_{name}_{direction} ON objects "
-                    f"(collection, account, stream, {name}_m, {name}_r{order}, {name}_v{order}, tb_r, tb_v)"
+                    f"CREATE INDEX IF NOT EXISTS sortkeys_{name}_{direction} ON sortkeys "
+                    f"(sid, {name}_m, {name}_r{way}, {name}_v{way}, tb_r, tb_v)"
                 )
-        statements += [
-            "CREATE TABLE IF NOT EXISTS facets (seq INTEGER NOT NULL, rule INTEGER NOT NULL, value NOT NULL, "
-            "collection TEXT NOT NULL, account TEXT NOT NULL, stream TEXT NOT NULL, "
-            "PRIMARY KEY (seq, rule, value)) WITHOUT ROWID",
-            "CREATE INDEX IF NOT EXISTS facets_lookup ON facets (collection, account, stream, rule, value, seq)",
-            "CREATE TABLE IF NOT EXISTS scope_sizes (collection TEXT NOT NULL, account TEXT NOT NULL, "
-            "stream TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (collection, account, stream)) WITHOUT ROWID",
-        ]
         return statements
 
     def layout(self) -> str:
-        """A digest of the layout: a state file made for other listings is re-indexed at start."""
-        text = "\n".join([*self.columns(), *self.indexes()])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        """A digest of the layout: a state file made for other listings is indexed anew at start."""
+        return hashlib.sha256("\n".join(self.statements()).encode()).hexdigest()[:16]
 
-    # -- what an object adds ------------------------------------------------------------------------
+    @staticmethod
+    def drop(conn: sqlite3.Connection) -> None:
+        """Forget every derived row (the objects stay): the next listing indexes them all again."""
+        for table in ("sortkeys", "facets", "scope_sizes"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute("DELETE FROM store_meta WHERE key = 'indexed_rev'")
+
+    # -- upkeep -------------------------------------------------------------------------------------
+
+    def catch_up(self, conn: sqlite3.Connection, collection_of: Mapping[int, str]) -> None:
+        """Index every object written since the last catch-up (inside the caller's transaction)."""
+        row = conn.execute("SELECT value FROM store_meta WHERE key = 'indexed_rev'").fetchone()
+        indexed = int(row[0]) if row is not None else 0
+        latest = conn.execute("SELECT MAX(rev) FROM objects").fetchone()[0]
+        if latest is None or latest <= indexed:
+            return
+        grown: dict[int, int] = {}
+        for seq, sid, document in conn.execute(
+            "SELECT seq, sid, document FROM objects WHERE rev > ? ORDER BY rev", (indexed,)
+        ).fetchall():
+            collection = collection_of.get(sid, "")
+            parsed = orjson.loads(document)
+            known = conn.execute("SELECT 1 FROM sortkeys WHERE seq = ?", (seq,)).fetchone()
+            if known is None:
+                grown[sid] = grown.get(sid, 0) + 1
+            else:
+                conn.execute("DELETE FROM facets WHERE seq = ?", (seq,))
+            conn.execute(self._upsert_sql, (seq, sid, *self.sort_values(collection, parsed)))
+            conn.executemany(
+                "INSERT INTO facets (seq, rule, value, sid) VALUES (?, ?, ?, ?)",
+                [(seq, rule, value, sid) for rule, value in self.facets(collection, parsed)],
+            )
+        conn.executemany(
+            "INSERT INTO scope_sizes (sid, size) VALUES (?, ?) "
+            "ON CONFLICT (sid) DO UPDATE SET size = size + excluded.size",
+            list(grown.items()),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('indexed_rev', ?)", (str(latest),)
+        )
 
     def sort_values(self, collection: str, document: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The values of `column_names()` for an object of `collection`."""
+        """The sort columns' values for an object of `collection`."""
         listing = self.listings.get(collection)
+        sort = listing.sort if listing is not None else None
         values: list[Any] = []
         for pointers in self.sort_keys:
-            used = listing is not None and listing.sort is not None and pointers in listing.sort.keys.values()
-            key = sort_value(document, pointers) if used else None
+            key = (
+                sort_value(document, pointers)
+                if sort is not None and pointers in sort.keys.values()
+                else None
+            )
             values += [1, None, None] if key is None else [0, key[0], _storable(key[1])]
-        if listing is not None and listing.sort is not None:
-            rank, value = listing.sort.tie_value(document)
+        if sort is not None:
+            rank, value = sort.tie_value(document)
             values += [rank, _storable(value)]
         else:
             values += [None, None]
@@ -133,8 +177,8 @@ class ListingIndex:
 
     # -- a page -------------------------------------------------------------------------------------
 
-    def query(self, collection: str, scope: tuple[str, str], body: Any, caller: str | None) -> Query:
-        """The SQL of the pages `body` asks of `collection`'s listing in `scope`."""
+    def query(self, collection: str, sid: int, body: Any, caller: str | None) -> Query:
+        """The SQL of the pages `body` asks of `collection`'s listing in the scope `sid`."""
         listing = self.listings[collection]
         keep: list[tuple[str, list[Any]]] = []
         drop: list[tuple[str, list[Any]]] = []
@@ -146,41 +190,35 @@ class ListingIndex:
             if condition.kind == "nothing":
                 nothing = True
                 continue
-            select = _facet_select(condition, collection, scope, index)
+            select = _facet_select(condition, sid, index)
             (drop if condition.kind == "none-of" else keep).append(select)
-        scoped = "collection = ? AND account = ? AND stream = ?"
         kept: str | None = None
         params: list[Any] = []
         if keep or drop:
             # Set algebra over the filters' facet rows: what every kept filter keeps, minus what a
             # none-of filter drops (INTERSECT and EXCEPT bind left to right, and yield distinct seqs).
-            parts = keep or [(f"SELECT seq FROM objects WHERE {scoped}", [collection, *scope])]
+            parts = keep or [("SELECT seq FROM sortkeys WHERE sid = ?", [sid])]
             kept = " INTERSECT ".join(sql for sql, _ in parts)
             if len(parts) == 1 and not drop:
                 kept = f"SELECT DISTINCT seq FROM ({kept})"
             kept += "".join(f" EXCEPT {sql}" for sql, _ in drop)
             params = [v for _, values in (*parts, *drop) for v in values]
-        order, index_name = "seq", None
+        order, indexed = "seq", ""
         if listing.sort is not None:
             pointers, direction = listing.sort.order_of(body)
             name = self._column[pointers]
             way = " DESC" if direction == "desc" else ""
             order = f"{name}_m, {name}_r{way}, {name}_v{way}, tb_r, tb_v"
-            index_name = f"objects_{name}_{direction}"
-        indexed = f" INDEXED BY {index_name}" if index_name else ""
+            indexed = f" INDEXED BY sortkeys_{name}_{direction}"
+        member = f"seq IN ({kept}) AND " if kept is not None else ""
         return Query(
             kept=kept,
             params=tuple(params),
             nothing=nothing,
             count=f"SELECT COUNT(*) FROM ({kept})" if kept is not None else "",
-            by_order=(
-                f"SELECT document FROM objects{indexed} WHERE seq IN ({kept}) AND {scoped} ORDER BY {order} "
-                "LIMIT ? OFFSET ?"
-                if kept is not None
-                else f"SELECT document FROM objects{indexed} WHERE {scoped} ORDER BY {order} LIMIT ? OFFSET ?"
-            ),
+            by_order=f"SELECT seq FROM sortkeys{indexed} WHERE {member}sid = ? ORDER BY {order} LIMIT ? OFFSET ?",
             by_set=(
-                f"SELECT document FROM objects NOT INDEXED WHERE seq IN ({kept}) AND {scoped} "
+                f"SELECT seq FROM sortkeys NOT INDEXED WHERE seq IN ({kept}) AND sid = ? "
                 f"ORDER BY {order} LIMIT ? OFFSET ?"
                 if kept is not None
                 else ""
@@ -188,9 +226,7 @@ class ListingIndex:
         )
 
 
-def _facet_select(
-    condition: Condition, collection: str, scope: tuple[str, str], rule: int
-) -> tuple[str, list[Any]]:
+def _facet_select(condition: Condition, sid: int, rule: int) -> tuple[str, list[Any]]:
     """The seqs of the scope's objects with a facet value `condition` tests for (for none-of: the
     values it refuses)."""
     operands = [_storable(o) for o in condition.operands]
@@ -205,10 +241,7 @@ def _facet_select(
     if condition.kind not in tests:
         raise ValueError(f"no SQL for the condition kind {condition.kind!r}")
     test, test_params = tests[condition.kind]
-    return (
-        f"SELECT seq FROM facets WHERE collection = ? AND account = ? AND stream = ? AND rule = ? AND {test}",
-        [collection, *scope, rule, *test_params],
-    )
+    return f"SELECT seq FROM facets WHERE sid = ? AND rule = ? AND {test}", [sid, rule, *test_params]
 
 
 def _storable(value: Any) -> Any:

@@ -1,11 +1,12 @@
 """The objects the mock keeps: the collections of `x-contract-sequences` per (account, stream).
 
 They live in the SQLite file the workers already share (`StateStore`: one connection per process,
-WAL), one row per object: its collection, account, stream and id, its creation order, the version
-of its document's form, the object as a JSON document, and what the listings sort and filter on
-(`ListingIndex`, mockserver/_index.py: sort columns with an index per order, filter values in
-`facets`), so a listing's page is one indexed query, never a load of the whole scope. Every change is one transaction committed before the caller answers, so an answered
-write is in the file; what a create, a listing or an update means is the spec's (`spec.Sequences`),
+WAL), one row per object: its scope (`scopes`: collection, account, stream), its id, its creation
+order, the version of its document's form, the object as a JSON document and the `rev` of its last
+write. What the listings sort and filter on is derived from them (`ListingIndex`,
+mockserver/_index.py), so a listing's page is a few indexed queries, never a load of the whole scope.
+Every change is one transaction committed before the caller answers, so an answered write is in the
+file; what a create, a listing or an update means is the spec's (`spec.Sequences`),
 decided by the mock, not here.
 
 The whole store is exported and imported as the spec's `World` document (`{"version": 1, "cases":
@@ -18,7 +19,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -37,25 +38,23 @@ ACCOUNT_POINTER = "/accountId"
 STREAM_POINTER = "/iId"
 ID_POINTER = "/_id"
 
-# The core of the layout; the listings' columns and indexes follow from the spec (`ListingIndex`).
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS objects (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    collection TEXT NOT NULL,
-    account TEXT NOT NULL,
-    stream TEXT NOT NULL,
-    id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    document TEXT NOT NULL,
-    {columns},
-    UNIQUE (collection, account, stream, id)
+# The core of the layout; the listings' tables and indexes follow from the spec (`ListingIndex`).
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS scopes (sid INTEGER PRIMARY KEY, collection TEXT NOT NULL, "
+    "account TEXT NOT NULL, stream TEXT NOT NULL, UNIQUE (collection, account, stream))",
+    "CREATE TABLE IF NOT EXISTS objects (seq INTEGER PRIMARY KEY, sid INTEGER NOT NULL, id TEXT NOT NULL, "
+    "version INTEGER NOT NULL, rev INTEGER NOT NULL, document TEXT NOT NULL, UNIQUE (sid, id))",
+    "CREATE INDEX IF NOT EXISTS objects_rev ON objects (rev)",
 )
-"""
 
 Scope = tuple[str, str]
+_T = TypeVar("_T")
 # A listing whose filters keep at least one object in this many walks the order's index; sparser
 # ones look the kept objects up and sort them (mockserver/_index.py).
 _DENSE = 16
+# The store's core layout before this version kept objects by (collection, account, stream) with
+# their sort columns; such a file is read and written in this layout at start.
+_OLD_OBJECTS = "SELECT collection, document FROM objects ORDER BY seq"
 
 
 # Not frozen: an exception's traceback is set as it propagates through `with` blocks.
@@ -102,17 +101,14 @@ class ObjectStore:
         self.state = state
         self.collections = tuple(collections)
         self.index = ListingIndex(listings or {})
-        self._names = self.index.column_names()
-        self._insert_sql = (
-            f"INSERT INTO objects (collection, account, stream, id, version, document, {', '.join(self._names)}) "
-            f"VALUES ({', '.join('?' * (6 + len(self._names)))})"
-        )
-        self._update_sql = (
-            f"UPDATE objects SET version = ?, document = ?, {', '.join(f'{n} = ?' for n in self._names)} "
-            "WHERE seq = ?"
-        )
+        # sid -> collection and (collection, account, stream) -> sid; a scope's sid never changes.
+        # Only committed scopes are remembered: a scope made by a transaction that rolls back must not
+        # lend its sid to the next scope (sids are reused), so those of the running one stay pending.
+        self._collection_of: dict[int, str] = {}
+        self._sids: dict[tuple[str, str, str], int] = {}
+        self._pending: dict[int, str] = {}
         try:
-            self.state.transaction(self._prepare)
+            self._transaction(self._prepare)
         except _Refused as exc:
             raise StateFileError(state.path, str(exc)) from None
         except sqlite3.Error as exc:
@@ -123,19 +119,19 @@ class ObjectStore:
         row = conn.execute("SELECT value FROM store_meta WHERE key = 'version'").fetchone()
         if row is not None and row[0] != str(STORE_VERSION):
             raise _Refused(f"its store layout is version {row[0]}; this mock reads version {STORE_VERSION}")
-        layout = conn.execute("SELECT value FROM store_meta WHERE key = 'layout'").fetchone()
-        kept: list[tuple[str, str]] = []
-        if layout is None or layout[0] != self.index.layout():
-            # Made for other listings (or before they were indexed): keep the objects, index them anew.
-            if conn.execute("SELECT name FROM sqlite_master WHERE name = 'objects'").fetchone():
-                kept = conn.execute("SELECT collection, document FROM objects ORDER BY seq").fetchall()
-                conn.execute("DROP TABLE objects")
-            conn.execute("DROP TABLE IF EXISTS facets")
-            conn.execute("DROP TABLE IF EXISTS scope_sizes")
-        conn.execute(_SCHEMA.format(columns=",\n    ".join(self.index.columns())))
-        for statement in self.index.indexes():
+        old: list[tuple[str, str]] = []
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(objects)").fetchall()]
+        if "collection" in columns:  # the layout before scopes and lazy listings: read it, write it anew
+            old = conn.execute(_OLD_OBJECTS).fetchall()
+            conn.execute("DROP TABLE objects")
+        for statement in _SCHEMA:
             conn.execute(statement)
-        for collection, document in kept:
+        layout = conn.execute("SELECT value FROM store_meta WHERE key = 'layout'").fetchone()
+        if layout is None or layout[0] != self.index.layout():
+            self.index.drop(conn)  # derived for other listings: the next listing indexes anew
+        for statement in self.index.statements():
+            conn.execute(statement)
+        for collection, document in old:
             parsed = orjson.loads(document)
             self._insert(conn, collection, scope_of(parsed), parsed)
         conn.execute(
@@ -147,7 +143,7 @@ class ObjectStore:
 
     def has_world(self) -> bool:
         """Whether a world was ever loaded into this file (a restart keeps it)."""
-        row = self.state.transaction(
+        row = self._transaction(
             lambda conn: conn.execute("SELECT value FROM store_meta WHERE key = 'world'").fetchone()
         )
         return row is not None
@@ -157,8 +153,9 @@ class ObjectStore:
 
         def replace(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM objects")
-            conn.execute("DELETE FROM facets")
-            conn.execute("DELETE FROM scope_sizes")
+            for table in ("sortkeys", "facets", "scope_sizes"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM store_meta WHERE key = 'indexed_rev'")
             for collection in self.collections:
                 for document in world.get(collection, []):
                     self._insert(conn, collection, scope_of(document), document)
@@ -169,13 +166,16 @@ class ObjectStore:
                     (key, value),
                 )
             conn.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('world', 'loaded')")
+            self.index.catch_up(conn, self._collections(conn))  # one batch, not at the first listing
 
-        self.state.transaction(replace)
+        self._transaction(replace)
 
     def export(self) -> dict[str, Any]:
         """Every stored object as the spec's `World` document, each collection in creation order."""
-        rows = self.state.transaction(
-            lambda conn: conn.execute("SELECT collection, document FROM objects ORDER BY seq").fetchall()
+        rows = self._transaction(
+            lambda conn: conn.execute(
+                "SELECT s.collection, o.document FROM objects o JOIN scopes s ON s.sid = o.sid ORDER BY o.seq"
+            ).fetchall()
         )
         world: dict[str, Any] = {"version": DOCUMENT_VERSION, **{c: [] for c in self.collections}}
         for collection, document in rows:
@@ -206,11 +206,11 @@ class ObjectStore:
                     members.append(object_id)
                     self._put(conn, parent_collection, scope, parent_id, parent)
 
-        self.state.transaction(insert)
+        self._transaction(insert)
 
     def get(self, collection: str, scope: Scope, object_id: str) -> dict[str, Any] | None:
         """One stored object of a scope, or None."""
-        return self.state.transaction(lambda conn: self._get(conn, collection, scope, object_id))
+        return self._transaction(lambda conn: self._get(conn, collection, scope, object_id))
 
     def update(
         self,
@@ -230,17 +230,18 @@ class ObjectStore:
             self._put(conn, collection, scope, object_id, changed)
             return changed
 
-        return self.state.transaction(apply)
+        return self._transaction(apply)
 
     def items(self, collection: str, scope: Scope) -> list[dict[str, Any]]:
         """The stored objects of one collection and scope, in creation order."""
-        rows = self.state.transaction(
-            lambda conn: conn.execute(
-                "SELECT document FROM objects WHERE collection = ? AND account = ? AND stream = ? ORDER BY seq",
-                (collection, *scope),
-            ).fetchall()
-        )
-        return [orjson.loads(row[0]) for row in rows]
+
+        def read(conn: sqlite3.Connection) -> list[Any]:
+            sid = self._sid(conn, collection, scope, create=False)
+            if sid is None:
+                return []
+            return conn.execute("SELECT document FROM objects WHERE sid = ? ORDER BY seq", (sid,)).fetchall()
+
+        return [orjson.loads(row[0]) for row in self._transaction(read)]
 
     def page(
         self,
@@ -254,60 +255,97 @@ class ObjectStore:
         """The page `body` asks of `collection`'s listing in `scope`: what `Listing.expected` answers
         over `items(collection, scope)`, worked out by SQLite's indexes."""
         listing = self.index.listings[collection]
-        query = self.index.query(collection, scope, body, caller)
 
         def read(conn: sqlite3.Connection) -> ExpectedPage:
-            row = conn.execute(
-                "SELECT size FROM scope_sizes WHERE collection = ? AND account = ? AND stream = ?",
-                (collection, *scope),
-            ).fetchone()
+            self.index.catch_up(conn, self._collections(conn))
+            sid = self._sid(conn, collection, scope, create=False)
+            query = self.index.query(collection, sid if sid is not None else -1, body, caller)
+            row = conn.execute("SELECT size FROM scope_sizes WHERE sid = ?", (sid,)).fetchone()
             size = row[0] if row is not None else 0
-            if query.nothing:
+            if query.nothing or sid is None:
                 total = 0
             elif query.kept is None:
                 total = size
             else:
                 total = conn.execute(query.count, query.params).fetchone()[0]
             start, limit, number = listing.window(body, total, answered_limit=answered_limit)
-            rows: list[Any] = []
+            documents: list[Any] = []
             if total > start:
                 # Walk the order's index while the kept objects are dense in it (a page's end is
                 # reached within _DENSE rows per object listed); look the few kept ones up otherwise.
                 sql = query.by_order if query.kept is None or total * _DENSE >= size else query.by_set
-                rows = conn.execute(sql, (*query.params, collection, *scope, limit, start)).fetchall()
-            return Listing.envelope([orjson.loads(r[0]) for r in rows], start, limit, number, total)
+                seqs = [r[0] for r in conn.execute(sql, (*query.params, sid, limit, start)).fetchall()]
+                found = dict(
+                    conn.execute(
+                        f"SELECT seq, document FROM objects WHERE seq IN ({', '.join('?' * len(seqs))})", seqs
+                    ).fetchall()
+                )
+                documents = [orjson.loads(found[seq]) for seq in seqs]
+            return Listing.envelope(documents, start, limit, number, total)
 
-        return self.state.transaction(read)
+        return self._transaction(read)
 
     # -- statements inside a transaction ------------------------------------------------------------
+
+    def _transaction(self, statements: Callable[[sqlite3.Connection], _T]) -> _T:
+        def run(conn: sqlite3.Connection) -> _T:
+            self._pending = {}  # a retried transaction starts again
+            return statements(conn)
+
+        return self.state.transaction(run)
+
+    def _collections(self, conn: sqlite3.Connection) -> Mapping[int, str]:
+        count = conn.execute("SELECT COUNT(*) FROM scopes").fetchone()[0]
+        if count == len(self._collection_of):
+            return self._collection_of
+        known: dict[int, str] = {}
+        for sid, collection, account, stream in conn.execute(
+            "SELECT sid, collection, account, stream FROM scopes"
+        ).fetchall():
+            known[sid] = collection
+            if sid not in self._pending:
+                self._collection_of[sid] = collection
+                self._sids[(collection, account, stream)] = sid
+        return known
+
+    def _sid(self, conn: sqlite3.Connection, collection: str, scope: Scope, *, create: bool) -> int | None:
+        key = (collection, *scope)
+        sid = self._sids.get(key)
+        if sid is not None:
+            return sid
+        row = conn.execute(
+            "SELECT sid FROM scopes WHERE collection = ? AND account = ? AND stream = ?", key
+        ).fetchone()
+        if row is None and create:
+            row = conn.execute(
+                "INSERT INTO scopes (collection, account, stream) VALUES (?, ?, ?) RETURNING sid", key
+            ).fetchone()
+            self._pending[row[0]] = collection
+        if row is None:
+            return None
+        if row[0] not in self._pending:
+            self._sids[key] = row[0]
+            self._collection_of[row[0]] = collection
+        return int(row[0])
 
     def _insert(
         self, conn: sqlite3.Connection, collection: str, scope: Scope, document: Mapping[str, Any]
     ) -> None:
-        cursor = conn.execute(
-            self._insert_sql,
-            (
-                collection,
-                *scope,
-                str(document.get("_id", "")),
-                DOCUMENT_VERSION,
-                orjson.dumps(document).decode(),
-                *self.index.sort_values(collection, document),
-            ),
-        )
-        self._put_facets(conn, cursor.lastrowid, collection, scope, document)
+        sid = self._sid(conn, collection, scope, create=True)
         conn.execute(
-            "INSERT INTO scope_sizes (collection, account, stream, size) VALUES (?, ?, ?, 1) "
-            "ON CONFLICT (collection, account, stream) DO UPDATE SET size = size + 1",
-            (collection, *scope),
+            "INSERT INTO objects (sid, id, version, rev, document) "
+            "VALUES (?, ?, ?, (SELECT IFNULL(MAX(rev), 0) + 1 FROM objects), ?)",
+            (sid, str(document.get("_id", "")), DOCUMENT_VERSION, orjson.dumps(document).decode()),
         )
 
     def _get(
         self, conn: sqlite3.Connection, collection: str, scope: Scope, object_id: str
     ) -> dict[str, Any] | None:
+        sid = self._sid(conn, collection, scope, create=False)
+        if sid is None:
+            return None
         row = conn.execute(
-            "SELECT document FROM objects WHERE collection = ? AND account = ? AND stream = ? AND id = ?",
-            (collection, *scope, object_id),
+            "SELECT document FROM objects WHERE sid = ? AND id = ?", (sid, object_id)
         ).fetchone()
         return orjson.loads(row[0]) if row is not None else None
 
@@ -319,38 +357,11 @@ class ObjectStore:
         object_id: str,
         document: Mapping[str, Any],
     ) -> None:
-        row = conn.execute(
-            "SELECT seq FROM objects WHERE collection = ? AND account = ? AND stream = ? AND id = ?",
-            (collection, *scope, object_id),
-        ).fetchone()
-        if row is None:
-            return
+        sid = self._sid(conn, collection, scope, create=False)
         conn.execute(
-            self._update_sql,
-            (
-                DOCUMENT_VERSION,
-                orjson.dumps(document).decode(),
-                *self.index.sort_values(collection, document),
-                row[0],
-            ),
-        )
-        conn.execute("DELETE FROM facets WHERE seq = ?", (row[0],))
-        self._put_facets(conn, row[0], collection, scope, document)
-
-    def _put_facets(
-        self,
-        conn: sqlite3.Connection,
-        seq: int | None,
-        collection: str,
-        scope: Scope,
-        document: Mapping[str, Any],
-    ) -> None:
-        conn.executemany(
-            "INSERT INTO facets (seq, rule, value, collection, account, stream) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (seq, rule, value, collection, *scope)
-                for rule, value in self.index.facets(collection, document)
-            ],
+            "UPDATE objects SET version = ?, document = ?, rev = (SELECT IFNULL(MAX(rev), 0) + 1 FROM objects) "
+            "WHERE sid = ? AND id = ?",
+            (DOCUMENT_VERSION, orjson.dumps(document).decode(), sid, object_id),
         )
 
 
