@@ -110,7 +110,10 @@ def _worker_specs(option: str | None, tell: Callable[[str], None]) -> list[str]:
 
 
 def _short(path: Path) -> str:
-    return os.path.relpath(path, _servers.ROOT) if path.is_absolute() else str(path)
+    """A path under the repository relative to it; any other as it is."""
+    if path.is_absolute() and path.is_relative_to(_servers.ROOT):
+        return str(path.relative_to(_servers.ROOT))
+    return str(path)
 
 
 @dataclass
@@ -819,7 +822,9 @@ class Bench:
             ]
         measured = self._interleave(wrk, runs, max(1, self.o["rounds"]))
         say()
-        say(f"{'stored tasks':<22} {'req/s':>22} {'p50 ms':>20} {'p99 ms':>22} {'RSS/worker MB':>14}")
+        say(
+            f"{'stored tasks':<22} {'answers':>8} {'req/s':>22} {'p50 ms':>20} {'p99 ms':>22} {'RSS/worker MB':>14}"
+        )
         curve: dict[str, Any] = {}
         for run in runs:
             rounds = [r for r in measured if r.target == run.label]
@@ -828,9 +833,16 @@ class Bench:
             p99 = [r.result.p99_ms for r in rounds]
             rss = max((x for r in rounds for x in r.rss_mb), default=0.0)
             non2xx = sum(r.result.non2xx for r in rounds)
+            answers = sum(r.result.requests for r in rounds)
             say(
-                f"{run.label:<22} {spread(rps):>22} {spread(p50, digits=1):>20} {spread(p99, digits=1):>22} "
-                f"{rss:>14.0f}" + (f"  non-2xx {non2xx}" if non2xx else "")
+                f"{run.label:<22} {answers:>8} {spread(rps):>22} {spread(p50, digits=1):>20} "
+                f"{spread(p99, digits=1):>22} {rss:>14.0f}"
+                + (f"  non-2xx {non2xx}" if non2xx else "")
+                + (
+                    "  (under 100 answers a round: p99 is about the slowest)"
+                    if answers < 100 * len(rounds)
+                    else ""
+                )
             )
             curve[run.label] = {
                 "rps_median": statistics.median(rps),

@@ -1,0 +1,188 @@
+"""The bench's workloads, worlds, ceiling and figures, without a server: what wrk would send is valid
+per the spec, the worlds are the spec's World, and the ratios, percentiles and slopes are right."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jwt
+import orjson
+import pytest
+from jsonschema import Draft202012Validator
+
+from bench import _ceiling, _idle, _soak, _workload
+from bench._sample import ACCOUNT_ID, BENCH_SECRET, mint_jwt, sample_request
+from bench.run import CANDIDATES, _worker_specs, main, ratio_to
+from spec import ContractSpec, load_spec
+from tests.bench.test_harness import lua_decode
+
+
+@pytest.fixture(scope="module")
+def contract() -> ContractSpec:
+    return load_spec()
+
+
+@pytest.fixture(scope="module")
+def world(contract: ContractSpec) -> dict[str, Any]:
+    return _workload.bench_world(contract, 25, seed=3)
+
+
+def lua_literals(line: str) -> list[bytes]:
+    """The double-quoted Lua string literals of one line, decoded, in order."""
+    found, i = [], 0
+    while (start := line.find('"', i)) != -1:
+        end = start + 1
+        while line[end] != '"':
+            end += 2 if line[end] == "\\" and not line[end + 1].isdigit() else 1
+        found.append(lua_decode(line[start : end + 1]))
+        i = end + 1
+    return found
+
+
+def replayed(script: str) -> tuple[dict[str, str], list[tuple[str, str, bytes]]]:
+    """The headers and the (method, path, body) requests a generated wrk script sends."""
+    headers = {}
+    for line in re.findall(r"^headers\[.*$", script, re.MULTILINE):
+        name, value = lua_literals(line)
+        headers[name.decode()] = value.decode()
+    table = script.split("local raw = {\n", 1)[1].split("\n}\n", 1)[0]
+    requests = []
+    for line in table.splitlines():
+        method, path, body = lua_literals(line)
+        requests.append((method.decode(), path.decode(), body))
+    return headers, requests
+
+
+def schema_of(contract: ContractSpec, name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = contract.resolved["components"]["schemas"][name]
+    return schema
+
+
+def test_mixes_keep_their_proportions_and_the_seed_fixes_the_order() -> None:
+    kinds = _workload.kinds_of(_workload.MIXES["mixed"], 1000, seed=1)
+    assert {k: kinds.count(k) for k in set(kinds)} == {"getTasks": 600, "createTask": 250, "updateTask": 150}
+    assert kinds == _workload.kinds_of(_workload.MIXES["mixed"], 1000, seed=1)
+    assert kinds != _workload.kinds_of(_workload.MIXES["mixed"], 1000, seed=2)
+    odd = _workload.kinds_of(_workload.MIXES["mixed"], 7, seed=0)
+    assert len(odd) == 7
+
+
+def test_the_mixed_script_replays_valid_requests_in_the_worlds_scope(
+    contract: ContractSpec, world: dict[str, Any]
+) -> None:
+    token = mint_jwt(BENCH_SECRET)
+    sample = sample_request(contract, token)
+    task_ids = [t["_id"] for t in world["tasks"]]
+    drawn = _workload.draw_workload(contract, sample, "mixed", task_ids=task_ids, seed=5, length=40)
+    assert drawn.counts() == {"getTasks": 24, "createTask": 10, "updateTask": 6}
+    again = _workload.draw_workload(contract, sample, "mixed", task_ids=task_ids, seed=5, length=40)
+    assert _workload.fingerprint(drawn) == _workload.fingerprint(again)
+    headers, requests = replayed(_workload.wrk_script(drawn))
+    assert len(requests) == 40
+    assert jwt.decode(headers["auth"], BENCH_SECRET, algorithms=["HS256"])["appId"]
+    account, stream = _workload.bench_scope(contract)
+    assert headers["accountId"] == account == ACCOUNT_ID
+    assert {(t["accountId"], t["iId"]) for t in world["tasks"]} == {(account, stream)}
+    seen = set()
+    for method, path, body in requests:
+        matched = contract.match(method, path)
+        assert matched is not None and matched.operation is not None, path
+        operation = matched.operation
+        seen.add(operation.id)
+        assert matched.path_params["streamId"] == stream
+        if operation.id == "updateTask":
+            assert matched.path_params["taskId"] in task_ids
+        errors = list(Draft202012Validator(operation.request_schema).iter_errors(orjson.loads(body)))
+        assert not errors, (operation.id, body, [e.message for e in errors])
+    assert seen == {"getTasks", "createTask", "updateTask"}
+    assert "Connection" not in headers
+    closing, _ = replayed(_workload.wrk_script(drawn, close=True))
+    assert closing["Connection"] == "close"
+
+
+def test_the_default_workload_is_the_seed_sample(contract: ContractSpec) -> None:
+    sample = sample_request(contract, mint_jwt(BENCH_SECRET))
+    drawn = _workload.draw_workload(contract, sample, "createTask", task_ids=[])
+    _, requests = replayed(_workload.wrk_script(drawn))
+    assert requests == [("POST", sample.path, sample.body)]
+
+
+def test_updates_need_stored_tasks(contract: ContractSpec) -> None:
+    sample = sample_request(contract, mint_jwt(BENCH_SECRET))
+    with pytest.raises(ValueError, match="holds none"):
+        _workload.draw_workload(contract, sample, "mixed", task_ids=[], length=10)
+
+
+def test_the_bench_world_is_a_valid_world_in_the_bench_scope(
+    contract: ContractSpec, world: dict[str, Any]
+) -> None:
+    errors = list(Draft202012Validator(schema_of(contract, "World")).iter_errors(world))
+    assert not errors, [e.message for e in errors[:5]]
+    assert len(world["tasks"]) == 25
+    ids = [t["_id"] for t in world["tasks"]]
+    assert len(set(ids)) == len(ids)
+    listed = [i for case in world["cases"] for i in case["taskIds"]]
+    assert sorted(listed) == sorted(ids)  # every kept task joins its case, no case lists a dropped one
+    scope = _workload.bench_scope(contract)
+    assert {(d["accountId"], d["iId"]) for d in [*world["cases"], *world["tasks"]]} == {scope}
+
+
+def test_worlds_are_cached_by_size_and_seed(contract: ContractSpec, tmp_path: Path) -> None:
+    path = _workload.cached_world(contract, tmp_path, 12, seed=1)
+    assert path == _workload.world_path(tmp_path, 12, 1) and path.exists()
+    stamp = path.stat().st_mtime_ns
+    assert _workload.cached_world(contract, tmp_path, 12, seed=1).stat().st_mtime_ns == stamp
+    assert len(_workload.world_task_ids(path, contract)) == 12
+
+
+def test_the_ceiling_answers_a_3_kb_task(contract: ContractSpec) -> None:
+    body = _ceiling.ceiling_body(contract)
+    assert len(body) == _ceiling.CEILING_BYTES
+    task = orjson.loads(body)
+    schema = contract.operation("createTask").response_schema(200)
+    assert not list(Draft202012Validator(schema).iter_errors(task))
+    assert len(_ceiling.ceiling_body(contract, size=2000)) == 2000  # trimmed when the example is longer
+    model = _ceiling.mock_worker_model(2, None)
+    assert model.worker_class and model.threads >= 1
+
+
+def test_ratios_pair_rounds_in_order() -> None:
+    ratio = ratio_to([300.0, 100.0, 200.0], [1000.0, 1000.0, 500.0])
+    assert ratio.median == pytest.approx(200 / 1000)
+    assert ratio.per_round == pytest.approx([0.3, 0.1, 0.4])
+    assert ratio_to([1.0], []).median == 0.0
+
+
+def test_percentiles_slopes_and_growth() -> None:
+    values = [float(n) for n in range(1, 101)]
+    assert _idle.percentile(values, 99) == 99.0
+    assert _idle.percentile(values, 50) == 50.0
+    assert _idle.percentile([], 99) == 0.0
+    assert _soak.slope_per_minute([(0.0, 100.0), (30.0, 101.0), (60.0, 102.0)]) == pytest.approx(2.0)
+    assert _soak.slope_per_minute([(0.0, 5.0)]) == 0.0
+    assert _soak.growth([100.0, 104.0]) == pytest.approx(0.04)
+
+
+def test_half_headers_never_end_the_head(contract: ContractSpec) -> None:
+    sample = sample_request(contract, mint_jwt(BENCH_SECRET))
+    half = _idle.half_headers(sample, 4010)
+    assert half.startswith(b"POST ") and b"\r\n\r\n" not in half
+
+
+def test_candidates_expand_to_the_installed_servers() -> None:
+    told: list[str] = []
+    specs = _worker_specs("sync/1,candidates", told.append)
+    assert specs[0] == "sync/1"
+    assert len(specs) - 1 + len(told) == len(CANDIDATES)
+
+
+def test_new_options_parse() -> None:
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    shown = runner.invoke(main, ["--help"])
+    for option in ("--workload", "--ceiling", "--clients", "--store-sizes", "--idle-connections", "--soak"):
+        assert option in shown.output
+    assert runner.invoke(main, ["--workload", "everything"]).exit_code == 2
