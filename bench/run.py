@@ -903,8 +903,8 @@ class Bench:
         )
         watch = _soak.Soak(servers, files)
         started = time.monotonic()
-        while (left := seconds - (time.monotonic() - started)) > 0.5:
-            chunk = min(interval, left)
+        while (left := seconds - (time.monotonic() - started)) >= 1:
+            chunk = int(min(interval, left))  # wrk takes whole seconds
             command = _wrk.wrk_command(
                 wrk,
                 proxy.server.base_url + self.sample.path,
