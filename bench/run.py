@@ -365,7 +365,9 @@ class Bench:
                 if target.server is not None:
                     target.server.stop()
         if self.o["json_out"]:
-            self.o["json_out"].write_bytes(orjson.dumps(self.report, option=orjson.OPT_INDENT_2))
+            self.o["json_out"].write_bytes(
+                orjson.dumps(self.report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+            )
             say(f"figures written to {self.o['json_out']}")
         say(f"server logs in {self.work}")
 
@@ -845,6 +847,7 @@ class Bench:
                 )
             )
             curve[run.label] = {
+                "answers": answers,
                 "rps_median": statistics.median(rps),
                 "p50_median_ms": statistics.median(p50),
                 "p99_median_ms": statistics.median(p99),
@@ -855,12 +858,22 @@ class Bench:
         for client in scripts:
             labels = [r.label for r in runs if r.client == client]
             low, high = curve[labels[0]], curve[labels[-1]]
-            growth = ratio_to([high["p99_median_ms"]], [low["p99_median_ms"]]).median
             rss = max(curve[label]["rss_max_mb"] for label in labels)
+            memory = f"RSS per worker at most {rss:.0f} MB (bound {TARGET_RSS_MB:.0f} MB: " + (
+                "met)" if rss <= TARGET_RSS_MB else "NOT met)"
+            )
+            if not low["answers"] or not high["answers"]:
+                none = ", ".join(f"{label}" for label in labels if not curve[label]["answers"])
+                say(
+                    f"  p99 at {sizes[-1]:,} / p99 at {sizes[0]:,}: not measured, no answer within a round at "
+                    f"{none} (bound {TARGET_STORE_P99_GROWTH:g}x: NOT met); {memory}"
+                )
+                curve[f"p99_growth_{client}"] = None
+                continue
+            growth = ratio_to([high["p99_median_ms"]], [low["p99_median_ms"]]).median
             say(
                 f"  p99 at {sizes[-1]:,} / p99 at {sizes[0]:,}: {growth:.2f}x (bound {TARGET_STORE_P99_GROWTH:g}x: "
-                f"{'met' if growth <= TARGET_STORE_P99_GROWTH else 'NOT met'}); RSS per worker at most {rss:.0f} MB "
-                f"(bound {TARGET_RSS_MB:.0f} MB: {'met' if rss <= TARGET_RSS_MB else 'NOT met'})"
+                f"{'met' if growth <= TARGET_STORE_P99_GROWTH else 'NOT met'}); {memory}"
             )
             curve[f"p99_growth_{client}"] = growth
         self.report["store_curve"] = curve
