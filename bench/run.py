@@ -1,9 +1,14 @@
 """Benchmark the mock with its production server: wrk, the seed page's sample request, a valid JWT.
 
 Prints requests/s, p50, p99, non-2xx answers and the RSS of each gunicorn worker for every round,
-their median and spread, the startup time (process start to the first 200), and on request Prism's
-figures measured in the same run (rounds interleaved), the contract tests' throughput next to
-Schemathesis's, and a py-spy profile of the workers. Every block ends with the command that
+their median and spread, each as a fraction of the ceiling's (a bare gunicorn app answering a fixed
+3 KB task JSON with the mock's worker model, measured in the same run), the startup time (process
+start to the first 200), and on request: a drawn workload instead of the sample (mixed: getTasks
+with filters and pages, createTask, updateTask of stored tasks), keep-alive and `Connection: close`
+clients, other servers and worker models side by side, Prism's figures (rounds interleaved), the
+getTasks curve over 1k/10k/100k stored tasks, the latency of a request while idle and stalled
+connections are held open, a soak of the mock behind the proxy, the contract tests' throughput next
+to Schemathesis's, and a py-spy profile of the workers. Every block ends with the command that
 reproduces it.
 
 Run from the repository root: `python -m bench --help`, or `python bench/run.py --help`.
@@ -279,6 +284,13 @@ def spread(values: Sequence[float], unit: str = "", digits: int = 0) -> str:
     default=_idle.DEFAULT_REQUESTS,
     show_default=True,
     help="Sequential requests timed by --idle-connections.",
+)
+@click.option(
+    "--idle-watch",
+    type=click.FloatRange(min=0),
+    default=15.0,
+    show_default=True,
+    help="Seconds --idle-connections watches the held connections for the server closing them.",
 )
 @click.option(
     "--soak",
@@ -767,7 +779,12 @@ class Bench:
                 _settle(targets)
                 what = f"{idle} idle" if idle else (f"{stalled} half-header" if stalled else "none held")
                 result = _idle.measure(
-                    target.server.port, self.sample, idle=idle, stalled=stalled, requests=requests
+                    target.server.port,
+                    self.sample,
+                    idle=idle,
+                    stalled=stalled,
+                    requests=requests,
+                    watch_s=self.o["idle_watch"],
                 )
                 say(f"{target.name}, {what}:")
                 say(result.render())
