@@ -799,6 +799,42 @@ class Bench:
         for target in targets:
             say(f"  {target.name}: {shlex.join(_servers._shorten(target.command))}")
         say(f"reproduce: {self.command}")
+        if len(targets) > 1 and self.report.get("throughput"):
+            self._side_by_side(targets, held)
+
+    def _side_by_side(self, targets: list[Target], held: int) -> None:
+        """The servers compared in one table: throughput per client mode, p99, memory, idle latency."""
+        figures = self.report["throughput"][self.o["workload"]]
+        clients = self._clients()
+        say()
+        say(
+            f"side by side ({self.o['workload']}; vs ceiling: with {clients[0]} clients; idle: p99 of the "
+            "sequential requests, '-' when not all were answered):"
+        )
+        columns = [f"req/s {c}" for c in clients] + [f"p99 ms {c}" for c in clients]
+        columns += ["vs ceiling", "RSS MB", "keep-alive", f"{held} idle p99", f"{held // 2} stalled p99"]
+        say(f"{'server':<14} " + " ".join(f"{c:>16}" for c in columns))
+        idle = self.report["idle"]
+        kept = self.report.get("keep_alive", {})
+        for target in targets:
+            entries = [
+                figures.get(target.name if len(clients) == 1 else f"{target.name} [{c}]") for c in clients
+            ]
+            if any(e is None for e in entries):
+                continue
+            cells = [f"{e['rps_median']:.0f}" for e in entries] + [
+                f"{e['p99_median_ms']:.1f}" for e in entries
+            ]
+            ratio = entries[0].get("vs_ceiling")
+            cells.append(f"{ratio:.2f}x" if ratio is not None else "-")
+            cells.append(f"{max(e['rss_max_mb'] for e in entries):.0f}")
+            cells.append("yes" if kept.get(target.name) else "no")
+            for what in (f"{held} idle", f"{held // 2} half-header"):
+                one = idle.get(f"{target.name}/{what}")
+                complete = one is not None and not one["gave_up"] and not one["failures"]
+                cells.append(f"{one['p99_ms']:.1f}" if complete and one is not None else "-")
+            say(f"{target.name:<14} " + " ".join(f"{c:>16}" for c in cells))
+        say(f"reproduce: {self.command}")
 
     # -- the store curve (issue 13, item 6) --------------------------------------------------------
 

@@ -186,3 +186,40 @@ def test_new_options_parse() -> None:
     for option in ("--workload", "--ceiling", "--clients", "--store-sizes", "--idle-connections", "--soak"):
         assert option in shown.output
     assert runner.invoke(main, ["--workload", "everything"]).exit_code == 2
+
+
+def test_the_side_by_side_table_reads_every_section(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.run import Bench, Target
+
+    options = main.make_context("bench", ["--clients", "keepalive,close"]).params
+    bench = Bench(**options)
+
+    def figures(rps: float) -> dict[str, Any]:
+        return {"rps_median": rps, "p99_median_ms": 20.0, "rss_max_mb": 70.0, "vs_ceiling": 0.5}
+
+    def idle(p99: float, *, failures: int = 0) -> dict[str, Any]:
+        return {"p99_ms": p99, "gave_up": False, "failures": failures}
+
+    bench.report.update(
+        {
+            "throughput": {
+                "createTask": {
+                    "mock [keepalive]": figures(1000),
+                    "mock [close]": figures(900),
+                    "waitress/8 [keepalive]": figures(800),
+                    "waitress/8 [close]": figures(700),
+                }
+            },
+            "idle": {
+                "mock/64 idle": idle(1800.0),
+                "mock/32 half-header": idle(0.0, failures=2),
+                "waitress/8/64 idle": idle(12.5),
+                "waitress/8/32 half-header": idle(11.0),
+            },
+            "keep_alive": {"mock": False, "waitress/8": True},
+        }
+    )
+    bench._side_by_side([Target("mock", []), Target("waitress/8", [])], 64)
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line}
+    assert rows["mock"][1:] == ["1000", "900", "20.0", "20.0", "0.50x", "70", "no", "1800.0", "-"]
+    assert rows["waitress/8"][1:] == ["800", "700", "20.0", "20.0", "0.50x", "70", "yes", "12.5", "11.0"]
