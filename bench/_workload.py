@@ -20,7 +20,7 @@ import orjson
 
 from bench._sample import ACCOUNT_ID, SampleRequest, sample_request
 from bench._wrk import DONE_SCRIPT, lua_string
-from spec import ContractSpec, Sequences
+from spec import ContractSpec, Sequences, unescape_token
 
 # The kinds of request a workload mixes, and the mixes the bench offers (issue 13, item 6: 60% getTasks
 # with filters and pages, 25% createTask, 15% updateTask). `createTask` alone is the seed page's sample
@@ -96,11 +96,13 @@ def draw_workload(
     sample: SampleRequest,
     name: str,
     *,
-    task_ids: Sequence[str],
+    stored: Mapping[str, Sequence[str]],
     seed: int = 0,
     length: int = SEQUENCE_LENGTH,
 ) -> Workload:
-    """The workload `name` of MIXES, drawn with `seed`; updateTask targets come from `task_ids`."""
+    """The workload `name` of MIXES, drawn with `seed`, over the `stored` ids of each collection (the
+    world's, in the bench's scope): an update names a stored object of its collection, and a create
+    whose object joins a parent (a task its case, relation `joins-parent`) names a stored parent."""
     mix = MIXES[name]
     if name == SEED_SAMPLE_WORKLOAD:
         only = Request("createTask", "POST", sample.path, sample.body)
@@ -111,9 +113,13 @@ def draw_workload(
     kinds = kinds_of(mix, length, seed)
     needed = {kind: kinds.count(kind) for kind in mix}
     _, stream = bench_scope(contract)
-    updates = _update_operations(contract)
-    if any(kind in updates for kind in needed) and not task_ids:
-        raise ValueError(f"workload {name!r} updates tasks, but the world holds none in the bench's scope")
+    sequences = Sequences(contract)
+    updates = {c.update: c for c in sequences.collections if c.update and c.path_id}
+    for kind in needed:
+        if kind in updates and not stored.get(updates[kind].name):
+            raise ValueError(
+                f"workload {name!r} sends {kind}, but the world holds no {updates[kind].name} in the bench's scope"
+            )
     drawn: dict[str, list[Request]] = {}
     rng = random.Random(seed)
     for offset, (kind, count) in enumerate(sorted(needed.items())):
@@ -121,10 +127,14 @@ def draw_workload(
         bodies = draw(valid_requests(spec=contract, operation=kind), count=count, seed_value=seed + offset)
         requests = []
         for body in bodies:
-            values = {"streamId": stream}
-            path_id = updates.get(kind)
-            if path_id is not None:
-                values[path_id] = rng.choice(list(task_ids))
+            values = {operation.path_parameters[0]: stream}  # every operation's path starts at the stream
+            collection = updates.get(kind)
+            if collection is not None and collection.path_id:
+                values[collection.path_id] = rng.choice(list(stored[collection.name]))
+            for relation in sequences.applying("joins-parent", kind):
+                parents = stored.get(relation.parent or "")
+                if parents and isinstance(body, dict):
+                    _set_pointer(body, relation.pointers[0], rng.choice(list(parents)))
             path = operation.path(**{k: v for k, v in values.items() if k in operation.path_parameters})
             requests.append(Request(kind, operation.method.upper(), path, orjson.dumps(body)))
         drawn[kind] = requests
@@ -136,9 +146,12 @@ def draw_workload(
     return Workload(name, tuple(ordered), sample.headers)
 
 
-def _update_operations(contract: ContractSpec) -> dict[str, str]:
-    """Each update operation of x-contract-sequences, with the path parameter naming its object."""
-    return {c.update: c.path_id for c in Sequences(contract).collections if c.update and c.path_id}
+def _set_pointer(document: dict[str, Any], pointer: str, value: Any) -> None:
+    """Set the value at a JSON pointer, making the objects on the way."""
+    tokens = [unescape_token(t) for t in pointer.split("/")[1:]]
+    for token in tokens[:-1]:
+        document = document.setdefault(token, {})
+    document[tokens[-1]] = value
 
 
 def wrk_script(workload: Workload, *, close: bool = False) -> str:
@@ -235,11 +248,18 @@ def cached_world(contract: ContractSpec, root: Path, tasks: int, *, seed: int = 
     return path
 
 
-def world_task_ids(path: Path, contract: ContractSpec) -> list[str]:
-    """Ids of the world's tasks in the bench's scope (the updateTask targets)."""
+def world_ids(path: Path, contract: ContractSpec) -> dict[str, list[str]]:
+    """Ids of the world's objects in the bench's scope, by collection (what updates and creates name)."""
     account, stream = bench_scope(contract)
     world = orjson.loads(path.read_bytes())
-    return [t["_id"] for t in world["tasks"] if t.get("accountId") == account and t.get("iId") == stream]
+    return {
+        c.name: [
+            d["_id"]
+            for d in world.get(c.name, [])
+            if d.get("accountId") == account and d.get("iId") == stream
+        ]
+        for c in Sequences(contract).collections
+    }
 
 
 def fingerprint(workload: Workload) -> str:

@@ -75,9 +75,11 @@ def test_the_mixed_script_replays_valid_requests_in_the_worlds_scope(
     token = mint_jwt(BENCH_SECRET)
     sample = sample_request(contract, token)
     task_ids = [t["_id"] for t in world["tasks"]]
-    drawn = _workload.draw_workload(contract, sample, "mixed", task_ids=task_ids, seed=5, length=40)
+    case_ids = [c["_id"] for c in world["cases"]]
+    stored = {"tasks": task_ids, "cases": case_ids}
+    drawn = _workload.draw_workload(contract, sample, "mixed", stored=stored, seed=5, length=40)
     assert drawn.counts() == {"getTasks": 24, "createTask": 10, "updateTask": 6}
-    again = _workload.draw_workload(contract, sample, "mixed", task_ids=task_ids, seed=5, length=40)
+    again = _workload.draw_workload(contract, sample, "mixed", stored=stored, seed=5, length=40)
     assert _workload.fingerprint(drawn) == _workload.fingerprint(again)
     headers, requests = replayed(_workload.wrk_script(drawn))
     assert len(requests) == 40
@@ -94,6 +96,8 @@ def test_the_mixed_script_replays_valid_requests_in_the_worlds_scope(
         assert matched.path_params["streamId"] == stream
         if operation.id == "updateTask":
             assert matched.path_params["taskId"] in task_ids
+        if operation.id == "createTask":  # a task created for a stored case joins it (task-joins-case)
+            assert orjson.loads(body)["caseId"] in case_ids
         errors = list(Draft202012Validator(operation.request_schema).iter_errors(orjson.loads(body)))
         assert not errors, (operation.id, body, [e.message for e in errors])
     assert seen == {"getTasks", "createTask", "updateTask"}
@@ -104,15 +108,15 @@ def test_the_mixed_script_replays_valid_requests_in_the_worlds_scope(
 
 def test_the_default_workload_is_the_seed_sample(contract: ContractSpec) -> None:
     sample = sample_request(contract, mint_jwt(BENCH_SECRET))
-    drawn = _workload.draw_workload(contract, sample, "createTask", task_ids=[])
+    drawn = _workload.draw_workload(contract, sample, "createTask", stored={})
     _, requests = replayed(_workload.wrk_script(drawn))
     assert requests == [("POST", sample.path, sample.body)]
 
 
 def test_updates_need_stored_tasks(contract: ContractSpec) -> None:
     sample = sample_request(contract, mint_jwt(BENCH_SECRET))
-    with pytest.raises(ValueError, match="holds none"):
-        _workload.draw_workload(contract, sample, "mixed", task_ids=[], length=10)
+    with pytest.raises(ValueError, match="holds no tasks"):
+        _workload.draw_workload(contract, sample, "mixed", stored={"cases": ["ci-1"]}, length=10)
 
 
 def test_the_bench_world_is_a_valid_world_in_the_bench_scope(
@@ -134,7 +138,8 @@ def test_worlds_are_cached_by_size_and_seed(contract: ContractSpec, tmp_path: Pa
     assert path == _workload.world_path(tmp_path, 12, 1) and path.exists()
     stamp = path.stat().st_mtime_ns
     assert _workload.cached_world(contract, tmp_path, 12, seed=1).stat().st_mtime_ns == stamp
-    assert len(_workload.world_task_ids(path, contract)) == 12
+    ids = _workload.world_ids(path, contract)
+    assert len(ids["tasks"]) == 12 and len(ids["cases"]) == 2
 
 
 def test_the_ceiling_answers_a_3_kb_task(contract: ContractSpec) -> None:
