@@ -81,6 +81,7 @@ class Run:
     target: Target
     script: Path
     client: str
+    connections: int | None = None  # wrk connections, when not --connections
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,12 @@ def spread(values: Sequence[float], unit: str = "", digits: int = 0) -> str:
     metavar="N,N,...",
     help="The getTasks curve: the mock with N stored tasks in the bench's account (e.g. 1000,10000,100000), "
     "getTasks with filters and pages; p50/p99 and RSS per N, rounds interleaved.",
+)
+@click.option(
+    "--store-connections",
+    type=click.IntRange(min=1),
+    default=None,
+    help="wrk connections of the --store-sizes rounds (fewer: less queueing in the p99).  [default: --connections]",
 )
 @click.option(
     "--idle-connections",
@@ -513,7 +520,7 @@ class Bench:
 
     def _ceiling_target(self) -> Target:
         workers = self.o["workers"] or 2
-        if self.o["worker_class"]:
+        if self.o["worker_class"] and self.o["worker_class"] not in ("waitress", "granian"):
             model = _ceiling.WorkerModel(self.o["worker_class"], self.o["threads"] or 1, "--worker-class")
         else:
             model = _ceiling.mock_worker_model(workers, self.o["threads"])
@@ -588,7 +595,7 @@ class Bench:
             run.target.server.base_url + self.sample.path,
             run.script,
             duration_s=duration,
-            connections=self.o["connections"],
+            connections=run.connections or self.o["connections"],
             threads=self.o["wrk_threads"],
         )
 
@@ -871,7 +878,13 @@ class Bench:
                 f"store-{size}", functools.partial(self._mock_command, extra=serve_extra), ready_timeout_s=600
             )
             runs += [
-                Run(f"{size} tasks" + ("" if len(scripts) == 1 else f" [{c}]"), target, scripts[c], c)
+                Run(
+                    f"{size} tasks" + ("" if len(scripts) == 1 else f" [{c}]"),
+                    target,
+                    scripts[c],
+                    c,
+                    self.o["store_connections"],
+                )
                 for c in scripts
             ]
         measured = self._interleave(wrk, runs, max(1, self.o["rounds"]))
