@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import orjson
+
 from bench._sample import SampleRequest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,6 +243,24 @@ def keeps_alive(port: int, sample: SampleRequest) -> tuple[bool, str]:
             return second is not None and second.status < 500, connection
     except OSError as exc:
         return False, f"connect failed: {exc}"
+
+
+def post_json(
+    port: int, path: str, headers: dict[str, str], body: bytes, *, timeout_s: float = 600
+) -> object:
+    """The JSON answer of one POST (None when it is not 2xx JSON)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        if not 200 <= response.status < 300:
+            return None
+        return orjson.loads(data)
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
 
 
 def _read_answer(sock: socket.socket) -> http.client.HTTPResponse | None:

@@ -877,6 +877,9 @@ class Bench:
             target = self._start(
                 f"store-{size}", functools.partial(self._mock_command, extra=serve_extra), ready_timeout_s=600
             )
+            assert target.server is not None
+            stored = self._stored_tasks(target.server.port)
+            say(f"  {size:,} tasks: serving from the state file; getTasks {{}} counts {stored}")
             runs += [
                 Run(
                     f"{size} tasks" + ("" if len(scripts) == 1 else f" [{c}]"),
@@ -948,6 +951,15 @@ class Bench:
         )
         say(f"  each server: {shlex.join(_servers._shorten(runs[-1].target.command))}")
         say(f"reproduce: {self.command}")
+
+    def _stored_tasks(self, port: int) -> str:
+        """`totalResults` of an unfiltered getTasks in the bench's scope: whether the world is there."""
+        listing = self.contract.operation("getTasks")
+        _, stream = _workload.bench_scope(self.contract)
+        path = listing.path(**{listing.path_parameters[0]: stream})
+        answer = _servers.post_json(port, path, self.sample.headers, b"{}")
+        total = answer.get("totalResults") if isinstance(answer, dict) else None
+        return f"{total:,}" if isinstance(total, int) else "nothing (no 2xx JSON answer)"
 
     # -- soak (issue 15, item 2) -------------------------------------------------------------------
 

@@ -228,3 +228,27 @@ def test_the_side_by_side_table_reads_every_section(capsys: pytest.CaptureFixtur
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line}
     assert rows["mock"][1:] == ["1000", "900", "20.0", "20.0", "0.50x", "70", "no", "1800.0", "-"]
     assert rows["waitress/8"][1:] == ["800", "700", "20.0", "20.0", "0.50x", "70", "yes", "12.5", "11.0"]
+
+
+def test_the_soak_reports_growth_after_warm_up_and_every_file(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from bench._wrk import WrkResult
+
+    rss = iter([[50.0], [100.0], [101.0], [103.0]])  # the first sample is the warm-up
+    log = tmp_path / "mock.log"
+    log.write_text("x" * 10)
+    state = tmp_path / "state.sqlite3"
+    state.write_bytes(b"s" * 2048)
+    Path(str(state) + "-wal").write_bytes(b"w" * 4096)
+    server = SimpleNamespace(worker_rss_mb=lambda: next(rss), worker_fds=lambda: [11], log_path=log)
+    soak = _soak.Soak({"mock": server}, {"mock": state})  # type: ignore[dict-item]
+    result = WrkResult(1000, 30.0, 5.0, 8.0, 12.0, 20.0, 6.0, non2xx=0, socket_errors=0)
+    for at in (30.0, 60.0, 90.0, 120.0):
+        line = soak.sample(at, result)
+    assert "mock: state.sqlite3-wal 4.0 KB" in line and "mock: mock.log 10 B" in line
+    summary = soak.summary()
+    assert "RSS 100 -> 103 MB after warm-up (+3.0%)" in summary
+    assert "4000 requests, non-2xx 0, socket errors 0" in summary
+    assert summary.endswith("met")
+    assert not summary.endswith("NOT met")
