@@ -191,6 +191,12 @@ def test_new_options_parse() -> None:
     for option in ("--workload", "--ceiling", "--clients", "--store-sizes", "--idle-connections", "--soak"):
         assert option in shown.output
     assert runner.invoke(main, ["--workload", "everything"]).exit_code == 2
+    # --idle-connections alone means the 64; a number overrides it
+    assert (
+        main.make_context("bench", ["--idle-connections", "--rounds", "0"]).params["idle_connections"] == 64
+    )
+    assert main.make_context("bench", ["--idle-connections", "8"]).params["idle_connections"] == 8
+    assert main.make_context("bench", []).params["idle_connections"] is None
 
 
 def test_the_side_by_side_table_reads_every_section(capsys: pytest.CaptureFixture[str]) -> None:
