@@ -51,6 +51,12 @@ def _admin(base_url: str, method: str, path: str) -> bytes:
         return body
 
 
+def journal_entries(base_url: str) -> list[dict[str, object]]:
+    """The entries the mock's journal keeps (its last --journal-size requests)."""
+    journal = orjson.loads(_admin(base_url, "GET", "/__admin/requests"))
+    return list(journal.get("requests", []))
+
+
 def journal_count(base_url: str) -> tuple[int, float]:
     """Requests to the operation (and other non-admin paths) since the last reset, and the seconds the
     mock spent answering them (the sum of the journal's `ms`)."""

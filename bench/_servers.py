@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import orjson
+
 from bench._sample import SampleRequest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +81,10 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU time used so far by the serving processes (and the master)."""
         return sum(_cpu_seconds(pid) for pid in {self.process.pid, *self.worker_pids()})
+
+    def worker_fds(self) -> list[int]:
+        """Open file descriptors of each serving process."""
+        return [n for n in (_fd_count(pid) for pid in self.worker_pids()) if n is not None]
 
     def worker_rss_mb(self) -> list[float]:
         """VmRSS of each serving process, in MB."""
@@ -152,8 +158,17 @@ def mock_command(
     return command + extra
 
 
-def variant_command(port: int, secret: str, *, worker_class: str, workers: int, threads: int) -> list[str]:
-    """The mock under another gunicorn worker class (bench/_variant.py), for the worker-model comparison."""
+def variant_command(
+    port: int,
+    secret: str,
+    *,
+    worker_class: str,
+    workers: int,
+    threads: int,
+    extra: list[str] | None = None,
+) -> list[str]:
+    """The mock under another server or gunicorn worker class (bench/_variant.py), for the worker-model
+    comparison; `extra`: --world FILE, --state-file FILE, --empty-world."""
     return [
         sys.executable,
         "-m",
@@ -168,7 +183,96 @@ def variant_command(port: int, secret: str, *, worker_class: str, workers: int, 
         str(port),
         "--jwt-secret",
         secret,
+        *(extra or []),
     ]
+
+
+def proxy_command(port: int, upstream: str, state_file: Path) -> list[str]:
+    """`python -m mockserver proxy` in front of `upstream`, its state in `state_file`."""
+    return [
+        sys.executable,
+        "-m",
+        "mockserver",
+        "proxy",
+        "--upstream",
+        upstream,
+        "--port",
+        str(port),
+        "--state-file",
+        str(state_file),
+    ]
+
+
+def ceiling_command(port: int, *, worker_class: str, workers: int, threads: int) -> list[str]:
+    """The ceiling (bench/_ceiling.py): a bare gunicorn app answering a fixed 3 KB task JSON."""
+    return [
+        sys.executable,
+        "-m",
+        "bench._ceiling",
+        "--worker-class",
+        worker_class,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--port",
+        str(port),
+    ]
+
+
+def keeps_alive(port: int, sample: SampleRequest) -> tuple[bool, str]:
+    """Whether the server answers two requests on one connection (keep-alive), and what its first
+    answer's `Connection` header said."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            head = "".join(f"{k}: {v}\r\n" for k, v in sample.headers.items())
+            request = (
+                f"POST {sample.path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}"
+                f"Content-Length: {len(sample.body)}\r\n\r\n"
+            ).encode("latin-1") + sample.body
+            sock.sendall(request)
+            first = _read_answer(sock)
+            if first is None:
+                return False, "no answer"
+            connection = first.getheader("Connection") or "(none)"
+            try:
+                sock.sendall(request)
+                second = _read_answer(sock)
+            except OSError:
+                second = None
+            return second is not None and second.status < 500, connection
+    except OSError as exc:
+        return False, f"connect failed: {exc}"
+
+
+def post_json(
+    port: int, path: str, headers: dict[str, str], body: bytes, *, timeout_s: float = 600
+) -> object:
+    """The JSON answer of one POST (None when it is not 2xx JSON)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        if not 200 <= response.status < 300:
+            return None
+        return orjson.loads(data)
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
+def _read_answer(sock: socket.socket) -> http.client.HTTPResponse | None:
+    response = http.client.HTTPResponse(sock)
+    try:
+        response.begin()
+        response.read()
+    except (http.client.HTTPException, OSError):
+        return None
+    finally:
+        response.fp = None  # type: ignore[assignment]  # keep the socket open for the next request
+    return response
 
 
 def ensure_prism(say: Callable[[str], None], explicit: str | None = None) -> str:
@@ -249,6 +353,13 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+
+
+def _fd_count(pid: int) -> int | None:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
 
 
 def _rss_mb(pid: int) -> float | None:

@@ -15,7 +15,7 @@ RESULT_MARK = "BENCH_RESULT "
 
 # wrk calls done() once, after every thread stopped; latencies are in microseconds. errors.status is
 # wrk's count of answers that are neither 2xx nor 3xx.
-_DONE = """
+DONE_SCRIPT = """
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -52,7 +52,7 @@ def post_script(path: str, headers: Mapping[str, str], body: bytes) -> str:
         f"wrk.body = {lua_string(body)}",
     ]
     lines += [f"wrk.headers[{lua_string(name)}] = {lua_string(value)}" for name, value in headers.items()]
-    return "\n".join(lines) + "\n" + _DONE
+    return "\n".join(lines) + "\n" + DONE_SCRIPT
 
 
 @dataclass(frozen=True)
