@@ -448,6 +448,10 @@ class MockConfig(ServerConfig):
 
     SETTINGS: ClassVar[tuple[Setting, ...]] = (*SERVER_SETTINGS, *MOCK_SETTINGS)
 
+    # Room for clients that stall mid-request (each holds a thread up to 5 s per read) beside the
+    # requests being answered; CPU work shares one GIL, so more threads add no throughput.
+    threads: int = 64
+
     seed: int | None = None
     jwt_secret: str | None = dataclasses.field(default=None, repr=False)
     header_limit: int = 64 * KIB

@@ -3,32 +3,35 @@
 `serve(config, server, banner=...)` runs a `Server` (the mock's is MOCK_SERVER, the proxy's
 `mockserver.proxy.PROXY_SERVER`).
 
-The worker model, measured with `python -m bench --compare-workers ...` (docs/performance.md): every
-request is CPU work (validation, the task, the self-check) on a GIL, so one request at a time per
-process is fastest. gunicorn's sync workers accept a connection only when free, which spreads the
-load evenly over the workers; keep-alive workers (gthread, tornado, gevent) keep each client
-connection on the worker that accepted it, and one worker often ends up with most of them. So:
-
-- no added latency: `MockSyncWorker`, gunicorn's sync worker (one request per connection) that closes
-  a connection sending nothing within FIRST_BYTES_TIMEOUT_S instead of waiting on it;
-- with --latency (requests that mostly sleep): gthread workers with --threads threads each.
+The worker model, measured with `python -m bench --compare-workers ...` (docs/performance.md):
+`MockThreadWorker`, gunicorn's gthread worker (HTTP keep-alive; a poller holds idle connections; a
+pool of threads runs requests) changed so that no client holds a thread it does not use: a new
+connection waits in the poller for its first bytes, a silent or idle one is closed after the
+keep-alive timeout (`KEEPALIVE_S`, 5 s), and each read or write of a client times out after
+CLIENT_TIMEOUT_S. gunicorn's sync worker (one request per connection, `Connection: close`) was
+the model before: it spreads load evenly but a few idle connections (a browser's preconnect, a
+client pool) stall it (issue 15). Threads: `--threads` per worker (64 by default for the mock: a
+thread stalled on a slow client must leave others free; requests are CPU work under one GIL, so
+threads add no throughput, only room).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
-import select
+import selectors
 import socket
 import struct
 import sys
+import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
 from flask import Flask, Response
-from gunicorn import util as gunicorn_util
-from gunicorn.workers.sync import SyncWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 from werkzeug.routing import Rule
 
 from mockserver._config import MockConfig, ServerConfig
@@ -55,50 +58,49 @@ GUNICORN_FIELD_COUNT = 1000
 # of no limit at all. The generators' hostile path values stay far below it.
 GUNICORN_LINE_LIMIT = 8190
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(message)s"
-# How long a sync worker waits for the first bytes of a new connection. A client with a request sends
-# it right after connecting (well within a second, even across continents); a browser's speculative
-# connection sends nothing, and must not hold one of the two workers.
-FIRST_BYTES_TIMEOUT_S = 1.0
-# Then each read or write of the request and answer: the bound gthread workers use for slow clients.
+# Each read or write of a request and its answer: a client that stalls mid-request holds a thread at
+# most this long per read.
 CLIENT_TIMEOUT_S = 5.0
 # CLIENT_TIMEOUT_S as the `struct timeval` SO_RCVTIMEO and SO_SNDTIMEO take.
 _CLIENT_TIMEVAL = struct.pack("ll", int(CLIENT_TIMEOUT_S), int(CLIENT_TIMEOUT_S % 1 * 1_000_000))
 
 
-class MockSyncWorker(SyncWorker):  # type: ignore[misc]
-    """gunicorn's sync worker, with a bound on how long one silent or stalled client can hold it.
+class MockThreadWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker (keep-alive, a poller for idle connections, a pool of threads), where
+    no client can hold a thread it does not use.
 
-    The stock sync worker reads a new connection with no timeout: a connection that sends nothing
-    blocks the worker until the arbiter kills it (--timeout, 60 s). Here a connection that sends
-    nothing within FIRST_BYTES_TIMEOUT_S is closed, and reads and writes time out after CLIENT_TIMEOUT_S.
+    The stock gthread worker hands a new connection to a thread, which waits up to 5 s for its first
+    bytes: a browser's speculative connections, or a pool's idle ones, take every thread of a worker
+    for that long. Here a new connection waits in the poller, like a kept-alive one, and takes a thread
+    only once it is readable; one that sends nothing is closed after the keep-alive timeout
+    (KEEPALIVE_S). A thread's reads and writes of a client time out after CLIENT_TIMEOUT_S, so a
+    client that stalls mid-request holds one thread at most that long per read.
     """
 
     def accept(self, listener: Any) -> None:
-        """Accept one connection; serve it once its first bytes arrive, else close it."""
-        client, addr = listener.accept()  # close-on-exec already: Python sockets are not inheritable
-        client.setblocking(True)
-        poller = select.poll()  # not select.select: descriptors above 1023 are fine
-        poller.register(client, select.POLLIN)
-        if not poller.poll(FIRST_BYTES_TIMEOUT_S * 1000):
-            gunicorn_util.close(client)
+        """Accept one connection and wait for its first bytes in the poller, not in a thread."""
+        try:
+            client, addr = listener.accept()
+        except OSError as exc:  # another worker took it, or the client gave up
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
             return
-        # Timeouts kept by the kernel, not settimeout(): the socket stays blocking, so each read and
-        # write is one system call instead of a poll() and the call.
+        self.nr_conns += 1
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _CLIENT_TIMEVAL)
         client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _CLIENT_TIMEVAL)
-        self.handle(listener, client, addr)
+        conn = TConn(self.cfg, client, addr, listener.getsockname())  # non-blocking until read
+        conn.timeout = time.monotonic() + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(client, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
 
 
-def worker_options(config: MockConfig) -> dict[str, Any]:
+def worker_options(config: ServerConfig) -> dict[str, Any]:
     """gunicorn's worker class and threads for a config (see the module's docstring)."""
-    if config.latency.max_ms > 0:
-        return {"worker_class": "gthread", "threads": config.threads}
-    return {"worker_class": f"{__name__}.MockSyncWorker", "threads": 1}
+    return {"worker_class": f"{__name__}.MockThreadWorker", "threads": config.threads}
 
 
 def _mock_gunicorn_options(config: MockConfig) -> dict[str, Any]:
-    """Keep-alive connections get a 5 s idle timeout under gthread (--latency); sync workers answer one
-    request per connection (`Connection: close`), which every HTTP client handles."""
+    """Keep-alive, idle connections closed after gunicorn's `keepalive` (5 s), gunicorn's limits."""
     return {
         **worker_options(config),
         "limit_request_field_size": GUNICORN_FIELD_LIMIT,

@@ -49,6 +49,7 @@ from mockserver._admin import (
 from mockserver._config import MIB, ProxyConfig, human_size
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._gunicorn import JSON_CONTENT_TYPE, Server
+from mockserver._serve import worker_options
 from mockserver._state import StateStore, open_store, printable
 from mockserver.proxy._checks import ContractChecker, RequestCheck, SharedModel, shared_seen
 from spec import ContractSpec, Finding, ReceivedAnswer, load_spec
@@ -556,10 +557,10 @@ def _suggested_limit(length: int | None, limit: int) -> str:
 
 
 def _gunicorn_options(config: ProxyConfig) -> dict[str, Any]:
-    """gthread workers: the proxy mostly waits on the upstream, each thread holding one request."""
+    """The mock's worker model (idle clients hold no thread); the proxy mostly waits on the upstream,
+    each thread holding one request."""
     return {
-        "worker_class": "gthread",
-        "threads": config.threads,
+        **worker_options(config),
         # A worker busy waiting for a slow upstream must not be taken for a hung one.
         "timeout": max(60, int(config.timeout) + 30),
     }

@@ -1,64 +1,122 @@
-"""The worker model: sync workers that a silent connection cannot hold, gthread when requests sleep;
-the proxy's gthread workers, run by the same serving code."""
+"""The worker model: gthread workers with keep-alive, where idle, silent or stalled clients hold no
+thread they do not use; the proxy runs the same worker, by the same serving code. Over real sockets."""
 
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
 
-from mockserver._config import Latency, MockConfig, ProxyConfig
+from mockserver._config import MockConfig, ProxyConfig
 from mockserver._gunicorn import PreloadedApplication
-from mockserver._serve import FIRST_BYTES_TIMEOUT_S, MockApplication, worker_options
+from mockserver._serve import CLIENT_TIMEOUT_S, MockApplication, worker_options
 from mockserver.proxy import PROXY_SERVER
 from tests.mockserver.support import Server
 
+# gunicorn's keep-alive timeout the mock runs with (mockserver/_gunicorn.py), in seconds.
+KEEPALIVE_S = 5
 
-def test_sync_workers_unless_requests_sleep() -> None:
-    assert worker_options(MockConfig()) == {"worker_class": "mockserver._serve.MockSyncWorker", "threads": 1}
-    assert worker_options(MockConfig(latency=Latency(100, 300), threads=6)) == {
-        "worker_class": "gthread",
-        "threads": 6,
-    }
+
+def test_thread_workers_with_room_for_stalled_clients() -> None:
+    assert worker_options(MockConfig()) == {"worker_class": "mockserver._serve.MockThreadWorker", "threads": 64}
+    assert worker_options(MockConfig(threads=6))["threads"] == 6
 
 
 def test_the_worker_class_is_importable_by_gunicorn() -> None:
     from flask import Flask
 
     application = MockApplication(Flask("t"), MockConfig(port=0))
-    assert application.cfg.worker_class.__name__ == "MockSyncWorker"
-    assert (application.cfg.proc_name, application.cfg.timeout) == ("kore-mock", 60)
+    assert application.cfg.worker_class.__name__ == "MockThreadWorker"
+    assert (application.cfg.proc_name, application.cfg.timeout, application.cfg.keepalive) == (
+        "kore-mock",
+        60,
+        KEEPALIVE_S,
+    )
 
 
-def test_the_proxy_runs_gthread_workers_that_outwait_its_upstream() -> None:
+def test_the_proxy_runs_the_same_workers_that_outwait_its_upstream() -> None:
     from flask import Flask
 
     config = ProxyConfig(upstream="http://127.0.0.1:9", port=0, threads=6, timeout=120, host="::1")
     application = PreloadedApplication(Flask("t"), config, PROXY_SERVER)
-    assert (application.cfg.worker_class_str, application.cfg.threads) == ("gthread", 6)
+    assert (application.cfg.worker_class.__name__, application.cfg.threads) == ("MockThreadWorker", 6)
     assert (application.cfg.proc_name, application.cfg.timeout) == ("kore-proxy", 150)
     assert application.cfg.bind == ["[::1]:0"]
 
 
-@pytest.mark.http
-def test_silent_connections_do_not_hold_the_workers(serve: Callable[..., Server]) -> None:
-    """A browser's speculative connections send nothing; the one worker still answers in about a second."""
-    server = serve("--workers", "1")
-    host, port = server.base.removeprefix("http://").split(":")
-    silent = [socket.create_connection((host, int(port))) for _ in range(2)]
+def _address(server: Server) -> tuple[str, int]:
+    host, port = server.base.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+@contextmanager
+def _held(server: Server, count: int, first_bytes: bytes = b"") -> Iterator[list[socket.socket]]:
+    """`count` connections to the server that send `first_bytes` (nothing, or half a request) and stall."""
+    held = [socket.create_connection(_address(server)) for _ in range(count)]
     try:
-        started = time.monotonic()
-        answer = httpx.get(server.url("/__admin/health"), timeout=10 * FIRST_BYTES_TIMEOUT_S + 5)
-        assert answer.status_code == 200
-        # Two silent connections ahead of it, each closed after FIRST_BYTES_TIMEOUT_S: not the 60 s the
-        # stock sync worker would wait. The margin is for a loaded CI machine.
-        assert time.monotonic() - started < 2 * FIRST_BYTES_TIMEOUT_S + 2
-        for sock in silent:
-            sock.settimeout(10)
-            assert sock.recv(1) == b""  # closed by the mock
+        for sock in held:
+            if first_bytes:
+                sock.sendall(first_bytes)
+        yield held
     finally:
-        for sock in silent:
+        for sock in held:
             sock.close()
+
+
+def _closed_by_server(sock: socket.socket, within_s: float) -> bool:
+    sock.settimeout(within_s)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+HALF_REQUEST = b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nX-Slow: "
+
+
+@pytest.mark.http
+def test_idle_connections_hold_no_thread(serve: Callable[..., Server]) -> None:
+    """64 connections that send nothing (a browser's preconnects, a pool's idle sockets) against one
+    worker of 2 threads: requests are still answered long before the idle ones time out, and the
+    idle ones are closed after the keep-alive timeout."""
+    server = serve("--workers", "1", "--threads", "2")
+    with _held(server, 64) as idle:
+        with httpx.Client(timeout=KEEPALIVE_S - 2) as client:  # a thread waiting on one would exceed it
+            for _ in range(10):
+                assert client.get(server.url("/__admin/health")).status_code == 200
+        assert all(_closed_by_server(sock, KEEPALIVE_S + 5) for sock in idle)
+
+
+@pytest.mark.http
+def test_stalled_clients_are_cut_off_and_leave_threads_free(serve: Callable[..., Server]) -> None:
+    """Clients that sent half their headers hold a thread each for at most CLIENT_TIMEOUT_S per read;
+    with threads to spare, other requests are answered meanwhile."""
+    server = serve("--workers", "1", "--threads", "4")
+    with _held(server, 2, HALF_REQUEST) as stalled:
+        with httpx.Client(timeout=CLIENT_TIMEOUT_S - 2) as client:
+            for _ in range(10):
+                assert client.get(server.url("/__admin/health")).status_code == 200
+        assert all(_closed_by_server(sock, CLIENT_TIMEOUT_S + 5) for sock in stalled)
+
+
+@pytest.mark.http
+def test_keep_alive_many_requests_on_one_connection(serve: Callable[..., Server]) -> None:
+    server = serve("--workers", "1")
+    with socket.create_connection(_address(server)) as sock:
+        sock.settimeout(10)
+        reader = sock.makefile("rb")
+        for _ in range(5):
+            sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            status = reader.readline()
+            headers = {}
+            while (line := reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            reader.read(int(headers["content-length"]))
+            assert status.startswith(b"HTTP/1.1 200")
+            assert headers.get("connection", "").lower() != "close"
