@@ -229,7 +229,8 @@ class Sequences:
         What the page's own numbers imply (decision `pagination`): `limit` no more than asked (nor
         the maximum), the page asked, at most `limit` items and exactly `limit` when more follow;
         `totalResults` agreeing with the items before and on the page; `totalPages` =
-        ceil(totalResults / limit); `hasMore` exactly when `page` < `totalPages`; and each item's
+        ceil(totalResults / limit); `hasMore` exactly when items follow the page (when `page` <
+        `totalPages`, for pages that start at a multiple of `limit`); and each item's
         own relations (`lname`). Which items a filter keeps needs the store: `observe` judges it.
         """
         relations = self.page_relations(operation_id)
@@ -285,15 +286,9 @@ class Sequences:
                         repr(pages),
                         f"ceil({total} / {limit})",
                     )
-                if start is not None and has_more is True:
-                    judge.unless(
-                        total > start + len(results),
-                        relation,
-                        "/body/totalResults",
-                        repr(total),
-                        f"more than the {start + len(results)} items up to this page, as hasMore is true",
-                    )
-                elif start is not None and has_more is False and (results or start == 0):
+                # Whether items follow the page is `last-page`'s to judge (from the same numbers);
+                # on what the total says is the last page, the total is what the items add up to.
+                if start is not None and size and start + size >= total and (results or start == 0):
                     judge.unless(
                         total == start + len(results),
                         relation,
@@ -301,6 +296,16 @@ class Sequences:
                         f"{total} with {len(results)} items from item {start} on the last page",
                         repr(start + len(results)),
                     )
+            elif relation.kind == "last-page" and start is not None and size and _count(total):
+                # From where the page starts: a `skip` that is no multiple of `limit` starts a page
+                # part-way, where `page` < `totalPages` would disagree with the items left.
+                judge.unless(
+                    has_more == (start + size < total),
+                    relation,
+                    "/body/hasMore",
+                    repr(has_more),
+                    f"{start + size < total}: items {start}-{start + size - 1} of {total}",
+                )
             elif relation.kind == "last-page" and _count(page) and _count(pages):
                 judge.unless(
                     has_more == (page < pages),

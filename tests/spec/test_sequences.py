@@ -331,6 +331,30 @@ def test_a_listing_in_the_wrong_order_or_count_is_found() -> None:
     ]
 
 
+def test_a_page_starting_part_way_ends_where_the_items_end() -> None:
+    """skip 1, limit 2 over 3 cases: items 1-2 are the last ones, so hasMore is false although page 1 <
+    totalPages 2 (decision `pagination`: the page starts at `skip`); the judge and Listing agree."""
+    store = Store()
+    one, two, three = case(1, "Refund"), case(2, "Address"), case(3, "Billing")
+    created(store, one, two, three)
+    body = {"skip": 1, "limit": 2}
+    expected = SEQ.expected_page(store, Exchange("getCases", ACCOUNT, STREAM, body, 200, {}))
+    assert expected.has_more is False and (expected.page, expected.total_pages) == (1, 2)
+    answer = {
+        "results": list(expected.results),
+        "page": 1,
+        "limit": 2,
+        "hasMore": False,
+        "totalPages": 2,
+        "totalResults": 3,
+    }
+    assert checks(SEQ.observe(store, Exchange("getCases", ACCOUNT, STREAM, body, 200, answer))) == []
+    assert checks(SEQ.check_page("getCases", body, answer)) == []
+    assert checks(SEQ.check_page("getCases", body, {**answer, "hasMore": True})) == [
+        "relation:cases-last-page"
+    ]
+
+
 def test_an_update_answers_and_lists_the_merged_object() -> None:
     store = Store()
     one = case(1, "Refund")
