@@ -222,3 +222,13 @@ def _quoted(text: str) -> str:
     import json
 
     return json.dumps(text)
+
+
+def sends(payload: list[bytes]) -> Behaviour:
+    """Whatever bytes `payload[0]` holds at the time, as the whole answer; then the connection closes."""
+
+    def behaviour(conn: socket.socket, server: HostileServer) -> None:
+        if server.read_request(conn) is not None:
+            conn.sendall(payload[0])
+
+    return behaviour
