@@ -4,6 +4,7 @@ reads it without an error: generated status lines, headers and bodies, sent over
 from __future__ import annotations
 
 import gzip
+import json
 import zlib
 from collections.abc import Iterator
 
@@ -59,7 +60,7 @@ json_bodies = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
     max_leaves=10,
-).map(lambda value: __import__("json").dumps(value).encode())
+).map(lambda value: json.dumps(value).encode())
 bodies = st.one_of(
     st.binary(max_size=200),
     json_bodies,
