@@ -182,6 +182,9 @@ def cli(
     except ContractTestError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted (Ctrl-C, SIGINT)", err=True)
+        sys.exit(2)
     click.echo(report.render(), nl=False)
     if junit_xml is not None:
         report.write_junit(junit_xml)

@@ -133,6 +133,8 @@ class ContractReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     # The operations the run tested, by operationId.
     operations: tuple[str, ...] = ()
+    # Ctrl-C ended the run: a report so far, which cannot say the contract holds.
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -141,8 +143,10 @@ class ContractReport:
 
     @property
     def exit_code(self) -> int:
-        """0: the contract holds; 1: violations found."""
-        return 0 if self.ok else 1
+        """0: the contract holds; 1: violations found; 2: interrupted before any violation was found."""
+        if not self.ok:
+            return 1
+        return 2 if self.interrupted else 0
 
     @property
     def requests_per_second(self) -> float:
@@ -176,9 +180,11 @@ class ContractReport:
         lines.insert(1, "-" * max(len(line) for line in lines))
         failing_checks = len({f.check for f in self.failures})
         verdict = (
-            "the contract holds"
-            if self.ok
-            else f"the contract is broken: {len(self.failures)} failure(s) in {failing_checks} check(s)"
+            f"the contract is broken: {len(self.failures)} failure(s) in {failing_checks} check(s)"
+            if not self.ok
+            else "no violation found before the run was interrupted"
+            if self.interrupted
+            else "the contract holds"
         )
         lines.append("")
         lines.append(

@@ -13,6 +13,7 @@ is decided by the one judge (`spec.ContractJudge`, through `_checks`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -34,10 +35,18 @@ from hypothesis.errors import Flaky, Unsatisfiable
 
 from contract_tests._auth import AuthCase, Tokens
 from contract_tests._checks import Checks, check_names, check_of, requires_optional
-from contract_tests._client import ContractClient, Exchange, PreparedRequest, TargetGone, Unsendable
+from contract_tests._client import (
+    ContractClient,
+    Exchange,
+    Interrupted,
+    PreparedRequest,
+    TargetGone,
+    Unsendable,
+)
 from contract_tests._config import ContractConfig
 from contract_tests._curl import to_curl
 from contract_tests._errors import NothingJudged, TargetUnreachable
+from contract_tests._interrupt import StopOnSigint
 from contract_tests._optional import (
     DecidedOptional,
     decided_optional,
@@ -87,6 +96,8 @@ MAX_ROUNDS = 4
 SHARES = {"examples": 0.05, "valid": 0.35, "invalid": 0.35, "parameters": 0.1, "auth": 0.15}
 # Hostile-parameter requests per operation, as a share of --max-examples.
 PARAMETER_SHARE = 0.5
+# Why a run stopped when Ctrl-C (SIGINT) ended it.
+INTERRUPTED = "interrupted (Ctrl-C, SIGINT)"
 
 
 class _StopRun(unittest.SkipTest):
@@ -161,6 +172,7 @@ class _Run:
             bucket=TokenBucket(config.rate),
             budget=self.budget,
             timeout=max(config.request_timeout_s, config.max_response_time_ms / 1000.0 * 2),
+            max_response_time_s=config.max_response_time_ms / 1000.0,
         )
         self.checks = Checks(contract, max_response_time_ms=config.max_response_time_ms)
         self.sequences = self.checks.judge.sequences
@@ -176,6 +188,11 @@ class _Run:
         # 24 hex digits like the platform's account ids, fixed by the seed so runs replay.
         self._made_up_account = f"{random.Random(seed).getrandbits(96):024x}"
         self.notes: list[str] = []
+
+    def interrupt(self) -> None:
+        """Ctrl-C: cut off the request in flight; the run stops at its next check (`stopped`)."""
+        self.stopped = INTERRUPTED
+        self.client.interrupt()
 
     # -- requests ------------------------------------------------------------------------
 
@@ -566,6 +583,9 @@ class _Run:
             except TargetGone as exc:
                 self.stopped = f"the target stopped answering ({exc})"
                 raise _StopRun() from None
+            except Interrupted:
+                self.stopped = INTERRUPTED
+                raise _StopRun() from None
             failing = [
                 f
                 for f in self.recorder.record(exchange, judgement, explore=name)
@@ -712,15 +732,26 @@ def run_contract(config: ContractConfig, *, progress: Progress | None = None) ->
     started = time.monotonic()
     run = _Run(config, contract, operations, shown, seed)
     try:
-        try:
-            run.client.probe("/")
-        except httpx.TransportError as exc:
-            raise TargetUnreachable(config.base_url, f"{exc.__class__.__name__}: {exc}") from None
-        run.run()
+        # Ctrl-C (SIGINT): the report so far, never a traceback; an unfinished run does not pass.
+        with StopOnSigint(run.interrupt):
+            try:
+                run.client.probe("/")
+            except httpx.TransportError as exc:
+                if not run.client.interrupted:
+                    raise TargetUnreachable(config.base_url, f"{exc.__class__.__name__}: {exc}") from None
+            run.run()
+    except BaseException as exc:
+        # A KeyboardInterrupt outside the main thread's handler, or a second Ctrl-C, maybe wrapped by
+        # Hypothesis in an error of its own.
+        if not _caused_by_interrupt(exc):
+            raise
+        run.client.interrupted = True
     finally:
         shown.done()
         run.client.close()
-    report = run.report(time.monotonic() - started)
+    if run.client.interrupted:
+        run.stopped = INTERRUPTED  # whatever else ended the run meanwhile (the budget...)
+    report = dataclasses.replace(run.report(time.monotonic() - started), interrupted=run.client.interrupted)
     if not any(c.judged for c in report.checks):
         raise NothingJudged(report.stopped or "every request was answered 429 until the budget ran out")
     return report
@@ -766,6 +797,26 @@ def shrunk_failures(exc: BaseException) -> list[CheckFailed]:
         elif not isinstance(leaf, (Flaky, _StopRun)):
             raise leaf from exc
     return failures
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether `exc` is a KeyboardInterrupt, or was raised while one was handled.
+
+    Hypothesis can meet the interrupt in its own bookkeeping and raise another error from it (an
+    AssertionError whose context is the KeyboardInterrupt): that is the interrupt too.
+    """
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        pending.extend(_leaves(current) if isinstance(current, BaseExceptionGroup) else ())
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
 
 
 def _leaves(exc: BaseException) -> Iterator[BaseException]:

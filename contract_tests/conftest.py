@@ -144,6 +144,8 @@ def contract_report(pytestconfig: pytest.Config) -> ContractReport:
     except ContractTestError as exc:
         pytest.exit(f"contract tests: {exc}", returncode=2)
     pytestconfig.stash[_REPORT] = report
+    if report.interrupted:  # Ctrl-C: the summary so far, and no test passes on a partial run
+        pytest.exit(f"contract tests: {report.stopped}", returncode=report.exit_code)
     return report
 
 

@@ -565,13 +565,19 @@ class ContractJudge:
         raw = ctx.answer.body or b""
         try:
             document = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
+            # orjson reads at most 1,024 levels: deeper JSON (`[[[[...`) is refused, not parsed.
+            what = (
+                "JSON nested deeper than the 1024 levels the judge reads"
+                if "depth" in str(exc)
+                else "not JSON"
+            )
             judge(
                 ctx.finding(
                     check_name,
                     "/body",
                     subject=str(status),
-                    received=f"a body that is not JSON: {ctx.excerpt()!r}",
+                    received=f"a body that is {what}: {ctx.excerpt()!r}",
                     documented=f"a body valid against the {title} schema of the {status} answer",
                 ),
                 True,
