@@ -51,7 +51,8 @@ from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._gunicorn import JSON_CONTENT_TYPE, Server
 from mockserver._serve import worker_options
 from mockserver._state import StateStore, open_store, printable
-from mockserver.proxy._checks import ContractChecker, RequestCheck, SharedModel, shared_seen
+from mockserver.proxy._checks import ContractChecker, RequestCheck, shared_seen
+from mockserver.proxy._model import SharedModel
 from spec import ContractSpec, Finding, ReceivedAnswer, load_spec
 
 log = logging.getLogger("mockserver.proxy")

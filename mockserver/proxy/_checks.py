@@ -12,12 +12,12 @@ The cross-call relations of `x-contract-sequences` are judged by `spec.Sequences
 `spec.Store(complete=False)`: the upstream holds objects the proxy never saw, so a listing is judged
 only on the objects created, updated or listed through the proxy (a lost update, an object listed to
 another account or stream, a changed id). The model is one for all the proxy's workers: `SharedModel`
-keeps it in the proxy's state file, read, judged against and written back in one transaction.
+(`_model.py`) keeps it in the proxy's state file, one row per object, read on demand, judged against and
+written back in one transaction.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,7 @@ from mockserver._app import ACCOUNT_HEADER
 from mockserver._errors import Envelopes, Kind, Violation, explained
 from mockserver._state import StateStore
 from mockserver._validation import ContractValidator, content_type_violation
+from mockserver.proxy._model import SharedModel
 from spec import (
     MISSING,
     ContractJudge,
@@ -42,7 +43,6 @@ from spec import (
     RouteMatch,
     SentRequest,
     Sequences,
-    Store,
     cut_deep,
     resolve_pointer,
 )
@@ -94,55 +94,6 @@ def shared_seen(contract: ContractSpec, store: StateStore) -> dict[str, set[str]
     unique = [r.id for r in contract.relations if r.kind == "unique"]
     keep = UNIQUE_MEMORY * max(1, len(unique))
     return {relation_id: _SharedValues(store, relation_id, keep) for relation_id in unique}
-
-
-class SharedModel:
-    """The proxy's model of the upstream's objects (`spec.Store(complete=False)`), shared by its workers.
-
-    Kept as one JSON document in the proxy's state file; each exchange of a collection's operation is
-    judged and recorded in one write transaction (`StateStore.transaction`), so two workers never judge
-    against a model missing the other's last exchange. The model grows with every object seen.
-    """
-
-    _TABLE = (
-        "CREATE TABLE IF NOT EXISTS proxy_model (id INTEGER PRIMARY KEY CHECK (id = 1), doc BLOB NOT NULL)"
-    )
-
-    def __init__(self, store: StateStore) -> None:
-        self._store = store
-        store.transaction(lambda conn: conn.execute(self._TABLE))
-
-    def observe(self, sequences: Sequences, exchange: Exchange) -> list[Finding]:
-        """`sequences.observe(model, exchange)` on the shared model, which then records the exchange."""
-
-        def run(conn: sqlite3.Connection) -> list[Finding]:
-            row = conn.execute("SELECT doc FROM proxy_model WHERE id = 1").fetchone()
-            model = _load_model(row[0]) if row is not None else Store(complete=False)
-            findings = sequences.observe(model, exchange)
-            conn.execute(
-                "INSERT INTO proxy_model (id, doc) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-                (_dump_model(model),),
-            )
-            return findings
-
-        return self._store.transaction(run)
-
-
-def _dump_model(model: Store) -> bytes:
-    objects = {
-        name: [[account, stream, list(items.values())] for (account, stream), items in scopes.items()]
-        for name, scopes in model.objects.items()
-    }
-    return orjson.dumps({"objects": objects, "updated": sorted(model.updated)})
-
-
-def _load_model(doc: bytes) -> Store:
-    data = orjson.loads(doc)
-    model = Store(complete=False, updated=set(data["updated"]))
-    for name, scopes in data["objects"].items():
-        for account, stream, items in scopes:
-            model.bucket(name, (account, stream)).update((item["_id"], item) for item in items)
-    return model
 
 
 class ContractChecker:
