@@ -333,9 +333,13 @@ class MockService:
             [c.name for c in self.sequences.collections],
             {c.name: self.sequences.listing(c.list) for c in self.sequences.collections if c.list},
         )
-        self.start_world = self._start_world()
+        # The start world is kept in the state file, not in memory: a world of 100,000 tasks would be
+        # hundreds of MB in every worker. POST /__admin/reset reads it back.
+        start_world = self._start_world()
+        self.objects.keep_start(start_world)
         if not self.objects.has_world():
-            self.objects.load(self.start_world, self.world_counters(self.start_world))
+            self.objects.load(start_world, self.world_counters(start_world))
+        del start_world
         self.self_check_failures = 0
         self.mock_bugs = 0
         self._docs: dict[str, bytes] | None = None
@@ -1138,7 +1142,7 @@ def _admin_routes(app: Flask, service: MockService) -> None:
     @app.post("/__admin/reset")
     def reset() -> Response:
         service.store.reset()
-        service.load_world(service.start_world)
+        service.load_world(service.objects.start())
         return json_response({"reset": ["journal", "refCounters", "rateWindows", "world"]})
 
     @app.get(STATE_PATH)

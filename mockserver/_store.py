@@ -45,6 +45,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS objects (seq INTEGER PRIMARY KEY, sid INTEGER NOT NULL, id TEXT NOT NULL, "
     "version INTEGER NOT NULL, rev INTEGER NOT NULL, document TEXT NOT NULL, UNIQUE (sid, id))",
     "CREATE INDEX IF NOT EXISTS objects_rev ON objects (rev)",
+    "CREATE TABLE IF NOT EXISTS start_world (id INTEGER PRIMARY KEY CHECK (id = 1), document BLOB NOT NULL)",
 )
 
 Scope = tuple[str, str]
@@ -169,6 +170,23 @@ class ObjectStore:
             self.index.catch_up(conn, self._collections(conn))  # one batch, not at the first listing
 
         self._transaction(replace)
+
+    def keep_start(self, world: Mapping[str, Any]) -> None:
+        """Keep the world `POST /__admin/reset` returns to (in the file: it may be large)."""
+        encoded = orjson.dumps(world)
+        self._transaction(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO start_world (id, document) VALUES (1, ?)", (encoded,)
+            )
+        )
+
+    def start(self) -> dict[str, Any]:
+        """The world kept by `keep_start` (an empty one when none was)."""
+        row = self._transaction(
+            lambda conn: conn.execute("SELECT document FROM start_world WHERE id = 1").fetchone()
+        )
+        world: dict[str, Any] = orjson.loads(row[0]) if row is not None else {}
+        return world or {"version": DOCUMENT_VERSION, **{c: [] for c in self.collections}}
 
     def export(self) -> dict[str, Any]:
         """Every stored object as the spec's `World` document, each collection in creation order."""
