@@ -40,24 +40,91 @@ from spec import Condition, Listing, sort_value
 _INT_LIMIT = 2**63 - 1
 
 
+# A driver's size is estimated by counting at most this many of its facet rows.
+ESTIMATE_CAP = 1000
+
+
+@dataclass(frozen=True)
+class Test:
+    """One filter's condition as SQL on a facet row (`rule`, `value`); `negative` for none-of (the
+    object passes when no row of it matches); `estimable` when counting its rows stops early (a
+    substring test may scan every row of its rule before finding any)."""
+
+    where: str
+    params: tuple[Any, ...]
+    negative: bool
+    estimable: bool
+
+
 @dataclass(frozen=True)
 class Query:
     """One listing page as SQL, planned from what the body filters on.
 
-    `kept` selects the `seq` of every object the filters keep (None: no filter is sent, every object
-    of the scope is kept; `nothing`: a filter keeps none). `count` counts them; `by_order` walks the
-    asked order's index and keeps what `kept` holds (cheap when most objects are kept: it stops at the
-    page's end); `by_set` looks the kept objects up and sorts only them (cheap when few are kept).
-    `count` takes `params`; the pages, which select the `seq`s of the page in order, take `params`,
-    the scope's `sid`, the limit and the offset.
+    With no filter sent every object of the scope is kept (`tests` empty); `nothing` when a filter
+    keeps none. Otherwise the kept objects are one test's rows (the driver, the one with the fewest
+    rows: `estimate`) whose objects pass every other test, each probed on the facets' primary key
+    (`EXISTS ... WHERE seq = ?`): work in proportion to the driver's rows, not the scope's size.
+    `count(driver)` counts them; `by_order()` walks the asked order's index and probes each object
+    (cheap when most are kept: it stops at the page's end); `by_set(driver)` sorts only the kept ones
+    (cheap when few are). The pages select the `seq`s of the page in order and take the limit and
+    the offset after the statement's own parameters.
     """
 
-    kept: str | None
-    params: tuple[Any, ...]
+    sid: int
+    tests: tuple[Test, ...]
     nothing: bool
-    count: str
-    by_order: str
-    by_set: str
+    order: str
+    indexed: str
+
+    def estimate(self, test: Test) -> tuple[str, tuple[Any, ...]]:
+        """How many facet rows `test` holds, counted up to ESTIMATE_CAP."""
+        return (
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM facets WHERE sid = ? AND {test.where} LIMIT {ESTIMATE_CAP})",
+            (self.sid, *test.params),
+        )
+
+    def _probes(self, skip: Test | None) -> tuple[str, tuple[Any, ...]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for test in self.tests:
+            if test is skip:
+                continue
+            negate = "NOT " if test.negative else ""
+            clauses.append(
+                f" AND {negate}EXISTS (SELECT 1 FROM facets f WHERE f.seq = k.seq AND {test.where})"
+            )
+            params += test.params
+        return "".join(clauses), tuple(params)
+
+    def kept(self, driver: Test | None) -> tuple[str, tuple[Any, ...]]:
+        """The seqs of the kept objects, driven by `driver`'s rows (None: by the scope's objects)."""
+        if driver is None:
+            probes, params = self._probes(None)
+            return f"SELECT k.seq FROM sortkeys k WHERE k.sid = ?{probes}", (self.sid, *params)
+        probes, params = self._probes(driver)
+        return (
+            f"SELECT DISTINCT k.seq FROM facets k WHERE k.sid = ? AND {driver.where}{probes}",
+            (self.sid, *driver.params, *params),
+        )
+
+    def count(self, driver: Test | None) -> tuple[str, tuple[Any, ...]]:
+        sql, params = self.kept(driver)
+        return f"SELECT COUNT(*) FROM ({sql})", params
+
+    def by_order(self) -> tuple[str, tuple[Any, ...]]:
+        probes, params = self._probes(None)
+        return (
+            f"SELECT k.seq FROM sortkeys k{self.indexed} WHERE k.sid = ?{probes} ORDER BY {self.order} "
+            "LIMIT ? OFFSET ?",
+            (self.sid, *params),
+        )
+
+    def by_set(self, driver: Test | None) -> tuple[str, tuple[Any, ...]]:
+        sql, params = self.kept(driver)
+        return (
+            f"SELECT seq FROM sortkeys NOT INDEXED WHERE seq IN ({sql}) ORDER BY {self.order} LIMIT ? OFFSET ?",
+            params,
+        )
 
 
 class ListingIndex:
@@ -180,8 +247,7 @@ class ListingIndex:
     def query(self, collection: str, sid: int, body: Any, caller: str | None) -> Query:
         """The SQL of the pages `body` asks of `collection`'s listing in the scope `sid`."""
         listing = self.listings[collection]
-        keep: list[tuple[str, list[Any]]] = []
-        drop: list[tuple[str, list[Any]]] = []
+        tests: list[Test] = []
         nothing = False
         for index, rule in enumerate(listing.filters):
             condition = rule.condition(body, caller)
@@ -190,19 +256,7 @@ class ListingIndex:
             if condition.kind == "nothing":
                 nothing = True
                 continue
-            select = _facet_select(condition, sid, index)
-            (drop if condition.kind == "none-of" else keep).append(select)
-        kept: str | None = None
-        params: list[Any] = []
-        if keep or drop:
-            # Set algebra over the filters' facet rows: what every kept filter keeps, minus what a
-            # none-of filter drops (INTERSECT and EXCEPT bind left to right, and yield distinct seqs).
-            parts = keep or [("SELECT seq FROM sortkeys WHERE sid = ?", [sid])]
-            kept = " INTERSECT ".join(sql for sql, _ in parts)
-            if len(parts) == 1 and not drop:
-                kept = f"SELECT DISTINCT seq FROM ({kept})"
-            kept += "".join(f" EXCEPT {sql}" for sql, _ in drop)
-            params = [v for _, values in (*parts, *drop) for v in values]
+            tests.append(_test(condition, index))
         order, indexed = "seq", ""
         if listing.sort is not None:
             pointers, direction = listing.sort.order_of(body)
@@ -210,29 +264,17 @@ class ListingIndex:
             way = " DESC" if direction == "desc" else ""
             order = f"{name}_m, {name}_r{way}, {name}_v{way}, tb_r, tb_v"
             indexed = f" INDEXED BY sortkeys_{name}_{direction}"
-        member = f"seq IN ({kept}) AND " if kept is not None else ""
-        return Query(
-            kept=kept,
-            params=tuple(params),
-            nothing=nothing,
-            count=f"SELECT COUNT(*) FROM ({kept})" if kept is not None else "",
-            by_order=f"SELECT seq FROM sortkeys{indexed} WHERE {member}sid = ? ORDER BY {order} LIMIT ? OFFSET ?",
-            by_set=(
-                f"SELECT seq FROM sortkeys NOT INDEXED WHERE seq IN ({kept}) AND sid = ? "
-                f"ORDER BY {order} LIMIT ? OFFSET ?"
-                if kept is not None
-                else ""
-            ),
-        )
+        return Query(sid=sid, tests=tuple(tests), nothing=nothing, order=order, indexed=indexed)
 
 
-def _facet_select(condition: Condition, sid: int, rule: int) -> tuple[str, list[Any]]:
-    """The seqs of the scope's objects with a facet value `condition` tests for (for none-of: the
+def _test(condition: Condition, rule: int) -> Test:
+    """A condition of `FilterRule.condition` as SQL on a facet row of the rule (for none-of: the
     values it refuses)."""
-    operands = [_storable(o) for o in condition.operands]
+    operands = tuple(_storable(o) for o in condition.operands)
+    marks = ", ".join("?" * len(operands))
     tests = {
-        "any-of": (f"value IN ({', '.join('?' * len(operands))})", operands),
-        "none-of": (f"value IN ({', '.join('?' * len(operands))})", operands),
+        "any-of": (f"value IN ({marks})", operands),
+        "none-of": (f"value IN ({marks})", operands),
         "contains": ("instr(value, ?) > 0", operands[:1]),
         "at-least": ("value >= ?", operands[:1]),
         "at-most": ("value <= ?", operands[:1]),
@@ -240,8 +282,13 @@ def _facet_select(condition: Condition, sid: int, rule: int) -> tuple[str, list[
     }
     if condition.kind not in tests:
         raise ValueError(f"no SQL for the condition kind {condition.kind!r}")
-    test, test_params = tests[condition.kind]
-    return f"SELECT seq FROM facets WHERE sid = ? AND rule = ? AND {test}", [sid, rule, *test_params]
+    where, params = tests[condition.kind]
+    return Test(
+        where=f"rule = ? AND {where}",
+        params=(rule, *params),
+        negative=condition.kind == "none-of",
+        estimable=condition.kind != "contains",
+    )
 
 
 def _storable(value: Any) -> Any:

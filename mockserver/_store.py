@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import orjson
 
 from mockserver._errors import MockError
-from mockserver._index import ListingIndex
+from mockserver._index import ListingIndex, Query, Test
 from mockserver._state import StateStore
 from spec import ExpectedPage, Listing, error_pointer, resolve_pointer
 
@@ -280,19 +280,21 @@ class ObjectStore:
             query = self.index.query(collection, sid if sid is not None else -1, body, caller)
             row = conn.execute("SELECT size FROM scope_sizes WHERE sid = ?", (sid,)).fetchone()
             size = row[0] if row is not None else 0
+            driver = _driver(conn, query) if query.tests and not query.nothing and sid is not None else None
             if query.nothing or sid is None:
                 total = 0
-            elif query.kept is None:
+            elif not query.tests:
                 total = size
             else:
-                total = conn.execute(query.count, query.params).fetchone()[0]
+                total = conn.execute(*query.count(driver)).fetchone()[0]
             start, limit, number = listing.window(body, total, answered_limit=answered_limit)
             documents: list[Any] = []
             if total > start:
                 # Walk the order's index while the kept objects are dense in it (a page's end is
-                # reached within _DENSE rows per object listed); look the few kept ones up otherwise.
-                sql = query.by_order if query.kept is None or total * _DENSE >= size else query.by_set
-                seqs = [r[0] for r in conn.execute(sql, (*query.params, sid, limit, start)).fetchall()]
+                # reached within _DENSE rows per object listed); sort the few kept ones otherwise.
+                dense = not query.tests or total * _DENSE >= size
+                sql, params = query.by_order() if dense else query.by_set(driver)
+                seqs = [r[0] for r in conn.execute(sql, (*params, limit, start)).fetchall()]
                 found = dict(
                     conn.execute(
                         f"SELECT seq, document FROM objects WHERE seq IN ({', '.join('?' * len(seqs))})", seqs
@@ -381,6 +383,15 @@ class ObjectStore:
             "WHERE sid = ? AND id = ?",
             (DOCUMENT_VERSION, orjson.dumps(document).decode(), sid, object_id),
         )
+
+
+def _driver(conn: sqlite3.Connection, query: Query) -> Test | None:
+    """The positive test with the fewest facet rows (counted up to a cap), or None when none is."""
+    positive = [t for t in query.tests if not t.negative]
+    estimable = [t for t in positive if t.estimable]
+    if not estimable:
+        return positive[0] if positive else None
+    return min(estimable, key=lambda t: conn.execute(*query.estimate(t)).fetchone()[0])
 
 
 class _Refused(sqlite3.DatabaseError):
