@@ -111,6 +111,13 @@ class Query:
         sql, params = self.kept(driver)
         return f"SELECT COUNT(*) FROM ({sql})", params
 
+    def refused(self) -> tuple[str, tuple[Any, ...]]:
+        """How many objects some none-of test refuses (the kept ones are the rest when no test is
+        positive): work in proportion to the refused, not to the scope."""
+        parts = [f"SELECT seq FROM facets WHERE sid = ? AND {t.where}" for t in self.tests if t.negative]
+        params = [v for t in self.tests if t.negative for v in (self.sid, *t.params)]
+        return f"SELECT COUNT(*) FROM ({' UNION '.join(parts)})", tuple(params)
+
     def by_order(self) -> tuple[str, tuple[Any, ...]]:
         probes, params = self._probes(None)
         return (

@@ -285,6 +285,8 @@ class ObjectStore:
                 total = 0
             elif not query.tests:
                 total = size
+            elif driver is None:  # only none-of filters: the scope but what they refuse
+                total = size - conn.execute(*query.refused()).fetchone()[0]
             else:
                 total = conn.execute(*query.count(driver)).fetchone()[0]
             start, limit, number = listing.window(body, total, answered_limit=answered_limit)
