@@ -20,6 +20,7 @@ from generators._builder import Caller, Clock, FrozenClock, build_task, system_c
 from generators._cases import build_case
 from generators._casework import PRIORITIES
 from generators._ids import IdSource, SeededIds
+from generators._options import OPTION_FIELDS, account_option
 
 if typing.TYPE_CHECKING:
     from generators._invalid import InvalidRequest, invalid_kinds, invalid_requests
@@ -29,6 +30,7 @@ if typing.TYPE_CHECKING:
     from generators._world import build_world
 
 __all__ = [
+    "OPTION_FIELDS",
     "PRIORITIES",
     "Caller",
     "Clock",
@@ -38,6 +40,7 @@ __all__ = [
     "KoreProvider",
     "RequestParameters",
     "SeededIds",
+    "account_option",
     "build_case",
     "build_task",
     "build_world",

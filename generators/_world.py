@@ -24,6 +24,7 @@ from generators._casework import (
     task_description,
 )
 from generators._ids import HEX_DIGITS, SeededIds, hashed_nibbles
+from generators._options import option_id
 from generators._people import DEFAULT_LOCALES, EMAIL_DOMAINS, EMAIL_FORMS, LOCALES, Person
 from spec import ContractSpec, Sequences, load_spec
 
@@ -87,8 +88,8 @@ def _update_body(rng: random.Random, ids: SeededIds, account: str) -> dict[str, 
     status = rng.choice(STATUSES[1:])
     priority = PRIORITIES[rng.choice(("Low", "High", "Urgent"))]
     body: dict[str, Any] = {
-        "status": {"_id": ids.new_id("sts", key=f"{account}/{status['name']}"), **status},
-        "priority": {"_id": ids.new_id("pr", key=f"{account}/{priority['name']}"), **priority},
+        "status": {"_id": option_id("status", status["name"], account, ids), **status},
+        "priority": {"_id": option_id("priority", priority["name"], account, ids), **priority},
     }
     if rng.random() < 0.3:
         body["name"] = rng.choice(CASE_NAMES)

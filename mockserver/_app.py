@@ -57,10 +57,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter, Rule
 
 from generators import (
+    OPTION_FIELDS,
     Caller,
     Clock,
     FrozenClock,
     SeededIds,
+    account_option,
     build_case,
     build_task,
     build_world,
@@ -698,8 +700,10 @@ class MockService:
         now = self.clock()  # outside the transaction: the seeded clock counts in the same file
         now_text = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+        sent = self._options_named(update.collection, body, account_id)
+
         def change(stored: dict[str, Any]) -> dict[str, Any]:
-            merged = self._merged_valid(operation.id, stored, body)
+            merged = self._merged_valid(operation.id, stored, sent)
             before = instant_ms(stored.get(UPDATED_AT))
             if before is None or before <= int(now.timestamp() * 1000):
                 merged[UPDATED_AT] = now_text  # never backwards: a later stored instant stays
@@ -712,6 +716,29 @@ class MockService:
             return self._unknown_object(route, body, headers, account_id, identity, control)
         reduced = self._reduced.get(operation.id)
         return updated if reduced is None else {k: v for k, v in updated.items() if k in reduced}
+
+    def _options_named(self, collection: str, body: Any, account_id: str) -> Any:
+        """The body with each option it names by `_id` or `name` (`status`, `priority`) as the
+        account's whole option (decision `option-references`); other values as sent."""
+        if not isinstance(body, Mapping) or not any(f in body for f in OPTION_FIELDS):
+            return body
+        create = next((c.create for c in self.sequences.collections if c.name == collection), None)
+        template = (
+            self.contract.operation(create).response_examples().get("seed-sample", {}) if create else {}
+        )
+        resolved = dict(body)
+        for option_field in OPTION_FIELDS:
+            default = resolve_pointer(template, f"/{option_field}/name")
+            option = account_option(
+                option_field,
+                body.get(option_field),
+                account_id,
+                self.ids,
+                default=default if isinstance(default, str) else None,
+            )
+            if option is not None:
+                resolved[option_field] = option
+        return resolved
 
     def _merged_valid(self, operation_id: str, stored: dict[str, Any], body: Any) -> dict[str, Any]:
         """`Sequences.merged`, but a field sent whose value would leave the object breaking the schema it

@@ -17,6 +17,7 @@ def test_all_is_exactly_the_public_names() -> None:
 
 def test_the_promised_api_is_exported() -> None:
     assert set(generators.__all__) == {
+        "OPTION_FIELDS",
         "PRIORITIES",
         "Caller",
         "Clock",
@@ -26,6 +27,7 @@ def test_the_promised_api_is_exported() -> None:
         "KoreProvider",
         "RequestParameters",
         "SeededIds",
+        "account_option",
         "build_case",
         "build_task",
         "build_world",

@@ -23,7 +23,7 @@ import orjson
 import pytest
 from flask import Flask
 
-from generators import Caller, build_world
+from generators import PRIORITIES, Caller, build_world
 from mockserver import MockConfig, create_app
 from mockserver._store import StateFileError, WorldError
 from spec import Exchange, Finding, Sequences, Store, load_spec
@@ -350,3 +350,41 @@ def test_a_worker_killed_mid_writes_loses_no_answered_write(
     restarted = serve(*args)
     stored = httpx.get(restarted.url("/__admin/state"), timeout=30).json()["tasks"]
     assert set(answered) <= {task["_id"] for task in stored}
+
+
+def test_an_update_naming_an_option_stores_the_account_s_whole_option(make_app: Callable[..., Flask]) -> None:
+    """Decision option-references: `{"name": "High"}` or an option's `_id` stores that option whole (the
+    same object, id included, the account shows elsewhere); a name of no option leaves the field as it was.
+    Every exchange is judged by the spec's relations."""
+    app = make_app(seed=SEED)
+    session = flask_session(app)
+    for name, collection in (("updateTask", "tasks"), ("updateCase", "cases")):
+        create = next(c.create for c in CONTRACT.sequences.collections if c.name == collection)
+        assert create is not None
+        status, created = session.call(create, example_body(create))
+        assert status in (200, 201)
+        status, _ = session.call(name, {"priority": {"name": "High"}}, object_id=created["_id"])
+        assert status == 200
+        world = app.test_client().get("/__admin/state").json
+        stored = next(o for o in world[collection] if o["_id"] == created["_id"])
+        assert {k: stored["priority"][k] for k in ("name", "color", "score")} == dict(PRIORITIES["High"])
+        assert stored["priority"]["_id"] != created["priority"]["_id"]
+        # Back to the default by its id: the option a new object shows, id and all.
+        status, _ = session.call(
+            name, {"priority": {"_id": created["priority"]["_id"]}}, object_id=created["_id"]
+        )
+        assert status == 200
+        world = app.test_client().get("/__admin/state").json
+        stored = next(o for o in world[collection] if o["_id"] == created["_id"])
+        assert stored["priority"] == created["priority"]
+    session.walk("getTasks", {})
+    session.walk("getCases", {})
+    assert [str(f) for f in session.findings] == []
+    # A partial object naming no option: not decided; the mock keeps the stored field (never a broken one).
+    task = next(iter(app.test_client().get("/__admin/state").json["tasks"]))
+    answer = app.test_client().post(
+        CONTRACT.operation("updateTask").path(streamId=task["iId"], taskId=task["_id"]),
+        json={"status": {"name": "No such status"}},
+        headers=headers(accountId=task["accountId"]),
+    )
+    assert answer.status_code == 200 and answer.json["status"] == task["status"]
