@@ -14,10 +14,11 @@ empties it. A create belongs to the `accountId` header's account, or the app's o
 omits it; any header value is its own account. Requests are checked as in apps.py (token, media
 type, JSON, the `accountId` header where required, the spec's request schema).
 
-Example:
-    >>> from tests.contract_tests.apps import serving
-    >>> with serving(create_app(faults=frozenset({"not-listed"}))) as url:  # doctest: +SKIP
-    ...     ...
+Example (in a test; `serving` is apps.py's loopback server):
+
+    store = CaseStore()
+    with serving(create_app(faults=frozenset({"not-listed"}), store=store)) as base_url:
+        ...  # run the stateful contract tests against base_url; store.reset() between runs
 """
 
 from __future__ import annotations
