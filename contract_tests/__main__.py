@@ -80,6 +80,11 @@ from contract_tests._runner import run_contract
     help="Write each failing sequence here as a shell script that replays it (curl, bash, python3).",
 )
 @click.option(
+    "--only-sequences",
+    is_flag=True,
+    help="Run only the sequences (the stateful phase), no single-call scenarios.",
+)
+@click.option(
     "--max-time",
     type=float,
     default=DEFAULT_MAX_TIME_S,
@@ -146,6 +151,7 @@ def cli(
     sequences: int | None,
     sequence_length: int,
     repro_dir: Path | None,
+    only_sequences: bool,
     max_time: float,
     max_response_time: float,
     rate_limit: str | None,
@@ -219,6 +225,7 @@ def cli(
             sequences=sequences,
             sequence_length=sequence_length,
             repro_dir=repro_dir,
+            single_calls=not only_sequences,
         )
         report = run_contract(config, progress=Progress(sys.stderr))
     except ContractTestError as exc:

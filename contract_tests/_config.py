@@ -14,7 +14,7 @@ DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_MAX_TIME_S = 300.0
 DEFAULT_MAX_RESPONSE_TIME_MS = 5000.0
 # Calls per sequence of the stateful phase; sequences per run are --max-examples / SEQUENCES_PER_EXAMPLES.
-DEFAULT_SEQUENCE_LENGTH = 12
+DEFAULT_SEQUENCE_LENGTH = 20
 SEQUENCES_PER_EXAMPLES = 4
 
 
@@ -84,6 +84,8 @@ class ContractConfig:
     sequences: int | None = None
     sequence_length: int = DEFAULT_SEQUENCE_LENGTH
     repro_dir: Path | None = None
+    # False: only the stateful phase runs (--only-sequences).
+    single_calls: bool = True
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -119,6 +121,8 @@ class ContractConfig:
             )
         if self.sequences is not None and self.sequences < 0:
             raise ConfigError("--sequences", str(self.sequences), "a number of sequences, 0 for none")
+        if not self.single_calls and not self.sequence_count:
+            raise ConfigError("--only-sequences", "--sequences 0", "at least one sequence to run")
         if self.sequence_length < 1:
             raise ConfigError("--sequence-length", str(self.sequence_length), "a positive number of calls")
         if self.max_time_s <= 0:

@@ -31,6 +31,8 @@ class Failure:
     # (each a heading line, then its curl), and the shell script written with --repro-dir.
     steps: tuple[str, ...] = ()
     script: str = ""
+    # The other relations the same answer broke (the stateful phase reports the first only).
+    also: tuple[str, ...] = ()
 
     @classmethod
     def from_finding(
@@ -89,6 +91,8 @@ class Failure:
             entry["steps"] = list(self.steps)
         if self.script:
             entry["script"] = self.script
+        if self.also:
+            entry["also"] = list(self.also)
         return entry
 
     def __str__(self) -> str:
@@ -108,7 +112,9 @@ class Failure:
         if self.note:
             lines.append(f"  Note:       {self.note}")
         if self.steps:
-            shortest = "the shortest sequence after shrinking" if self.shrunk else "the sequence as first run"
+            shortest = (
+                "the shortest sequence after shrinking" if self.shrunk else "the shortest sequence found"
+            )
             lines.append(f"  Reproduce ({shortest}, {len(self.steps)} call(s)):")
             for number, step in enumerate(self.steps, 1):
                 head, *curl = step.splitlines()

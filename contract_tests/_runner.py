@@ -441,7 +441,7 @@ class _Run:
 
     def run(self) -> None:
         """Every scenario of every operation in turn, as far as the budget goes."""
-        for scenario in SHARES:
+        for scenario in SHARES if self.config.single_calls else ():
             for operation in self.operations:
                 if self.stopped:
                     break

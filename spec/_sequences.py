@@ -429,7 +429,14 @@ class Sequences:
                     f"{expected[key]!r}, the value sent",
                 )
         self._each_answer(exchange, answer, stored, judge, "")
-        recorded = {**expected, **{k: v for k, v in answer.items() if k not in (exchange.body or {})}}
+        # What the update did not merge (fields not sent, and those sent that are never merged, such
+        # as `updatedAt`) is what the answer says.
+        never = {p for r in self.applying("merged", exchange.operation) for p in r.except_}
+        sent = exchange.body if isinstance(exchange.body, Mapping) else {}
+        recorded = {
+            **expected,
+            **{k: v for k, v in answer.items() if k not in sent or "/" + escape_token(str(k)) in never},
+        }
         store.bucket(collection.name, scope)[object_id or ""] = copy.deepcopy(recorded)
         store.updated.add(object_id or "")
 
