@@ -60,6 +60,10 @@ NEVER_MERGED = {
     op: {p.lstrip("/") for r in SEQUENCES.applying("merged", op) for p in r.except_}
     for op in ("updateCase", "updateTask")
 }
+# Relations a fault may add to its own and its companions, by how the interpreter records an update:
+# one that records a read-only field sent as the update answered it (the forged `refId`) does not
+# find the later listing of that field again under the merge relation.
+MAY_ALSO = {"read-only-changed": {"relation:case-update-merged"}}
 # A caller who knows an update's id is not its account's and stream's expects the 404 of decision unknown-ids.
 FOREIGN_ID = Expectation(
     Expect.INVALID,
@@ -266,7 +270,9 @@ def test_each_fault_is_caught_by_its_relation(apps: dict[str, tuple[str, CaseSto
     def check(data: st.DataObject) -> None:
         session = run(*apps[fault], data)
         expected = {STATE_FAULTS[fault]} | STATE_FAULT_COMPANIONS.get(fault, frozenset())
-        assert session.checks() == expected, [str(f) for f in session.relations + session.single]
+        found = session.checks()
+        shown = [str(f) for f in session.relations + session.single]
+        assert expected <= found <= expected | MAY_ALSO.get(fault, set()), shown
 
     check()
 
