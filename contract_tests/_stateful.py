@@ -571,7 +571,8 @@ class StatefulPhase:
                     if w.isalpha()
                 }
             )
-            if words and data.draw(st.booleans(), label="known word"):
+            known: bool = bool(words) and data.draw(st.booleans(), label="known word")
+            if known:
                 body[key] = data.draw(st.sampled_from(words), label="word")
         return body
 
