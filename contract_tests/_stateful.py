@@ -76,7 +76,7 @@ OWN_WEIGHT = 3
 # failing sequence got shorter for STALL_SECONDS: the shortest sequence of calls is what a reader
 # needs; Hypothesis would go on simplifying the bodies, request after request.
 SHRINK_SECONDS = 10.0
-STALL_SECONDS = 2.0
+STALL_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
