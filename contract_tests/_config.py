@@ -15,7 +15,7 @@ DEFAULT_MAX_TIME_S = 300.0
 DEFAULT_MAX_RESPONSE_TIME_MS = 5000.0
 # Calls per sequence of the stateful phase; sequences per run are --max-examples / SEQUENCES_PER_EXAMPLES.
 DEFAULT_SEQUENCE_LENGTH = 20
-SEQUENCES_PER_EXAMPLES = 4
+SEQUENCES_PER_EXAMPLES = 5
 
 
 def rate_option(text: str | None) -> tuple[float | None, bool]:
