@@ -21,6 +21,8 @@ from contract_tests._runner import _Run, run_contract
 from spec import Sequences, load_spec
 from tests.contract_tests.apps import CLIENT_ID, SECRET, STREAM_ID, serving, token
 from tests.contract_tests.stateful_app import STATE_FAULT_COMPANIONS, STATE_FAULTS, create_app
+from tests.contract_tests.test_against_mock import SECRET as MOCK_SECRET
+from tests.contract_tests.test_against_mock import mock_url  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.http
 
@@ -229,3 +231,22 @@ def _silent() -> object:
     from contract_tests._report import SilentProgress
 
     return SilentProgress()
+
+
+def test_the_mock_passes_the_sequences_over_http(mock_url: str) -> None:  # noqa: F811 (the fixture)
+    """The project's mock (gunicorn, started as the help shows) keeps every relation across calls that
+    the seed page grounds; rules the spec decided may warn (see the report's warnings)."""
+    config = ContractConfig(
+        base_url=mock_url,
+        stream_id=STREAM_ID,
+        client_id=CLIENT_ID,
+        client_secret=MOCK_SECRET,
+        seed=1,
+        single_calls=False,
+        sequences=10,
+    )
+    report = run_contract(config)
+    assert report.ok, report.render()
+    assert report.coverage is not None
+    assert dict(report.coverage.isolation) == {"accounts": "exercised", "streams": "exercised"}
+    assert any(done for rid, done in report.coverage.relations if rid == "task-update-merged")
