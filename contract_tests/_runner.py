@@ -466,7 +466,8 @@ class _Run:
         started = time.monotonic()
         self.stateful.execute()
         self.progress.phase(
-            f"sequences: {self.stateful.counter} sequences, {self.client.stats.sent - sent} requests, "
+            f"sequences: {self.stateful.counter} run (shrinking and replays included), "
+            f"{self.client.stats.sent - sent} requests, "
             f"{len(self.stateful.groups) - failing} failing check(s), {time.monotonic() - started:.1f} s"
         )
 
