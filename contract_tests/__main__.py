@@ -14,6 +14,8 @@ from contract_tests._config import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_MAX_RESPONSE_TIME_MS,
     DEFAULT_MAX_TIME_S,
+    DEFAULT_SEQUENCE_LENGTH,
+    SEQUENCES_PER_EXAMPLES,
     ContractConfig,
     operations_option,
     rate_option,
@@ -41,6 +43,16 @@ from contract_tests._runner import run_contract
 )
 @click.option("--account-id", help="Send this `accountId` header; the created tasks must belong to it.")
 @click.option(
+    "--second-account-id",
+    help="A second account the token may act in: the sequences check that neither account sees the "
+    "other's objects. Without it (off loopback) isolation across accounts is reported as not run.",
+)
+@click.option(
+    "--second-stream-id",
+    help="A second stream of the account: the sequences check isolation across streams. On loopback the "
+    "run makes up its own second account and stream.",
+)
+@click.option(
     "--seed", type=int, help="Seed of the generated requests; the same seed sends the same requests."
 )
 @click.option(
@@ -49,6 +61,28 @@ from contract_tests._runner import run_contract
     default=DEFAULT_MAX_EXAMPLES,
     show_default=True,
     help="Generated requests per scenario (valid, invalid).",
+)
+@click.option(
+    "--sequences",
+    type=int,
+    help=f"Sequences of calls of the stateful phase (0: none). Default: --max-examples / {SEQUENCES_PER_EXAMPLES}.",
+)
+@click.option(
+    "--sequence-length",
+    type=int,
+    default=DEFAULT_SEQUENCE_LENGTH,
+    show_default=True,
+    help="Calls per sequence at most.",
+)
+@click.option(
+    "--repro-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each failing sequence here as a shell script that replays it (curl, bash, python3).",
+)
+@click.option(
+    "--only-sequences",
+    is_flag=True,
+    help="Run only the sequences (the stateful phase), no single-call scenarios.",
 )
 @click.option(
     "--max-time",
@@ -110,8 +144,14 @@ def cli(
     client_id: str | None,
     client_secret: str | None,
     account_id: str | None,
+    second_account_id: str | None,
+    second_stream_id: str | None,
     seed: int | None,
     max_examples: int,
+    sequences: int | None,
+    sequence_length: int,
+    repro_dir: Path | None,
+    only_sequences: bool,
     max_time: float,
     max_response_time: float,
     rate_limit: str | None,
@@ -128,7 +168,10 @@ def cli(
     For every operation (or those of --operations): sends valid requests of every documented shape
     and media-type spelling, requests that each break one documented rule, hostile path and header
     values, and bad tokens; judges every answer by the spec's statuses, media types, schemas and
-    x-contract-relations.
+    x-contract-relations. Then runs sequences of calls (create, list, walk pages, update, update
+    unknown and foreign ids) against a model of what the target should hold, judged by the spec's
+    x-contract-sequences; a failing sequence shrinks to the shortest, shown as numbered curl commands.
+    The report ends with what was exercised and what the run created.
     Exit status: 0 the contract holds, 1 violations found, 2 usage error or target unreachable.
 
     \b
@@ -177,6 +220,12 @@ def cli(
             show_secrets=show_secrets,
             operations=operations_option(operations),
             spec_path=spec_path,
+            second_account_id=second_account_id,
+            second_stream_id=second_stream_id,
+            sequences=sequences,
+            sequence_length=sequence_length,
+            repro_dir=repro_dir,
+            single_calls=not only_sequences,
         )
         report = run_contract(config, progress=Progress(sys.stderr))
     except ContractTestError as exc:

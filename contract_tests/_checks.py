@@ -55,16 +55,21 @@ _CHECKS = (
 )
 
 
-def check_names(operations: Iterable[Operation], sequences: Sequences | None = None) -> list[str]:
+def check_names(
+    operations: Iterable[Operation], sequences: Sequences | None = None, *, stateful: bool = False
+) -> list[str]:
     """Every check of a run over `operations`, in report order (relations as `relation:<id>`, from the spec).
 
     With `sequences`, the relations across calls one listing page can break on its own come after
-    the operations' own.
+    the operations' own; with `stateful` too, every relation across calls that involves one of them.
     """
     chosen = tuple(operations)
     relations = [RELATION_PREFIX + r.id for operation in chosen for r in operation.relations]
     if sequences is not None:
         relations += [RELATION_PREFIX + r.id for op in chosen for r in sequences.page_relations(op.id)]
+    if sequences is not None and stateful:
+        ids = {op.id for op in chosen}
+        relations += [RELATION_PREFIX + r.id for r in sequences.relations if ids & set(r.operations)]
     return [*_CHECKS, *dict.fromkeys(relations), MAX_RESPONSE_TIME]
 
 

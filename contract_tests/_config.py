@@ -13,6 +13,9 @@ from contract_tests._pacing import DEFAULT_REMOTE_RATE, is_loopback, parse_rate_
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_MAX_TIME_S = 300.0
 DEFAULT_MAX_RESPONSE_TIME_MS = 5000.0
+# Calls per sequence of the stateful phase; sequences per run are --max-examples / SEQUENCES_PER_EXAMPLES.
+DEFAULT_SEQUENCE_LENGTH = 20
+SEQUENCES_PER_EXAMPLES = 5
 
 
 def rate_option(text: str | None) -> tuple[float | None, bool]:
@@ -73,6 +76,16 @@ class ContractConfig:
     operations: tuple[str, ...] | None = None
     # The spec to test against; None: the project's own (`spec/openapi.yaml`).
     spec_path: Path | None = None
+    # The stateful phase: a second account and stream to check isolation against (on loopback the
+    # run makes its own), how many sequences (None: from --max-examples; 0: none) of how many calls,
+    # and where to write each failing sequence as a shell script.
+    second_account_id: str | None = None
+    second_stream_id: str | None = None
+    sequences: int | None = None
+    sequence_length: int = DEFAULT_SEQUENCE_LENGTH
+    repro_dir: Path | None = None
+    # False: only the stateful phase runs (--only-sequences).
+    single_calls: bool = True
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -106,6 +119,12 @@ class ContractConfig:
             raise ConfigError(
                 "--max-examples", str(self.max_examples), "a positive number of examples per check"
             )
+        if self.sequences is not None and self.sequences < 0:
+            raise ConfigError("--sequences", str(self.sequences), "a number of sequences, 0 for none")
+        if not self.single_calls and not self.sequence_count:
+            raise ConfigError("--only-sequences", "--sequences 0", "at least one sequence to run")
+        if self.sequence_length < 1:
+            raise ConfigError("--sequence-length", str(self.sequence_length), "a positive number of calls")
         if self.max_time_s <= 0:
             raise ConfigError("--max-time", str(self.max_time_s), "a positive number of seconds")
         if self.max_response_time_ms <= 0:
@@ -133,6 +152,13 @@ class ContractConfig:
                 f"operationIds of the spec, comma-separated: {', '.join(known)}",
             )
         return tuple(name for name in known if name in self.operations)
+
+    @property
+    def sequence_count(self) -> int:
+        """Sequences of the stateful phase: --sequences, else a share of --max-examples (at least one)."""
+        if self.sequences is not None:
+            return self.sequences
+        return max(1, self.max_examples // SEQUENCES_PER_EXAMPLES)
 
     @property
     def loopback(self) -> bool:

@@ -56,9 +56,13 @@ class Recorder:
         return WARNING if finding.basis is Basis.DECISION and not self.strict else FAILURE
 
     def record(
-        self, exchange: Exchange, judgement: Judgement, *, explore: str | None = None
+        self, exchange: Exchange, judgement: Judgement, *, explore: str | None = None, grouped: bool = True
     ) -> list[Finding]:
-        """Count the judgement's checks; the failures (not warnings) among its findings."""
+        """Count the judgement's checks; the failures (not warnings) among its findings.
+
+        `grouped=False` only counts: the caller keeps the findings' reproductions (the stateful phase
+        keeps sequences of calls, not single requests).
+        """
         failing = []
         found = {finding.key: finding for finding in judgement.findings}
         for key in judgement.checks:
@@ -74,6 +78,8 @@ class Recorder:
             else:
                 tally.failures += 1
                 failing.append(finding)
+            if not grouped:
+                continue
             where = group_key(finding)
             group = self.groups.get(where)
             if group is None:

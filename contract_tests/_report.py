@@ -27,6 +27,12 @@ class Failure:
     occurrences: int
     shrunk: bool
     note: str = ""
+    # A failure of the stateful phase: the numbered calls of the shortest sequence that shows it
+    # (each a heading line, then its curl), and the shell script written with --repro-dir.
+    steps: tuple[str, ...] = ()
+    script: str = ""
+    # The other relations the same answer broke (the stateful phase reports the first only).
+    also: tuple[str, ...] = ()
 
     @classmethod
     def from_finding(
@@ -81,6 +87,12 @@ class Failure:
         )
         if self.note:
             entry["note"] = self.note
+        if self.steps:
+            entry["steps"] = list(self.steps)
+        if self.script:
+            entry["script"] = self.script
+        if self.also:
+            entry["also"] = list(self.also)
         return entry
 
     def __str__(self) -> str:
@@ -99,8 +111,20 @@ class Failure:
             lines.append(f"  Fix:        {finding.fix}")
         if self.note:
             lines.append(f"  Note:       {self.note}")
-        lines.append(f"  Reproduce ({how}):")
-        lines.extend("    " + line for line in self.curl.splitlines())
+        if self.steps:
+            shortest = (
+                "the shortest sequence after shrinking" if self.shrunk else "the shortest sequence found"
+            )
+            lines.append(f"  Reproduce ({shortest}, {len(self.steps)} call(s)):")
+            for number, step in enumerate(self.steps, 1):
+                head, *curl = step.splitlines()
+                lines.append(f"    {number}. {head}")
+                lines.extend("       " + line for line in curl)
+            if self.script:
+                lines.append(f"  Script:     bash {self.script}")
+        else:
+            lines.append(f"  Reproduce ({how}):")
+            lines.extend("    " + line for line in self.curl.splitlines())
         lines.append(f"  Replay the run: --seed {self.seed}")
         return "\n".join(lines)
 
@@ -115,6 +139,83 @@ class CheckSummary:
     warnings: int = 0
     failures: int = 0
     skipped: str = ""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a run exercised: each operation, each documented status and each relation, by name.
+
+    `isolation` says per kind (accounts, streams) whether objects of another scope were there to be
+    leaked: `exercised`, or `not run: <why>` (never reported as holding when it was not checked).
+    """
+
+    operations: tuple[tuple[str, bool], ...] = ()
+    statuses: tuple[tuple[str, int, bool], ...] = ()
+    relations: tuple[tuple[str, bool], ...] = ()
+    isolation: tuple[tuple[str, str], ...] = ()
+
+    def not_exercised(self) -> list[str]:
+        """What the run did not exercise, by name."""
+        return [
+            *(f"operation {op}" for op, done in self.operations if not done),
+            *(f"status {op} {status}" for op, status, done in self.statuses if not done),
+            *(f"relation {rid}" for rid, done in self.relations if not done),
+            *(f"isolation across {kind} ({state})" for kind, state in self.isolation if state != EXERCISED),
+        ]
+
+    def render(self) -> str:
+        """One line of counts, then what was not exercised."""
+
+        def count(rows: tuple[tuple[Any, ...], ...]) -> str:
+            return f"{sum(1 for r in rows if r[-1])}/{len(rows)}"
+
+        isolation = ", ".join(f"{kind} {state}" for kind, state in self.isolation)
+        lines = [
+            f"coverage: operations {count(self.operations)}, documented statuses {count(self.statuses)}, "
+            f"relations {count(self.relations)}; isolation: {isolation or 'none'}"
+        ]
+        missing = self.not_exercised()
+        if missing:
+            lines.append("not exercised: " + ", ".join(missing))
+        return "\n".join(lines)
+
+    def entry(self) -> dict[str, Any]:
+        """The coverage as a JSON object."""
+        return {
+            "operations": {op: done for op, done in self.operations},
+            "statuses": [{"operation": op, "status": s, "exercised": done} for op, s, done in self.statuses],
+            "relations": {rid: done for rid, done in self.relations},
+            "isolation": {kind: state for kind, state in self.isolation},
+            "not_exercised": self.not_exercised(),
+        }
+
+
+EXERCISED = "exercised"
+
+
+@dataclass(frozen=True)
+class Created:
+    """An object the run created on the target (the platform has no delete)."""
+
+    collection: str
+    object_id: str
+    account: str = ""
+    stream: str = ""
+    name: str = ""
+
+    def entry(self) -> dict[str, str]:
+        """The object as a JSON object."""
+        return {
+            "collection": self.collection,
+            "_id": self.object_id,
+            "account": self.account,
+            "stream": self.stream,
+            "name": self.name,
+        }
+
+
+# Created objects listed by id in the text report, per collection (all of them in the JSON report).
+CREATED_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -135,6 +236,10 @@ class ContractReport:
     operations: tuple[str, ...] = ()
     # Ctrl-C ended the run: a report so far, which cannot say the contract holds.
     interrupted: bool = False
+    coverage: Coverage | None = None
+    # What the run created, and the name prefix the stateful phase marks its objects with.
+    created: tuple[Created, ...] = ()
+    marker: str = ""
 
     @property
     def ok(self) -> bool:
@@ -157,7 +262,30 @@ class ContractReport:
         """The failures, the warnings and the summary table as plain text."""
         parts = [str(f) for f in self.failures] + [str(w) for w in self.warnings]
         parts.append(self.summary_table())
+        if self.coverage is not None:
+            parts.append(self.coverage.render())
+        parts.append(self.created_text())
         return "\n\n".join(parts) + "\n"
+
+    def created_text(self) -> str:
+        """What the run created, per collection (the platform has no delete: find them here)."""
+        if not self.created:
+            return "created by this run: nothing"
+        by_collection: dict[str, list[Created]] = {}
+        for made in self.created:
+            by_collection.setdefault(made.collection, []).append(made)
+        counts = ", ".join(f"{len(v)} {k}" for k, v in by_collection.items())
+        marked = f"; the sequences' objects are named with the prefix {self.marker}" if self.marker else ""
+        lines = [f"created by this run (the platform has no delete): {counts}{marked}"]
+        for collection, objects in by_collection.items():
+            shown = [m.object_id for m in objects if self.marker and m.name.startswith(self.marker)]
+            shown = (shown or [m.object_id for m in objects])[:CREATED_SHOWN]
+            more = len(objects) - len(shown)
+            lines.append(
+                f"  {collection}: {', '.join(shown)}"
+                + (f" and {more} more (--json-report lists all)" if more else "")
+            )
+        return "\n".join(lines)
 
     def summary_table(self) -> str:
         """The summary: one row per check, then the totals."""
@@ -222,6 +350,9 @@ class ContractReport:
             ],
             "failures": [f.entry() for f in self.failures],
             "warnings": [w.entry() for w in self.warnings],
+            "coverage": self.coverage.entry() if self.coverage is not None else None,
+            "marker": self.marker,
+            "created": [c.entry() for c in self.created],
         }
 
     def write_json(self, path: Path) -> None:
@@ -266,6 +397,19 @@ class ContractReport:
             warnings = [str(w) for w in self.warnings if w.check == summary.check]
             if warnings:
                 ET.SubElement(case, "system-out").text = "\n\n".join(warnings)
+        if self.coverage is not None:
+            # One skipped testcase per thing not exercised: CI dashboards show them by name.
+            for name in self.coverage.not_exercised():
+                case = ET.SubElement(
+                    suite, "testcase", classname="contract_tests.coverage", name=name, time="0"
+                )
+                ET.SubElement(case, "skipped", message=f"not exercised: {name}")
+            ET.SubElement(properties, "property", name="coverage", value=self.coverage.render())
+        if self.created:
+            ET.SubElement(suite, "system-out").text = self.created_text()
+        cases = suite.findall("testcase")
+        suite.set("tests", str(len(cases)))
+        suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
         return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
     def write_junit(self, path: Path) -> None:

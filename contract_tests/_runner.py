@@ -61,6 +61,8 @@ from contract_tests._report import (
     FAILURE,
     CheckSummary,
     ContractReport,
+    Coverage,
+    Created,
     Failure,
     Progress,
     SilentProgress,
@@ -98,6 +100,9 @@ SHARES = {"examples": 0.05, "valid": 0.35, "invalid": 0.35, "parameters": 0.1, "
 PARAMETER_SHARE = 0.5
 # Why a run stopped when Ctrl-C (SIGINT) ended it.
 INTERRUPTED = "interrupted (Ctrl-C, SIGINT)"
+# The share of --max-time kept for the stateful phase while the single-call scenarios run (it gets
+# whatever they leave, and at least this).
+STATEFUL_SHARE = 0.3
 
 
 class _StopRun(unittest.SkipTest):
@@ -176,7 +181,7 @@ class _Run:
         )
         self.checks = Checks(contract, max_response_time_ms=config.max_response_time_ms)
         self.sequences = self.checks.judge.sequences
-        self.recorder = Recorder(check_names(self.operations, self.sequences), config.strict)
+        self.recorder = Recorder(check_names(self.operations, self.sequences, stateful=True), config.strict)
         self.decided_optional = {op.id: decided_optional(op.request_schema) for op in self.operations}
         self.auth_header = next(iter(contract.auth_headers.values()), DEFAULT_AUTH_HEADER)
         self.stopped = ""
@@ -188,6 +193,14 @@ class _Run:
         # 24 hex digits like the platform's account ids, fixed by the seed so runs replay.
         self._made_up_account = f"{random.Random(seed).getrandbits(96):024x}"
         self.notes: list[str] = []
+        # Per operation, the statuses it was answered (coverage); the objects the single calls created.
+        self.answered: dict[str, set[int]] = {}
+        self.created: list[Created] = []
+        from contract_tests._stateful import StatefulPhase
+
+        self.stateful = StatefulPhase(self)
+        self.in_sequences = False
+        self.stateful_reserve = config.max_time_s * STATEFUL_SHARE if config.sequence_count else 0.0
 
     def interrupt(self) -> None:
         """Ctrl-C: cut off the request in flight; the run stops at its next check (`stopped`)."""
@@ -271,7 +284,29 @@ class _Run:
             raise BudgetExhausted
         exchange = self.client.send(request)
         self.progress.update(self.client.stats.sent, self.recorder.failure_count, self.budget.remaining)
+        if exchange.status is not None:
+            self.answered.setdefault(request.operation, set()).add(exchange.status)
+            self._note_created(exchange)
         return exchange
+
+    def _note_created(self, exchange: Exchange) -> None:
+        """Remember what a single call created (the stateful phase keeps its own, with their scopes)."""
+        found = self.sequences.role(exchange.request.operation)
+        if found is None or found[1] != "create" or self.in_sequences:
+            return
+        answer = exchange.json()
+        status = exchange.status or 0
+        if 200 <= status < 300 and isinstance(answer, Mapping) and isinstance(answer.get("_id"), str):
+            name = answer.get("name")
+            self.created.append(
+                Created(
+                    found[0].name,
+                    answer["_id"],
+                    str(answer.get("accountId", "")),
+                    str(answer.get("iId", "")),
+                    name if isinstance(name, str) else "",
+                )
+            )
 
     def valid_request(self, operation: Operation, draw: Draw, body: Any = None) -> PreparedRequest:
         """A call valid by the spec, with the run's token (`body` instead of the drawn one when given)."""
@@ -410,7 +445,8 @@ class _Run:
         """Give a scenario of an operation its share of what is left of the budget; say when it starts and ends."""
         index = self._steps.index((operation.id, name))
         remaining_shares = sum(SHARES[step] for _, step in self._steps[index:])
-        self.scenario_deadline = time.monotonic() + self.budget.remaining * SHARES[name] / remaining_shares
+        available = max(0.0, self.budget.remaining - self.stateful_reserve)
+        self.scenario_deadline = time.monotonic() + available * SHARES[name] / remaining_shares
         sent, failing = self.client.stats.sent, self.recorder.failure_count
         self.progress.phase(f"{operation.id}: {description}...")
         started = time.monotonic()
@@ -422,16 +458,55 @@ class _Run:
 
     def run(self) -> None:
         """Every scenario of every operation in turn, as far as the budget goes."""
-        for scenario in SHARES:
+        for scenario in SHARES if self.config.single_calls else ():
             for operation in self.operations:
                 if self.stopped:
                     break
                 self.run_operation(operation, scenario)
+        if not self.stopped and self.config.sequence_count:
+            self.run_sequences()
         if not self.tokens.can_mint and any(_secured(self.contract, op) for op in self.operations):
             self.notes.append(
                 "not run: expired and claim-less tokens (ignored_auth[expired-token], "
                 "ignored_auth[no-appId-claim]) need --client-id/--client-secret"
             )
+
+    def run_sequences(self) -> None:
+        """The stateful phase, with what is left of the budget."""
+        self.scenario_deadline = math.inf
+        self.in_sequences = True
+        sent, failing = self.client.stats.sent, len(self.stateful.groups)
+        count, length = self.config.sequence_count, self.config.sequence_length
+        self.progress.phase(
+            f"sequences: up to {count} of up to {length} calls, objects named {self.stateful.marker}..."
+        )
+        started = time.monotonic()
+        self.stateful.execute()
+        self.progress.phase(
+            f"sequences: {self.stateful.counter} run (shrinking and replays included), "
+            f"{self.client.stats.sent - sent} requests, "
+            f"{len(self.stateful.groups) - failing} failing check(s), {time.monotonic() - started:.1f} s"
+        )
+
+    def coverage(self) -> Coverage:
+        """What the run exercised: operations, documented statuses and relations, by name."""
+        ids = {op.id for op in self.operations}
+        relations = [r.id for op in self.operations for r in op.relations]
+        relations += [r.id for r in self.sequences.relations if ids & set(r.operations)]
+        judged = {name for name, tally in self.recorder.tallies.items() if tally.judged}
+        return Coverage(
+            operations=tuple((op.id, bool(self.answered.get(op.id))) for op in self.operations),
+            statuses=tuple(
+                (op.id, status, status in self.answered.get(op.id, set()))
+                for op in self.operations
+                for status in sorted(op.documented_statuses)
+            ),
+            relations=tuple(
+                (rid, rid in self.stateful.checked or f"relation:{rid}" in judged)
+                for rid in dict.fromkeys(relations)
+            ),
+            isolation=self.stateful.isolation(),
+        )
 
     def run_operation(self, operation: Operation, only: str | None = None) -> None:
         """The scenarios of one operation (`only`: the one of SHARES named)."""
@@ -672,6 +747,8 @@ class _Run:
                 found.finding.subject,
             )
 
+        for found in self.stateful.failures(self.config.repro_dir):
+            (failures if found.severity == FAILURE else warnings).append(found)
         failures.sort(key=report_order)
         warnings.sort(key=report_order)
         summaries = []
@@ -710,6 +787,9 @@ class _Run:
             stopped=self.stopped,
             notes=tuple(self.notes),
             operations=tuple(op.id for op in self.operations),
+            coverage=self.coverage(),
+            created=(*self.created, *self.stateful.created),
+            marker=self.stateful.marker if self.stateful.created else "",
         )
 
 

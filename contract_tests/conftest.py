@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from contract_tests._config import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_MAX_RESPONSE_TIME_MS,
     DEFAULT_MAX_TIME_S,
+    DEFAULT_SEQUENCE_LENGTH,
     ContractConfig,
     operations_option,
     rate_option,
@@ -49,6 +51,16 @@ _OPTIONS = (
     _Option("--client-id", "Mint tokens with this app id.", env="KORE_CLIENT_ID"),
     _Option("--client-secret", "The app's client secret.", env="KORE_CLIENT_SECRET"),
     _Option("--account-id", "Send this accountId header."),
+    _Option("--second-account-id", "A second account, for the sequences' isolation checks."),
+    _Option("--second-stream-id", "A second stream, for the sequences' isolation checks."),
+    _Option("--contract-sequences", "Sequences of calls of the stateful phase (0: none).", type=int),
+    _Option(
+        "--contract-sequence-length",
+        "Calls per sequence at most.",
+        type=int,
+        default=DEFAULT_SEQUENCE_LENGTH,
+    ),
+    _Option("--contract-repro-dir", "Write each failing sequence here as a shell script."),
     _Option("--allow-writes", "Allow a target that is not loopback.", switch=True),
     _Option("--contract-seed", "Seed of the generated requests.", type=int),
     _Option(
@@ -129,6 +141,11 @@ def _config(options: pytest.Config) -> ContractConfig:
         strict=get("contract_strict"),
         show_secrets=get("contract_show_secrets"),
         operations=operations_option(get("contract_operations")),
+        second_account_id=get("second_account_id"),
+        second_stream_id=get("second_stream_id"),
+        sequences=get("contract_sequences"),
+        sequence_length=get("contract_sequence_length"),
+        repro_dir=Path(get("contract_repro_dir")) if get("contract_repro_dir") else None,
     )
 
 

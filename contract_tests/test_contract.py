@@ -9,7 +9,9 @@ from contract_tests._report import ContractReport
 from spec import Sequences, load_spec
 
 
-@pytest.mark.parametrize("check", check_names(load_spec().operations.values(), Sequences(load_spec())))
+@pytest.mark.parametrize(
+    "check", check_names(load_spec().operations.values(), Sequences(load_spec()), stateful=True)
+)
 def test_check(contract_report: ContractReport, check: str) -> None:
     """The target keeps this check on every answer it was judged on."""
     summary = next((c for c in contract_report.checks if c.check == check), None)

@@ -330,13 +330,17 @@ class Sequences:
 
     # -- judging, then recording ----------------------------------------------------------------
 
-    def observe(self, store: Store, exchange: Exchange) -> list[Finding]:
-        """The findings of one exchange given the store, after which the store records it."""
+    def observe(self, store: Store, exchange: Exchange, *, checked: set[str] | None = None) -> list[Finding]:
+        """The findings of one exchange given the store, after which the store records it.
+
+        `checked` (when given) gets the id of every relation the exchange was judged on, broken or
+        kept: what a run exercised (a relation never checked is not a relation that holds).
+        """
         found = self.role(exchange.operation)
         if found is None or not 200 <= exchange.status < 300 or not isinstance(exchange.answer, Mapping):
             return []
         collection, role = found
-        judge = _Judge(exchange)
+        judge = _Judge(exchange, checked=checked)
         if role == "create":
             self._create(store, collection, exchange, judge)
         elif role == "update":
@@ -345,9 +349,12 @@ class Sequences:
             self._list(store, collection, exchange, judge)
         return judge.findings
 
-    def check_pages(self, operation_id: str, answers: Sequence[Any]) -> list[Finding]:
-        """Findings on the pages of one listing walked from the first to the last, the store unchanged."""
-        judge = _Judge(Exchange(operation_id, None, "", None, 200, None))
+    def check_pages(
+        self, operation_id: str, answers: Sequence[Any], *, checked: set[str] | None = None
+    ) -> list[Finding]:
+        """Findings on the pages of one listing walked from the first to the last, the store unchanged
+        (`checked`: as for `observe`)."""
+        judge = _Judge(Exchange(operation_id, None, "", None, 200, None), checked=checked)
         ids: list[Any] = [
             item.get("_id") for a in answers for item in a.get("results", []) if isinstance(item, Mapping)
         ]
@@ -427,7 +434,14 @@ class Sequences:
                     f"{expected[key]!r}, the value sent",
                 )
         self._each_answer(exchange, answer, stored, judge, "")
-        recorded = {**expected, **{k: v for k, v in answer.items() if k not in (exchange.body or {})}}
+        # What the update did not merge (fields not sent, and those sent that are never merged, such
+        # as `updatedAt`) is what the answer says.
+        never = {p for r in self.applying("merged", exchange.operation) for p in r.except_}
+        sent = exchange.body if isinstance(exchange.body, Mapping) else {}
+        recorded = {
+            **expected,
+            **{k: v for k, v in answer.items() if k not in sent or "/" + escape_token(str(k)) in never},
+        }
         store.bucket(collection.name, scope)[object_id or ""] = copy.deepcopy(recorded)
         store.updated.add(object_id or "")
 
@@ -632,10 +646,14 @@ class _Judge:
 
     exchange: Exchange
     findings: list[Finding] = field(default_factory=list)
+    # The ids of the relations judged, broken or kept (None: not collected).
+    checked: set[str] | None = None
 
     def unless(
         self, ok: bool, relation: SequenceRelation, pointer: str, received: str, documented: str
     ) -> None:
+        if self.checked is not None:
+            self.checked.add(relation.id)
         if ok:
             return
         self.findings.append(

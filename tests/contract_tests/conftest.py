@@ -42,6 +42,10 @@ def invoke(url: str, *extra: str, examples: int = 10, seed: int = 1, secret: str
     ]
     if "--jwt" not in extra:
         args = [*args, *credentials(secret)]
+    if "--sequences" not in extra and "--only-sequences" not in extra:
+        # apps.py's implementations keep no objects: these runs judge single calls (the sequences are
+        # judged against stateful implementations in test_stateful.py).
+        args = [*args, "--sequences", "0"]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     return Outcome(result.exit_code, result.stdout, result.stderr)
 
