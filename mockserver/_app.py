@@ -80,7 +80,7 @@ from mockserver._config import MockConfig
 from mockserver._control import Canned, Control, Controls
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._faults import Faults
-from mockserver._gunicorn import JSON_CONTENT_TYPE
+from mockserver._gunicorn import JSON_CONTENT_TYPE, UNREADABLE_BODY
 from mockserver._state import (
     CLOCK_COUNTER,
     INTERNAL_COUNTER,
@@ -463,7 +463,10 @@ class MockService:
         delay = self.faults.delay_seconds()
         if delay:
             time.sleep(delay)
-        raw = request.stream.read(self.config.body_limit + 1)
+        try:
+            raw = request.stream.read(self.config.body_limit + 1)
+        except UNREADABLE_BODY as exc:
+            return self.fail(unreadable_body(exc))
         g.raw_body = raw
         if len(raw) > self.config.body_limit:
             return self._too_large(f"more than {self.config.body_limit} bytes", "as read so far", drain=True)
@@ -1152,6 +1155,8 @@ def _admin_routes(app: Flask, service: MockService) -> None:
             world = orjson.loads(request.get_data())
         except orjson.JSONDecodeError as exc:
             problems = [f"/: not a JSON document ({exc})"]
+        except UNREADABLE_BODY as exc:
+            return service.respond(service.fail(unreadable_body(exc)), started, journal=False)
         else:
             problems = service.world_problems(world)
         if problems:
@@ -1333,6 +1338,18 @@ def _header_bytes(environ: Mapping[str, Any]) -> int:
     return total
 
 
+def unreadable_body(exc: Exception) -> Violation:
+    """The 400 of a body HTTP cannot read to its end (a chunked encoding malformed or cut short)."""
+    return Violation(
+        Kind.MALFORMED_BODY,
+        f"The request's body could not be read: {type(exc).__name__}: {exc}",
+        "/body",
+        "Received: a body whose framing breaks HTTP/1.1 (a malformed chunk, or a body cut short). "
+        "Documented: a JSON body framed by Content-Length or a well-formed chunked encoding. "
+        "Fix: frame the body as HTTP/1.1 says (any HTTP client library does).",
+    )
+
+
 def _drain(stream: Any, length: int | None) -> None:
     """Read and drop an unread body, so the client sees our answer instead of a reset connection."""
     remaining = min(length if length is not None else _DRAIN_MAX, _DRAIN_MAX)
@@ -1342,5 +1359,5 @@ def _drain(stream: Any, length: int | None) -> None:
             if not chunk:
                 break
             remaining -= len(chunk)
-    except (OSError, ValueError):
-        pass  # the client went away; nothing left to protect
+    except UNREADABLE_BODY:
+        pass  # the client went away, or its body's framing broke HTTP; nothing left to protect

@@ -19,10 +19,15 @@ import orjson
 from flask import Flask
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import ParseException
 
 from mockserver._config import ServerConfig
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+# What reading a request's body may raise when its framing breaks HTTP: gunicorn's reader raises a
+# ParseException for a malformed chunk (size, terminator, extension) and NoMoreData, an OSError, for a
+# body cut short; a client gone mid-body is an OSError too. The client's fault, never the mock's.
+UNREADABLE_BODY: tuple[type[Exception], ...] = (OSError, ValueError, ParseException)
 Config = TypeVar("Config", bound=ServerConfig)
 
 # gunicorn's `util.write_error(sock, status_int, reason, mesg)`.
