@@ -80,7 +80,7 @@ from mockserver._config import MockConfig
 from mockserver._control import Canned, Control, Controls
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._faults import Faults
-from mockserver._gunicorn import JSON_CONTENT_TYPE, UNREADABLE_BODY
+from mockserver._gunicorn import JSON_CONTENT_TYPE, UNREADABLE_BODY, unreadable_body
 from mockserver._state import (
     CLOCK_COUNTER,
     INTERNAL_COUNTER,
@@ -1336,18 +1336,6 @@ def _header_bytes(environ: Mapping[str, Any]) -> int:
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             total += len(key) + len(value) + 4
     return total
-
-
-def unreadable_body(exc: Exception) -> Violation:
-    """The 400 of a body HTTP cannot read to its end (a chunked encoding malformed or cut short)."""
-    return Violation(
-        Kind.MALFORMED_BODY,
-        f"The request's body could not be read: {type(exc).__name__}: {exc}",
-        "/body",
-        "Received: a body whose framing breaks HTTP/1.1 (a malformed chunk, or a body cut short). "
-        "Documented: a JSON body framed by Content-Length or a well-formed chunked encoding. "
-        "Fix: frame the body as HTTP/1.1 says (any HTTP client library does).",
-    )
 
 
 def _drain(stream: Any, length: int | None) -> None:

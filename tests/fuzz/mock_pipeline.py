@@ -95,10 +95,7 @@ class Target:
         self.service = self.app.config["MOCK_SERVICE"]
         self.contract = load_spec()
         self.envelope = SchemaCheck(self.contract.error_schema)
-        self.cfg = Config()
-        self.cfg.set("limit_request_line", GUNICORN_LINE_LIMIT)
-        self.cfg.set("limit_request_fields", GUNICORN_FIELD_COUNT)
-        self.cfg.set("limit_request_field_size", GUNICORN_FIELD_LIMIT)
+        self.cfg = gunicorn_config()
         world = self.app.test_client().get("/__admin/state").get_json()
         self.ids = sorted(
             {
@@ -118,35 +115,11 @@ class Target:
 
     def serve(self, raw: bytes) -> Outcome | None:
         """Answer one raw request as gunicorn would hand it to the app; None when gunicorn refuses it."""
-        try:
-            parser = RequestParser(self.cfg, iter([raw]), ("127.0.0.1", 40000))
-            request = next(parser)
-            sink = _Sink()
-            _, environ = wsgi.create(request, sink, ("127.0.0.1", 40000), ("127.0.0.1", "8080"), self.cfg)
-        except Exception:  # gunicorn's own refusal (it answers 400/431/...): not the mock's concern
-            return None
-        started: list[Any] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            started[:] = [status, headers]
-            return lambda data: None
-
         bugs = self.service.mock_bugs
         self_checks = self.service.self_check_failures
-        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
-        try:
-            chunks = self.app(environ, start_response)
-            try:
-                body = b"".join(_iterate(chunks))
-            finally:
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
-        except Exception:
-            raise AssertionError(
-                f"{method} {path!r}: an exception escaped the app\n{traceback.format_exc()}"
-            ) from None
-        outcome = Outcome(int(started[0].split()[0]), list(started[1]), body, method, path)
+        outcome = answer_raw(self.app, raw, self.cfg)
+        if outcome is None:
+            return None
         if self.service.mock_bugs != bugs:
             outcome.problems.append("the mock counted a bug of its own (mockBugs grew)")
         if self.service.self_check_failures != self_checks:
@@ -176,6 +149,46 @@ class Target:
                     for e in self.envelope.errors(document)
                 ]
         return problems
+
+
+def gunicorn_config() -> Config:
+    """gunicorn's settings as the mock runs with them: its request line and header limits."""
+    cfg = Config()
+    cfg.set("limit_request_line", GUNICORN_LINE_LIMIT)
+    cfg.set("limit_request_fields", GUNICORN_FIELD_COUNT)
+    cfg.set("limit_request_field_size", GUNICORN_FIELD_LIMIT)
+    return cfg
+
+
+def answer_raw(app: Any, raw: bytes, cfg: Config | None = None) -> Outcome | None:
+    """What a WSGI `app` answers the raw request, parsed by gunicorn; None when gunicorn refuses it."""
+    cfg = cfg or gunicorn_config()
+    try:
+        parser = RequestParser(cfg, iter([raw]), ("127.0.0.1", 40000))
+        request = next(parser)
+        _, environ = wsgi.create(request, _Sink(), ("127.0.0.1", 40000), ("127.0.0.1", "8080"), cfg)
+    except Exception:  # gunicorn's own refusal (it answers 400/431/...): not the app's concern
+        return None
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [status, headers]
+        return lambda data: None
+
+    method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+    try:
+        chunks = app(environ, start_response)
+        try:
+            body = b"".join(_iterate(chunks))
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+    except Exception:
+        raise AssertionError(
+            f"{method} {path!r}: an exception escaped the app\n{traceback.format_exc()}"
+        ) from None
+    return Outcome(int(started[0].split()[0]), list(started[1]), body, method, path)
 
 
 class _Sink:
