@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-import atheris
+import atheris  # type: ignore[import-untyped]
 
 TARGETS = {
     "mock_pipeline": (

@@ -210,9 +210,9 @@ def raw_answers(draw: st.DrawFn) -> bytes:
     """The bytes of one answer: status line, headers, a body framed right, wrongly or not at all."""
     if draw(st.integers(0, 9)) == 0:
         return draw(st.binary(max_size=300))
-    line = draw(status_lines)
+    line: bytes = draw(status_lines)
     fields = draw(st.lists(st.tuples(header_names, header_values), max_size=5))
-    body = draw(bodies)
+    body: bytes = draw(bodies)
     framing = draw(
         st.sampled_from(["length", "none", "chunked", "chunked-cut", "wrong-length", "informational"])
     )

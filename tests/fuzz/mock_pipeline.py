@@ -38,8 +38,11 @@ from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.wrappers import Request
 
 from mockserver import MockConfig, create_app
+from mockserver._control import Control, Controls
 from mockserver._serve import GUNICORN_FIELD_COUNT, GUNICORN_FIELD_LIMIT, GUNICORN_LINE_LIMIT
 from spec import SchemaCheck, error_pointer, load_spec
 
@@ -78,6 +81,8 @@ class Outcome:
     body: bytes
     method: str
     path: str
+    request_headers: Headers = field(default_factory=Headers)
+    query: MultiDict[str, str] = field(default_factory=MultiDict)
     problems: list[str] = field(default_factory=list)
 
     def header(self, name: str) -> str | None:
@@ -95,6 +100,9 @@ class Target:
         self.service = self.app.config["MOCK_SERVICE"]
         self.contract = load_spec()
         self.envelope = SchemaCheck(self.contract.error_schema)
+        # A 5xx the request asked for by a Prism-style control is an answer, not a fault: the mock's own
+        # reading of controls says which (tests/mockserver test that reading on its own).
+        self.controls = Controls(self.contract)
         self.cfg = gunicorn_config()
         world = self.app.test_client().get("/__admin/state").get_json()
         self.ids = sorted(
@@ -126,10 +134,18 @@ class Target:
             outcome.problems.append("the mock's self-check failed (X-Mock-Self-Check)")
         return outcome
 
+    def asked_status(self, outcome: Outcome) -> int | None:
+        """The documented status the request asked the mock for (`Prefer: code=503`, `?__code=500`)."""
+        route = self.contract.match(outcome.method, outcome.path)
+        if route is None:
+            return None
+        control = self.controls.parse(route.operation, outcome.request_headers, outcome.query)
+        return control.code if isinstance(control, Control) else None
+
     def check_answer(self, outcome: Outcome) -> list[str]:
         """What is wrong with an answer, by the oracle of this module's docstring."""
         problems = list(outcome.problems)
-        if outcome.status >= 500:
+        if outcome.status >= 500 and outcome.status != self.asked_status(outcome):
             problems.append(f"answered {outcome.status}")
         if any(mark in outcome.body for mark in TRACEBACK_MARKS):
             problems.append("the body holds a traceback")
@@ -188,7 +204,16 @@ def answer_raw(app: Any, raw: bytes, cfg: Config | None = None) -> Outcome | Non
         raise AssertionError(
             f"{method} {path!r}: an exception escaped the app\n{traceback.format_exc()}"
         ) from None
-    return Outcome(int(started[0].split()[0]), list(started[1]), body, method, path)
+    asked = Request(environ)  # what the request asked for: its headers and query, its body already read
+    return Outcome(
+        int(started[0].split()[0]),
+        list(started[1]),
+        body,
+        method,
+        path,
+        request_headers=asked.headers,
+        query=asked.args,
+    )
 
 
 class _Sink:
@@ -278,8 +303,10 @@ def paths(draw: st.DrawFn) -> bytes:
         keys = (
             st.sampled_from(["__code", "__example", "__dynamic", "__seed", "limit", "skip", "x"]) | junk_text
         )
-        values = st.sampled_from(["200", "400", "500", "503", "999", "true", "-1", "abc", ""]) | junk_text
-        pairs = draw(st.lists(st.tuples(keys, values), max_size=4))
+        query_values = (
+            st.sampled_from(["200", "400", "500", "503", "999", "true", "-1", "abc", ""]) | junk_text
+        )
+        pairs = draw(st.lists(st.tuples(keys, query_values), max_size=4))
         path += b"?" + b"&".join(
             _encode_path(k.encode()).replace(b"&", b"%26")
             + b"="
@@ -384,7 +411,7 @@ def requests(draw: st.DrawFn) -> bytes:
             ("accountId", "6639f7bd58c97ffac03b1234"),
         ]
     fields += draw(st.lists(st.tuples(header_names, header_values), max_size=6))
-    body = draw(bodies)
+    body: bytes = draw(bodies)
     framing = draw(
         st.sampled_from(["length", "length", "none", "chunked", "chunked-cut", "wrong-length", "both"])
     )

@@ -40,3 +40,16 @@ def test_the_oracle_refuses_a_server_error() -> None:
     assert any("answered 500" in p for p in problems)
     assert any("traceback" in p for p in problems)
     assert any("not the error envelope" in p for p in problems)
+
+
+def test_the_oracle_takes_a_5xx_the_request_asked_for_and_no_other() -> None:
+    """`?__code=500` asks for the operation's documented 500: an answer, not a fault; unasked, a fault."""
+    path = "/caseManagement/api/public/analytics/st-1/updateCase/ci-1"
+    asked = b"POST %s?__code=500 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" % path.encode()
+    target = mock_pipeline.target()
+    outcome = target.serve(asked)
+    assert outcome is not None
+    assert outcome.status == 500
+    assert not target.check_answer(outcome)
+    outcome.query = type(outcome.query)()
+    assert any("answered 500" in p for p in target.check_answer(outcome))
