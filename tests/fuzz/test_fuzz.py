@@ -12,7 +12,7 @@ from tests.fuzz import answers, mock_pipeline
 pytestmark = pytest.mark.fuzz
 
 BOUNDED = settings(
-    max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
@@ -24,7 +24,7 @@ def test_the_mock_answers_any_request_without_a_server_error(raw: bytes) -> None
 
 
 @seed(15)
-@settings(BOUNDED, max_examples=300)
+@settings(BOUNDED, max_examples=200)
 @given(answer=answers.pieces(), operation_id=answers.operation_ids, valid=st.booleans())
 def test_the_contract_tests_read_any_answer(answer: list[bytes], operation_id: str, valid: bool) -> None:
     answers.check(answer, operation_id, valid)
