@@ -6,7 +6,8 @@ gunicorn itself refuses (malformed HTTP, over its limits) never reaches the mock
 here. Anything else must be answered (`check_answer`):
 
 - no exception escapes the app, and none is turned into the mock's own 500 (`mockBugs`);
-- no 5xx at all (the app is built with no injected faults);
+- no 5xx (the app is built with no injected faults), but one the request asked for with a Prism-style
+  control (`Prefer: code=500`, `?__code=500`, an example of a 5xx by name);
 - an error status (4xx) carries the platform's error envelope, as the spec's error schema says;
 - a JSON answer is JSON, and no answer holds a Python traceback;
 - the mock's self-check (the one judge, on every answer of an operation) found nothing.
