@@ -82,7 +82,7 @@ from mockserver._config import MockConfig
 from mockserver._control import Canned, Control, Controls
 from mockserver._errors import Envelopes, Kind, Violation
 from mockserver._faults import Faults
-from mockserver._gunicorn import JSON_CONTENT_TYPE
+from mockserver._gunicorn import JSON_CONTENT_TYPE, UNREADABLE_BODY, unreadable_body
 from mockserver._state import (
     CLOCK_COUNTER,
     INTERNAL_COUNTER,
@@ -469,7 +469,10 @@ class MockService:
         delay = self.faults.delay_seconds()
         if delay:
             time.sleep(delay)
-        raw = request.stream.read(self.config.body_limit + 1)
+        try:
+            raw = request.stream.read(self.config.body_limit + 1)
+        except UNREADABLE_BODY as exc:
+            return self.fail(unreadable_body(exc))
         g.raw_body = raw
         if len(raw) > self.config.body_limit:
             return self._too_large(f"more than {self.config.body_limit} bytes", "as read so far", drain=True)
@@ -1183,6 +1186,8 @@ def _admin_routes(app: Flask, service: MockService) -> None:
             world = orjson.loads(request.get_data())
         except orjson.JSONDecodeError as exc:
             problems = [f"/: not a JSON document ({exc})"]
+        except UNREADABLE_BODY as exc:
+            return service.respond(service.fail(unreadable_body(exc)), started, journal=False)
         else:
             problems = service.world_problems(world)
         if problems:
@@ -1373,5 +1378,5 @@ def _drain(stream: Any, length: int | None) -> None:
             if not chunk:
                 break
             remaining -= len(chunk)
-    except (OSError, ValueError):
-        pass  # the client went away; nothing left to protect
+    except UNREADABLE_BODY:
+        pass  # the client went away, or its body's framing broke HTTP; nothing left to protect

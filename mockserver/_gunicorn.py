@@ -21,10 +21,30 @@ import orjson
 from flask import Flask
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import ParseException
 
 from mockserver._config import ServerConfig
+from mockserver._errors import Kind, Violation
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+# What reading a request's body may raise when its framing breaks HTTP: gunicorn's reader raises a
+# ParseException for a malformed chunk (size, terminator, extension) and NoMoreData, an OSError, for a
+# body cut short; a client gone mid-body is an OSError too. The client's fault, never the mock's.
+UNREADABLE_BODY: tuple[type[Exception], ...] = (OSError, ValueError, ParseException)
+
+
+def unreadable_body(exc: Exception) -> Violation:
+    """The 400 of a body HTTP cannot read to its end (a chunked encoding malformed or cut short)."""
+    return Violation(
+        Kind.MALFORMED_BODY,
+        f"The request's body could not be read: {type(exc).__name__}: {exc}",
+        "/body",
+        "Received: a body whose framing breaks HTTP/1.1 (a malformed chunk, or a body cut short). "
+        "Documented: a JSON body framed by Content-Length or a well-formed chunked encoding. "
+        "Fix: frame the body as HTTP/1.1 says (any HTTP client library does).",
+    )
+
+
 Config = TypeVar("Config", bound=ServerConfig)
 
 # gunicorn's `util.write_error(sock, status_int, reason, mesg)`.

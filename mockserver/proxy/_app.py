@@ -48,7 +48,7 @@ from mockserver._admin import (
 )
 from mockserver._config import MIB, ProxyConfig, human_size
 from mockserver._errors import Envelopes, Kind, Violation
-from mockserver._gunicorn import JSON_CONTENT_TYPE, Server
+from mockserver._gunicorn import JSON_CONTENT_TYPE, UNREADABLE_BODY, Server, unreadable_body
 from mockserver._serve import worker_options
 from mockserver._state import StateStore, open_store, printable
 from mockserver.proxy._checks import ContractChecker, RequestCheck, shared_seen
@@ -138,7 +138,10 @@ class ProxyService:
     def handle(self) -> Response:
         """Check, forward (or refuse with --strict), judge the answer, journal and log."""
         started = time.perf_counter()
-        received = self._read_body()
+        try:
+            received = self._read_body()
+        except UNREADABLE_BODY as exc:
+            return self._refuse_unreadable(exc, started)
         if isinstance(received, OversizedBody):
             return self._refuse_oversized(received, started)
         body = received
@@ -223,6 +226,13 @@ class ProxyService:
             note=violation.msg,
             body_note=f"{oversized.size}, over --body-limit: not read further",
         )
+
+    def _refuse_unreadable(self, exc: Exception, started: float) -> Response:
+        """400 in the platform's envelope for a body HTTP cannot read to its end; nothing is forwarded."""
+        violation = unreadable_body(exc)
+        payload = orjson.dumps(self.envelopes.envelope([violation]))
+        response = Response(payload, self.envelopes.status_of([violation]), content_type=JSON_CONTENT_TYPE)
+        return self._finish(response, b"", payload, [], started, note=violation.msg, body_note="unreadable")
 
     def _check_request(self, body: bytes) -> RequestCheck:
         try:
