@@ -65,6 +65,28 @@ CLIENT_TIMEOUT_S = 5.0
 _CLIENT_TIMEVAL = struct.pack("ll", int(CLIENT_TIMEOUT_S), int(CLIENT_TIMEOUT_S % 1 * 1_000_000))
 
 
+class _ClientSocket(socket.socket):
+    """A client's socket whose read that times out (SO_RCVTIMEO) reads as the end of the stream: the
+    request is then incomplete, which gunicorn and the mock answer as a client's error (never a 500 or
+    a traceback), and the connection is closed at once, not lingered on (see MockThreadWorker)."""
+
+    timed_out = False
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        try:
+            return super().recv(bufsize, flags)
+        except BlockingIOError:
+            self.timed_out = True
+            return b""
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        try:
+            return super().recv_into(buffer, nbytes, flags)
+        except BlockingIOError:
+            self.timed_out = True
+            return 0
+
+
 class MockThreadWorker(ThreadWorker):  # type: ignore[misc]
     """gunicorn's gthread worker (keep-alive, a poller for idle connections, a pool of threads), where
     no client can hold a thread it does not use.
@@ -72,19 +94,21 @@ class MockThreadWorker(ThreadWorker):  # type: ignore[misc]
     The stock gthread worker hands a new connection to a thread, which waits up to 5 s for its first
     bytes: a browser's speculative connections, or a pool's idle ones, take every thread of a worker
     for that long. Here a new connection waits in the poller, like a kept-alive one, and takes a thread
-    only once it is readable; one that sends nothing is closed after the keep-alive timeout
-    (KEEPALIVE_S). A thread's reads and writes of a client time out after CLIENT_TIMEOUT_S, so a
-    client that stalls mid-request holds one thread at most that long per read.
+    only once it is readable; one that sends nothing is closed after the keep-alive timeout, and at
+    once when the worker stops. A thread's reads and writes of a client time out after
+    CLIENT_TIMEOUT_S; a client that timed out is closed at once (gunicorn's graceful close would wait
+    up to 2 s for it on the worker's main thread, holding up every other connection).
     """
 
     def accept(self, listener: Any) -> None:
         """Accept one connection and wait for its first bytes in the poller, not in a thread."""
         try:
-            client, addr = listener.accept()
+            accepted, addr = listener.accept()
         except OSError as exc:  # another worker took it, or the client gave up
             if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
             return
+        client = _ClientSocket(accepted.family, accepted.type, accepted.proto, fileno=accepted.detach())
         self.nr_conns += 1
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _CLIENT_TIMEVAL)
         client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _CLIENT_TIMEVAL)
@@ -92,6 +116,21 @@ class MockThreadWorker(ThreadWorker):  # type: ignore[misc]
         conn.timeout = time.monotonic() + self.cfg.keepalive
         self.pending_conns.append(conn)
         self.poller.register(client, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        """gunicorn's, but a client whose read timed out is closed without lingering."""
+        if getattr(conn.sock, "timed_out", False):
+            self.nr_conns -= 1
+            conn.close()
+            return
+        super().finish_request(conn, fs)
+
+    def _cap_keepalive(self, deadline: float) -> None:
+        """On stop: kept-alive connections close by `deadline` (gunicorn's), silent new ones now."""
+        super()._cap_keepalive(deadline)
+        now = time.monotonic()
+        for conn in self.pending_conns:
+            conn.timeout = min(conn.timeout, now)
 
 
 def worker_options(config: ServerConfig) -> dict[str, Any]:

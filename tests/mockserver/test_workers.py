@@ -120,3 +120,33 @@ def test_keep_alive_many_requests_on_one_connection(serve: Callable[..., Server]
             reader.read(int(headers["content-length"]))
             assert status.startswith(b"HTTP/1.1 200")
             assert headers.get("connection", "").lower() != "close"
+
+
+@pytest.mark.http
+def test_a_client_that_times_out_is_cut_off_without_holding_up_the_worker(serve: Callable[..., Server]) -> None:
+    """Four clients stall in their headers past CLIENT_TIMEOUT_S: each is closed at once, not lingered on
+    for 2 s by the worker's main thread (which held every other connection up for 8 s)."""
+    server = serve("--workers", "1", "--threads", "8")
+    with _held(server, 4, HALF_REQUEST) as stalled:
+        assert all(_closed_by_server(sock, CLIENT_TIMEOUT_S + 5) for sock in stalled)
+        with httpx.Client(timeout=1.5) as client:
+            assert client.get(server.url("/__admin/health")).status_code == 200
+    assert "Traceback" not in server.log_text()
+
+
+@pytest.mark.http
+def test_a_body_that_stops_coming_is_a_client_error(serve: Callable[..., Server]) -> None:
+    """A request whose body stalls past CLIENT_TIMEOUT_S is answered 400 in the envelope, never a 500."""
+    server = serve("--workers", "1")
+    path = "/caseManagement/api/public/analytics/st-1/createTask"
+    with socket.create_connection(_address(server)) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            '{"caseId": '.encode()
+        )
+        sock.settimeout(CLIENT_TIMEOUT_S + 10)
+        answer = sock.makefile("rb").read()
+    status = answer.split(b"\r\n", 1)[0]
+    assert status.startswith(b"HTTP/1.1 4"), answer[:300]
+    assert b'"errors"' in answer
+    assert "Traceback" not in server.log_text()
