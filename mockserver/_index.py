@@ -40,6 +40,8 @@ from spec import Condition, Listing, sort_value
 _INT_LIMIT = 2**63 - 1
 
 
+# Writes left to the next listing to index; a write that finds more waiting indexes them itself.
+BACKLOG = 256
 # A driver's size is estimated by counting at most this many of its facet rows.
 ESTIMATE_CAP = 1000
 
@@ -189,12 +191,16 @@ class ListingIndex:
 
     # -- upkeep -------------------------------------------------------------------------------------
 
-    def catch_up(self, conn: sqlite3.Connection, collection_of: Mapping[int, str]) -> None:
-        """Index every object written since the last catch-up (inside the caller's transaction)."""
+    def catch_up(
+        self, conn: sqlite3.Connection, collection_of: Mapping[int, str], *, behind: int = 0
+    ) -> None:
+        """Index every object written since the last catch-up (inside the caller's transaction), when
+        more than `behind` writes wait: a write indexes the backlog once it reaches BACKLOG, so a
+        listing never holds the file's lock for a long catch-up (other workers would time out)."""
         row = conn.execute("SELECT value FROM store_meta WHERE key = 'indexed_rev'").fetchone()
         indexed = int(row[0]) if row is not None else 0
         latest = conn.execute("SELECT MAX(rev) FROM objects").fetchone()[0]
-        if latest is None or latest <= indexed:
+        if latest is None or latest <= indexed + behind:
             return
         grown: dict[int, int] = {}
         for seq, sid, document in conn.execute(
@@ -269,7 +275,8 @@ class ListingIndex:
             pointers, direction = listing.sort.order_of(body)
             name = self._column[pointers]
             way = " DESC" if direction == "desc" else ""
-            order = f"{name}_m, {name}_r{way}, {name}_v{way}, tb_r, tb_v"
+            # Objects whose tie-breaks are equal too keep their creation order (Python's sort is stable).
+            order = f"{name}_m, {name}_r{way}, {name}_v{way}, tb_r, tb_v, seq"
             indexed = f" INDEXED BY sortkeys_{name}_{direction}"
         return Query(sid=sid, tests=tuple(tests), nothing=nothing, order=order, indexed=indexed)
 
@@ -278,10 +285,11 @@ def _test(condition: Condition, rule: int) -> Test:
     """A condition of `FilterRule.condition` as SQL on a facet row of the rule (for none-of: the
     values it refuses)."""
     operands = tuple(_storable(o) for o in condition.operands)
-    marks = ", ".join("?" * len(operands))
+    # A list is one bound JSON array: one statement whatever its length, and no limit on variables.
+    listed = (orjson.dumps(list(operands)).decode(),)
     tests = {
-        "any-of": (f"value IN ({marks})", operands),
-        "none-of": (f"value IN ({marks})", operands),
+        "any-of": ("value IN (SELECT value FROM json_each(?))", listed),
+        "none-of": ("value IN (SELECT value FROM json_each(?))", listed),
         "contains": ("instr(value, ?) > 0", operands[:1]),
         "at-least": ("value >= ?", operands[:1]),
         "at-most": ("value <= ?", operands[:1]),

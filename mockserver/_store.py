@@ -24,12 +24,14 @@ from typing import Any, TypeVar
 import orjson
 
 from mockserver._errors import MockError
-from mockserver._index import ListingIndex, Query, Test
+from mockserver._index import BACKLOG, ListingIndex, Query, Test
 from mockserver._state import StateStore
 from spec import ExpectedPage, Listing, error_pointer, resolve_pointer
 
-# The layout of the tables below; a state file of another layout stops the mock at start.
-STORE_VERSION = 1
+# The layout of the tables below; a state file of another layout stops the mock at start, but for
+# version 1 (objects by collection, account and stream, before scopes), which is read and rewritten.
+STORE_VERSION = 2
+_READ_VERSIONS = ("1", "2")
 # The version of each stored object's document form (the World document's `version`).
 DOCUMENT_VERSION = 1
 # Where a stored object names its account and stream (decision `account-stream-scope`; the World
@@ -118,7 +120,7 @@ class ObjectStore:
     def _prepare(self, conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         row = conn.execute("SELECT value FROM store_meta WHERE key = 'version'").fetchone()
-        if row is not None and row[0] != str(STORE_VERSION):
+        if row is not None and row[0] not in _READ_VERSIONS:
             raise _Refused(f"its store layout is version {row[0]}; this mock reads version {STORE_VERSION}")
         old: list[tuple[str, str]] = []
         columns = [r[1] for r in conn.execute("PRAGMA table_info(objects)").fetchall()]
@@ -135,6 +137,7 @@ class ObjectStore:
         for collection, document in old:
             parsed = orjson.loads(document)
             self._insert(conn, collection, scope_of(parsed), parsed)
+        self.index.catch_up(conn, self._collections(conn))  # now, not in the first listing's lock
         conn.execute(
             "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('version', ?), ('layout', ?)",
             (str(STORE_VERSION), self.index.layout()),
@@ -215,6 +218,7 @@ class ObjectStore:
 
         def insert(conn: sqlite3.Connection) -> None:
             self._insert(conn, collection, scope, document)
+            self.index.catch_up(conn, self._collections(conn), behind=BACKLOG)
             for parent_collection, parent_id, field in joins:
                 parent = self._get(conn, parent_collection, scope, parent_id)
                 if parent is None:
@@ -246,6 +250,7 @@ class ObjectStore:
                 return None
             changed = change(stored)
             self._put(conn, collection, scope, object_id, changed)
+            self.index.catch_up(conn, self._collections(conn), behind=BACKLOG)
             return changed
 
         return self._transaction(apply)

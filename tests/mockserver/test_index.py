@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from generators import build_world, valid_requests
 from mockserver import _store
-from mockserver._index import ListingIndex
+from mockserver._index import BACKLOG, ListingIndex
 from mockserver._state import StateStore
 from mockserver._store import ObjectStore, scope_of
 from spec import Listing, Sequences, load_spec, resolve_pointer
@@ -295,3 +295,30 @@ def test_every_listing_sort_key_has_an_index_per_direction() -> None:
 def test_listings_of_the_spec_are_all_indexed() -> None:
     assert set(LISTINGS) == {c.name for c in SEQUENCES.collections if c.list}
     assert all(isinstance(listing, Listing) for listing in LISTINGS.values())
+
+
+def test_a_long_list_filter_is_one_bound_value(store: ObjectStore) -> None:
+    """Any number of values in a list filter (SQLite allows 250,000 variables per statement)."""
+    scope = scope_of(WORLD["tasks"][0])
+    items = [t for t in WORLD["tasks"] if scope_of(t) == scope]
+    body = {"status": [f"status {i}" for i in range(300_000)] + [items[0]["status"]["name"]]}
+    page = store.page("tasks", scope, body, None)
+    assert list(page.results) == list(LISTINGS["tasks"].expected(items, body).results)
+    assert page.total_results >= 1
+
+
+def test_writes_index_a_long_backlog_themselves(tmp_path: Path) -> None:
+    """A listing never inherits more than BACKLOG writes to index inside its lock."""
+    objects = ObjectStore(StateStore(tmp_path / "state.sqlite"), list(COLLECTIONS), LISTINGS)
+    base = WORLD["tasks"][0]
+    for number in range(BACKLOG * 2 + 10):
+        task = {**copy.deepcopy(base), "_id": f"{base['_id'][:-6]}{number:06d}"}
+        objects.create("tasks", scope_of(task), task)
+
+    def waiting(conn: sqlite3.Connection) -> int:
+        indexed = conn.execute("SELECT value FROM store_meta WHERE key = 'indexed_rev'").fetchone()
+        latest = conn.execute("SELECT MAX(rev) FROM objects").fetchone()[0]
+        return int(latest) - int(indexed[0] if indexed else 0)
+
+    assert 0 < objects.state.transaction(waiting) <= BACKLOG
+    assert objects.page("tasks", scope_of(base), {}, None).total_results == BACKLOG * 2 + 10
