@@ -81,7 +81,7 @@ def serve(dev: bool, **options: Any) -> None:
     from mockserver._serve import serve as run
 
     config = _config_from_options(MockConfig, options)
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, config.log_file)
     _until_interrupted(lambda: run(config, MOCK_SERVER, banner=_banner, dev=dev))
 
 
@@ -196,7 +196,7 @@ def proxy(**options: Any) -> None:
     from mockserver.proxy import PROXY_SERVER
 
     config = _config_from_options(ProxyConfig, options)
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, config.log_file)
     _until_interrupted(lambda: run(config, PROXY_SERVER, banner=_proxy_banner))
 
 

@@ -311,6 +311,13 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
         "debug, info, warning or error (the proxy at warning logs only exchanges with findings)",
         "LEVEL",
     ),
+    Setting(
+        "log_file",
+        parse_path,
+        "write the log lines (one per request) to FILE instead of stderr, rotated at 10 MiB with 5 older "
+        "files kept (FILE.1 ... FILE.5): the log stays under 60 MiB however long the server runs",
+        "FILE",
+    ),
 )
 
 MOCK_SETTINGS: tuple[Setting, ...] = (
@@ -383,6 +390,7 @@ class ServerConfig:
     spec_path: Path | None = None
     journal_size: int = 1000
     log_level: str = "info"
+    log_file: Path | None = None
 
     def __post_init__(self) -> None:
         require(0 <= self.port <= 65535, "port", self.port, "an integer from 0 to 65535")

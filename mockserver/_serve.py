@@ -18,7 +18,9 @@ threads add no throughput, only room).
 from __future__ import annotations
 
 import errno
+import fcntl
 import logging
+import logging.handlers
 import os
 import selectors
 import socket
@@ -27,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -171,9 +174,58 @@ class MockApplication(PreloadedApplication[MockConfig]):
         super().__init__(app, config, MOCK_SERVER)
 
 
-def configure_logging(level: str) -> None:
-    """One stream of lines on stderr for the app's per-request log (the mock's and the proxy's)."""
-    handler = logging.StreamHandler(sys.stderr)
+# --log-file: rotated at this size, this many older files kept.
+LOG_FILE_BYTES = 10 * 1024 * 1024
+LOG_FILE_BACKUPS = 5
+
+
+class SharedRotatingFileHandler(logging.handlers.WatchedFileHandler):
+    """A log file every worker appends to, rotated by whichever process finds it full.
+
+    `RotatingFileHandler` is for one process: each worker would rotate on its own count. Here the
+    rotation is serialised by an exclusive lock on `FILE.lock`, and decided by the file's size on disk;
+    every process reopens the file when it was renamed under it (`WatchedFileHandler`), so lines
+    written meanwhile land in `FILE.1`, none lost.
+    """
+
+    def __init__(
+        self, path: Path, *, max_bytes: int = LOG_FILE_BYTES, backups: int = LOG_FILE_BACKUPS
+    ) -> None:
+        super().__init__(str(path), encoding="utf-8")
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
+
+    def emit(self, record: logging.LogRecord) -> None:
+        super().emit(record)
+        try:
+            if self.stream is not None and self.stream.tell() >= self.max_bytes:
+                self._rotate()
+        except OSError:
+            self.handleError(record)
+
+    def _rotate(self) -> None:
+        with open(f"{self.path}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if self.path.stat().st_size < self.max_bytes:
+                    return  # another process rotated it first
+            except FileNotFoundError:
+                return
+            for number in range(self.backups - 1, 0, -1):
+                older = Path(f"{self.path}.{number}")
+                if older.exists():
+                    older.replace(f"{self.path}.{number + 1}")
+            self.path.replace(f"{self.path}.1")
+        self.reopenIfNeeded()
+
+
+def configure_logging(level: str, file: Path | None = None) -> None:
+    """One stream of lines for the app's per-request log (the mock's and the proxy's): stderr, or a
+    rotated file shared by the workers."""
+    handler: logging.Handler = (
+        logging.StreamHandler(sys.stderr) if file is None else SharedRotatingFileHandler(file)
+    )
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     logger = logging.getLogger("mockserver")
     logger.handlers[:] = [handler]

@@ -169,7 +169,7 @@ def test_options_beat_environment_variables_even_to_turn_a_fault_off(monkeypatch
 
     seen: list[MockConfig] = []
     monkeypatch.setattr(mockserver._serve, "serve", lambda config, *_, **__: seen.append(config))
-    monkeypatch.setattr(mockserver._serve, "configure_logging", lambda level: None)
+    monkeypatch.setattr(mockserver._serve, "configure_logging", lambda level, file=None: None)
     env = {"KORE_MOCK_RATE_LIMIT": "5/min", "KORE_MOCK_PORT": "5000", "KORE_MOCK_SEED": "3"}
     result = CliRunner().invoke(cli, ["serve", "--rate-limit", "off", "--port", "6000"], env=env)
     assert result.exit_code == 0, result.output
@@ -208,7 +208,7 @@ def test_rate_limit_parses_as_the_one_rate_grammar(text: str, monkeypatch: pytes
 
     seen: list[MockConfig] = []
     monkeypatch.setattr(mockserver._serve, "serve", lambda config, *_, **__: seen.append(config))
-    monkeypatch.setattr(mockserver._serve, "configure_logging", lambda level: None)
+    monkeypatch.setattr(mockserver._serve, "configure_logging", lambda level, file=None: None)
     option = CliRunner().invoke(cli, ["serve", "--rate-limit", text])
     variable = CliRunner().invoke(cli, ["serve"], env={"KORE_MOCK_RATE_LIMIT": text})
     assert option.exit_code == variable.exit_code == 0, option.output + variable.output
@@ -233,7 +233,7 @@ def test_proxy_options_and_variables_share_the_mocks_table(monkeypatch: pytest.M
 
     seen: list[ProxyConfig] = []
     monkeypatch.setattr(mockserver._serve, "serve", lambda config, *_, **__: seen.append(config))
-    monkeypatch.setattr(mockserver._serve, "configure_logging", lambda level: None)
+    monkeypatch.setattr(mockserver._serve, "configure_logging", lambda level, file=None: None)
     env = {
         "KORE_PROXY_UPSTREAM": "http://127.0.0.1:9",
         "KORE_PROXY_BODY_LIMIT": "512KiB",
