@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -187,7 +187,7 @@ def variant_command(
     ]
 
 
-def proxy_command(port: int, upstream: str, state_file: Path) -> list[str]:
+def proxy_command(port: int, upstream: str, state_file: Path, extra: Sequence[str] = ()) -> list[str]:
     """`python -m mockserver proxy` in front of `upstream`, its state in `state_file`."""
     return [
         sys.executable,
@@ -200,6 +200,7 @@ def proxy_command(port: int, upstream: str, state_file: Path) -> list[str]:
         str(port),
         "--state-file",
         str(state_file),
+        *extra,
     ]
 
 

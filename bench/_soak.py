@@ -60,6 +60,8 @@ class Soak:
 
     servers: Mapping[str, Server]
     state_files: Mapping[str, Path]
+    # Each server's --log-file (its rotated files beside it count too).
+    log_files: Mapping[str, Path] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
 
     def files(self) -> dict[str, int]:
@@ -73,6 +75,11 @@ class Soak:
             log = self.servers[name].log_path
             if log.exists():
                 found[f"{name}: {log.name}"] = log.stat().st_size
+            logged = self.log_files.get(name)
+            if logged is not None:
+                for path in sorted(logged.parent.glob(logged.name + "*")):
+                    if not path.name.endswith(".lock"):
+                        found[f"{name}: {path.name}"] = path.stat().st_size
         return found
 
     def sample(self, at_s: float, result: WrkResult) -> str:

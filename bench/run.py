@@ -972,16 +972,25 @@ class Bench:
         script = self.work / "soak-mixed.lua"
         script.write_text(_workload.wrk_script(workload))
         mock_state = self._state_file("soak-mock")
+        # The per-request log lines go to rotated files (--log-file), as a long-running server's should.
+        logs = {"mock": self.work / "soak-mock-requests.log", "proxy": self.work / "soak-proxy-requests.log"}
         mock = self._start(
             "soak-mock",
-            lambda p: self._mock_command(p, ["--world", str(world), "--state-file", str(mock_state)]),
+            lambda p: self._mock_command(
+                p, ["--world", str(world), "--state-file", str(mock_state), "--log-file", str(logs["mock"])]
+            ),
             ready_timeout_s=600,
         )
         assert mock.server is not None
         proxy_state = self._state_file("soak-proxy")
         proxy = self._start(
             "soak-proxy",
-            lambda p: _servers.proxy_command(p, mock.server.base_url if mock.server else "", proxy_state),
+            lambda p: _servers.proxy_command(
+                p,
+                mock.server.base_url if mock.server else "",
+                proxy_state,
+                ["--log-file", str(logs["proxy"])],
+            ),
         )
         assert proxy.server is not None
         servers = {"mock": mock.server, "proxy": proxy.server}
@@ -991,7 +1000,7 @@ class Bench:
             f"soak: {seconds:g} s of the mixed workload through the proxy to the mock, {self.o['connections']} "
             f"connections, a report every {interval:g} s"
         )
-        watch = _soak.Soak(servers, files)
+        watch = _soak.Soak(servers, files, logs)
         started = time.monotonic()
         while (left := seconds - (time.monotonic() - started)) >= 1:
             chunk = int(min(interval, left))  # wrk takes whole seconds
