@@ -31,8 +31,9 @@ def option_id(field: str, name: str, account_id: str, ids: IdSource, *, default:
 def account_option(
     field: str, sent: Any, account_id: str, ids: IdSource, *, default: str | None = None
 ) -> dict[str, Any] | None:
-    """The whole option of `field` that `sent` names by `_id` or by its exact `name`, with the
-    account's id for it; None when `sent` names none (or `field` holds no options).
+    """The whole option of `field` that `sent` names by `_id` or by its exact `name`: the account's
+    option with what `sent` says over it (an answer shows what was sent); None when `sent` names
+    none (or `field` holds no options).
 
     Example:
         >>> from generators import SeededIds
@@ -47,7 +48,7 @@ def account_option(
     for option in OPTION_FIELDS[field][1]:
         oid = option_id(field, option["name"], account_id, ids, default=default)
         if isinstance(by_id, str) and by_id == oid:
-            return {"_id": oid, **option}
+            return {"_id": oid, **option, **sent}
         if named is None and by_name == option["name"]:
-            named = {"_id": oid, **option}
+            named = {"_id": oid, **option, **sent}
     return named

@@ -669,8 +669,11 @@ class MockService:
         account and stream hold (`spec.Listing`; decisions filter-matching, sort-forms, pagination)."""
         operation = route.operation
         scope = (account_id, _stream(route, ""))
-        caller = _caller(identity.app_id, self.seed if control.seed is None else control.seed)
-        page: ExpectedPage = self.objects.page(self._listed[operation.id], scope, body, caller.user_id)
+        # `mycase`/`mytask` keep what is assigned to the token's user, its `sub` (decision
+        # unresolved-unassigned-mine); a token without one keeps nothing under them.
+        subject = identity.claims.get("sub")
+        caller = subject if isinstance(subject, str) else None
+        page: ExpectedPage = self.objects.page(self._listed[operation.id], scope, body, caller)
         return {
             PAGE_RESULTS: list(page.results),
             "page": page.page,

@@ -96,8 +96,9 @@ def mock_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait()
 
 
-def test_the_default_run_against_the_mock_passes_within_a_minute(mock_url: str) -> None:
-    started = time.monotonic()
+def test_the_default_run_against_the_mock_passes(mock_url: str) -> None:
+    """The default run (single calls and sequences) finds the mock keeps the contract. How long it takes
+    is measured, not asserted (docs/performance.md: `time python -m contract_tests ...`)."""
     done = subprocess.run(
         [
             sys.executable,
@@ -119,10 +120,8 @@ def test_the_default_run_against_the_mock_passes_within_a_minute(mock_url: str) 
         text=True,
         timeout=120,
     )
-    elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr
     assert "the contract holds" in done.stdout
-    assert elapsed < 60, f"the default run took {elapsed:.1f} s"
 
 
 def test_the_help_examples_work_against_the_mock(mock_url: str) -> None:
