@@ -68,6 +68,11 @@ def gunicorn_options(config: ServerConfig, **specific: Any) -> dict[str, Any]:
         "loglevel": "warning" if config.log_level in ("info", "debug") else config.log_level,
         "graceful_timeout": 5,
         "keepalive": 5,
+        # Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections
+        # over them: with one shared socket, kept-alive clients stay on whichever worker accepted
+        # them, and one worker often took most (half the throughput). Port 0 would give each worker
+        # a port of its own, so it keeps the shared socket.
+        "reuse_port": config.port != 0,
         **specific,
     }
 
