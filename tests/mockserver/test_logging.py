@@ -30,7 +30,9 @@ def test_processes_share_one_rotated_file_and_lose_no_line(tmp_path: Path) -> No
     path = tmp_path / "mock.log"
     max_bytes, lines, workers = 20_000, 2_000, 3
     context = multiprocessing.get_context("fork")
-    processes = [context.Process(target=_write, args=(str(path), w, lines, max_bytes)) for w in range(workers)]
+    processes = [
+        context.Process(target=_write, args=(str(path), w, lines, max_bytes)) for w in range(workers)
+    ]
     for process in processes:
         process.start()
     for process in processes:

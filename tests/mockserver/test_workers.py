@@ -21,7 +21,10 @@ KEEPALIVE_S = 5
 
 
 def test_thread_workers_with_room_for_stalled_clients() -> None:
-    assert worker_options(MockConfig()) == {"worker_class": "mockserver._serve.MockThreadWorker", "threads": 64}
+    assert worker_options(MockConfig()) == {
+        "worker_class": "mockserver._serve.MockThreadWorker",
+        "threads": 64,
+    }
     assert worker_options(MockConfig(threads=6))["threads"] == 6
 
 
@@ -123,7 +126,9 @@ def test_keep_alive_many_requests_on_one_connection(serve: Callable[..., Server]
 
 
 @pytest.mark.http
-def test_a_client_that_times_out_is_cut_off_without_holding_up_the_worker(serve: Callable[..., Server]) -> None:
+def test_a_client_that_times_out_is_cut_off_without_holding_up_the_worker(
+    serve: Callable[..., Server],
+) -> None:
     """Four clients stall in their headers past CLIENT_TIMEOUT_S: each is closed at once, not lingered on
     for 2 s by the worker's main thread (which held every other connection up for 8 s)."""
     server = serve("--workers", "1", "--threads", "8")
