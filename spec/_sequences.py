@@ -286,9 +286,15 @@ class Sequences:
                         repr(pages),
                         f"ceil({total} / {limit})",
                     )
-                # Whether items follow the page is `last-page`'s to judge (from the same numbers);
-                # on what the total says is the last page, the total is what the items add up to.
-                if start is not None and size and start + size >= total and (results or start == 0):
+                if start is not None and has_more is True:
+                    judge.unless(
+                        total > start + len(results),
+                        relation,
+                        "/body/totalResults",
+                        repr(total),
+                        f"more than the {start + len(results)} items up to this page, as hasMore is true",
+                    )
+                elif start is not None and has_more is False and (results or start == 0):
                     judge.unless(
                         total == start + len(results),
                         relation,

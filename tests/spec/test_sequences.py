@@ -350,9 +350,7 @@ def test_a_page_starting_part_way_ends_where_the_items_end() -> None:
     }
     assert checks(SEQ.observe(store, Exchange("getCases", ACCOUNT, STREAM, body, 200, answer))) == []
     assert checks(SEQ.check_page("getCases", body, answer)) == []
-    assert checks(SEQ.check_page("getCases", body, {**answer, "hasMore": True})) == [
-        "relation:cases-last-page"
-    ]
+    assert "relation:cases-last-page" in checks(SEQ.check_page("getCases", body, {**answer, "hasMore": True}))
 
 
 def test_an_update_answers_and_lists_the_merged_object() -> None:
