@@ -105,6 +105,22 @@ INTERRUPTED = "interrupted (Ctrl-C, SIGINT)"
 STATEFUL_SHARE = 0.3
 
 
+class HeaderSet:
+    """A call's headers, one per name whatever its case; putting None leaves the header out."""
+
+    def __init__(self) -> None:
+        self._headers: dict[str, tuple[str, str]] = {}
+
+    def put(self, name: str, value: str | None) -> None:
+        if value is None:
+            self._headers.pop(name.lower(), None)
+        else:
+            self._headers[name.lower()] = (name, value)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._headers.values())
+
+
 class _StopRun(unittest.SkipTest):
     """Ends a Hypothesis run at once (budget spent, shrinking capped, target gone).
 
@@ -231,24 +247,17 @@ class _Run:
     ) -> list[tuple[str, str]]:
         """A call's headers: the token, the content type, the drawn header parameters, the run's account,
         then `overlay` (None: leave the header out)."""
-        headers: dict[str, tuple[str, str]] = {}
-
-        def put(name: str, value: str | None) -> None:
-            if value is None:
-                headers.pop(name.lower(), None)
-            else:
-                headers[name.lower()] = (name, value)
-
-        put("Accept", JSON_MEDIA_TYPE)
-        put(self.auth_header, token)
-        put("Content-Type", content_type)
+        headers = HeaderSet()
+        headers.put("Accept", JSON_MEDIA_TYPE)
+        headers.put(self.auth_header, token)
+        headers.put("Content-Type", content_type)
         for name, drawn in (draw.parameters.headers if draw.parameters is not None else {}).items():
-            put(name, drawn)
+            headers.put(name, drawn)
         if run_account:
-            self._put_account(operation, put)
+            self._put_account(operation, headers.put)
         for name, value in overlay.items():
-            put(name, value)
-        return list(headers.values())
+            headers.put(name, value)
+        return headers.items()
 
     def _put_account(self, operation: Operation, put: Callable[[str, str | None], None]) -> None:
         """The account header, where the operation documents one: --account-id, else on loopback a made-up

@@ -177,7 +177,14 @@ class StatefulPhase(SequenceSteps):
         title: str = "",
     ) -> tuple[Exchange, list[Finding]]:
         """Send one call in a scope, judge it by the one judge; its exchange and findings."""
-        from contract_tests._runner import ACCOUNT_HEADER, INTERRUPTED, STREAM_PARAMETER, _encode, _StopRun
+        from contract_tests._runner import (
+            ACCOUNT_HEADER,
+            INTERRUPTED,
+            STREAM_PARAMETER,
+            HeaderSet,
+            _encode,
+            _StopRun,
+        )
 
         now = time.monotonic()
         if self.failed_at and (
@@ -186,28 +193,21 @@ class StatefulPhase(SequenceSteps):
             raise _StopRun()
         params = {STREAM_PARAMETER: slot.stream} if STREAM_PARAMETER in operation.path_parameters else {}
         params.update(path or {})
-        headers: dict[str, tuple[str, str]] = {}
-
-        def put(name: str, value: str | None) -> None:
-            if value is None:
-                headers.pop(name.lower(), None)
-            else:
-                headers[name.lower()] = (name, value)
-
-        put("Accept", JSON)
-        put(self.run.auth_header, self.run.tokens.token)
-        put("Content-Type", content_type)
+        headers = HeaderSet()
+        headers.put("Accept", JSON)
+        headers.put(self.run.auth_header, self.run.tokens.token)
+        headers.put("Content-Type", content_type)
         documented = {str(p.get("name", "")).lower() for p in operation.parameters_in("header")}
         if slot.account is not None and ACCOUNT_HEADER.lower() in documented:
-            put(ACCOUNT_HEADER, slot.account)
+            headers.put(ACCOUNT_HEADER, slot.account)
         for name, value in (header_overlay or {}).items():
-            put(name, value)
+            headers.put(name, value)
         sent = raw if raw is not None else (_encode(body) if body is not None else None)
         request = self.run.client.prepare(
             operation,
             params,
             sent,
-            list(headers.values()),
+            headers.items(),
             query={k: v for k, v in (query or {}).items() if v is not None},
             secrets=self.run.tokens.secrets(),
         )
