@@ -1092,7 +1092,10 @@ def create_app(config: MockConfig | None = None) -> Flask:
 
     def operation() -> Response:
         started = time.perf_counter()
-        return service.respond(service.handle(), started)
+        # One transaction per request (its counters, the stored object, the journal entry), committed
+        # before Flask hands the answer to the server.
+        with service.store.unit():
+            return service.respond(service.handle(), started)
 
     # methods=None: every method, including ones Flask does not know, reaches the pipeline, so that
     # the 404/405 decision and its envelope are made in one place.

@@ -4,6 +4,12 @@ One SQLite file in WAL mode (embedded, no server). gunicorn forks workers after 
 a SQLite connection must not cross a fork, so each process opens its own connection on first use; the
 threads of a process share it, one statement at a time. Every update is one statement, committed
 before it returns, so concurrent workers never lose a count and a crash loses no journal entry.
+
+A request is answered inside `StateStore.unit()`: its statements (the `refId` counter, the clock, the
+stored object, the journal entry) are one transaction, begun by the first and committed when the
+unit ends, before the answer is sent. One commit per request instead of one per statement: each
+commit writes every page it changed to the WAL again (measured: 79 page writes per createTask with
+four commits).
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,6 +130,11 @@ class StateStore:
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
+        # The open unit of this thread (`unit()`): active, and its connection once a statement began it.
+        self._units = threading.local()
+        # Called when a unit rolls back, before another thread may use the connection: caches of
+        # what the rolled-back statements wrote (ObjectStore's scope ids) must forget it.
+        self._rollback_hooks: list[Callable[[], None]] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._open()
         try:
@@ -141,21 +153,95 @@ class StateStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
+    def _here(self) -> sqlite3.Connection:
+        """This process's connection (the caller holds `_lock`)."""
+        pid = os.getpid()
+        if self._connection is None or self._pid != pid:
+            self._connection = self._open()  # a fork's copy of the parent's connection is never used
+            self._pid = pid
+        return self._connection
+
     def _run(self, statements: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run on this process's connection, one thread at a time, retrying while another worker writes."""
+        """Run on this process's connection, one thread at a time, retrying while another worker writes;
+        inside a unit, as part of the unit's transaction."""
+        units = self._units
+        if getattr(units, "active", False):
+            conn: sqlite3.Connection | None = units.conn
+            if conn is None:
+                # The unit's first statement: the connection is this thread's until the unit ends.
+                self._lock.acquire()
+                try:
+                    conn = self._here()
+                    begin = conn
+                    self._retry(lambda: begin.execute("BEGIN IMMEDIATE"))
+                except BaseException:
+                    self._lock.release()
+                    raise
+                units.conn = conn
+            return statements(conn)
         with self._lock:
-            pid = os.getpid()
-            if self._connection is None or self._pid != pid:
-                self._connection = self._open()  # a fork's copy of the parent's connection is never used
-                self._pid = pid
-            conn = self._connection
+            conn = self._here()
             return self._retry(lambda: statements(conn))
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        """Every statement run by this thread within the block, one transaction: begun (BEGIN IMMEDIATE)
+        by the first, committed when the block ends, rolled back when it raises. Until then the
+        connection is this thread's and the file's write lock this process's, so keep the block to
+        one request's work. A unit within a unit is part of it."""
+        units = self._units
+        if getattr(units, "active", False):
+            yield
+            return
+        units.active, units.conn = True, None
+        try:
+            yield
+        except BaseException:
+            self._end_unit(commit=False)
+            raise
+        self._end_unit(commit=True)
+
+    def _end_unit(self, *, commit: bool) -> None:
+        units = self._units
+        conn: sqlite3.Connection | None = units.conn
+        units.active, units.conn = False, None
+        if conn is None:
+            return
+        try:
+            if commit and conn.in_transaction:
+                try:
+                    conn.execute("COMMIT")
+                except BaseException:
+                    commit = False
+                    raise
+        finally:
+            if not commit:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                for hook in self._rollback_hooks:
+                    hook()
+            self._lock.release()
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        """Call `hook` whenever a unit rolls back (before another thread may use the connection)."""
+        self._rollback_hooks.append(hook)
 
     def transaction(self, statements: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `statements` as one transaction holding the write lock (BEGIN IMMEDIATE), committed before
-        it returns; rolled back when they raise, and retried whole while another worker writes."""
+        it returns; rolled back when they raise, and retried whole while another worker writes.
+        Inside a unit they are a savepoint of the unit's transaction, committed with it."""
 
         def run(conn: sqlite3.Connection) -> _T:
+            if getattr(self._units, "active", False):
+                conn.execute("SAVEPOINT step")
+                try:
+                    result = statements(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK TO step")
+                    conn.execute("RELEASE step")
+                    raise
+                conn.execute("RELEASE step")
+                return result
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = statements(conn)

@@ -110,6 +110,9 @@ class ObjectStore:
         self._collection_of: dict[int, str] = {}
         self._sids: dict[tuple[str, str, str], int] = {}
         self._pending: dict[int, str] = {}
+        # Within a request's unit (StateStore.unit) a scope is committed with the unit; a unit that
+        # rolls back takes the scopes it made with it.
+        state.on_rollback(self._forget_scopes)
         try:
             self._transaction(self._prepare)
         except _Refused as exc:
@@ -142,6 +145,11 @@ class ObjectStore:
             "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('version', ?), ('layout', ?)",
             (str(STORE_VERSION), self.index.layout()),
         )
+
+    def _forget_scopes(self) -> None:
+        self._collection_of.clear()
+        self._sids.clear()
+        self._pending.clear()
 
     # -- the world ----------------------------------------------------------------------------------
 

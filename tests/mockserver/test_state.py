@@ -184,3 +184,61 @@ def test_remember_says_new_once_and_forgets_the_oldest_beyond_keep(tmp_path: Pat
     assert store.remember("unique:x", "a", keep=100) is True  # the oldest: forgotten
     # Another process's connection sees the same records.
     assert StateStore(tmp_path / "state.sqlite3").remember("unique:x", "v199", keep=100) is False
+
+
+def test_a_unit_is_one_transaction_seen_by_others_only_when_it_ends(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = StateStore(tmp_path / "unit.sqlite3")
+    entry = JournalEntry("t", "POST", "/p", "", {}, "{}", 200, [], b"{}", 1.0)
+    other = sqlite3.connect(tmp_path / "unit.sqlite3", isolation_level=None)
+
+    def seen() -> tuple[int, int]:
+        journal = other.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+        counter = other.execute("SELECT COUNT(*) FROM ref_counters").fetchone()[0]
+        return journal, counter
+
+    with store.unit():
+        assert store.next_ref_number("acct") == 1
+        store.record(entry)
+        assert seen() == (0, 0)  # another connection (another worker) sees nothing yet
+        assert store.next_ref_number("acct") == 2  # the unit sees its own writes
+    assert seen() == (1, 1)
+
+
+def test_a_unit_that_raises_rolls_back_every_statement_and_tells_the_hooks(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "unit.sqlite3")
+    entry = JournalEntry("t", "POST", "/p", "", {}, "{}", 200, [], b"{}", 1.0)
+    rolled_back: list[bool] = []
+    store.on_rollback(lambda: rolled_back.append(True))
+    try:
+        with store.unit():
+            store.next_ref_number("acct")
+            store.record(entry)
+            raise RuntimeError("the request failed")
+    except RuntimeError:
+        pass
+    assert rolled_back == [True]
+    assert store.journal() == [] and store.counters() == {}
+    # The connection is free again: a statement outside a unit commits at once.
+    assert store.next_ref_number("acct") == 1
+    assert store.counters() == {"acct": 1}
+
+
+def test_a_scope_made_in_a_unit_that_rolls_back_is_not_remembered(tmp_path: Path) -> None:
+    from mockserver._store import ObjectStore
+
+    state = StateStore(tmp_path / "scopes.sqlite3")
+    objects = ObjectStore(state, ("tasks",))
+    try:
+        with state.unit():
+            objects.create("tasks", ("a1", "s1"), {"_id": "t1", "accountId": "a1", "iId": "s1"})
+            assert objects.get("tasks", ("a1", "s1"), "t1") is not None
+            raise RuntimeError("the request failed")
+    except RuntimeError:
+        pass
+    # The rolled-back scope's sid is handed to the next scope made; the old one must not answer for it.
+    objects.create("tasks", ("a2", "s2"), {"_id": "t2", "accountId": "a2", "iId": "s2"})
+    assert objects.get("tasks", ("a1", "s1"), "t1") is None
+    assert objects.items("tasks", ("a1", "s1")) == []
+    assert [t["_id"] for t in objects.items("tasks", ("a2", "s2"))] == ["t2"]
