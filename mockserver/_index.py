@@ -1,33 +1,31 @@
-"""The listings' filters, order and pages answered by SQLite, from the spec's `Listing`s.
+"""The listings' order and pages answered by SQLite, from the spec's `Listing`s.
 
 A listing over 100,000 stored objects cannot load them all: the store keeps, beside the objects,
-what the listings compare, in the form the spec compares it, and lets SQLite's indexes filter, order
-and cut the page. Nothing here decides what a listing means: every value kept is `spec.Listing`'s own
-(`FilterRule.values_of`, `sort_value`, `SortRule.tie_value`) and every condition is the one
-`FilterRule.condition` states; this module only writes them as rows and SQL.
+what the listings sort by, in the form the spec compares it, and lets SQLite's indexes order and cut
+the page. Which objects the filters keep is answered in memory (mockserver/_filters.py). Nothing here
+decides what a listing means: every value kept is `spec.Listing`'s own (`sort_value`,
+`SortRule.tie_value`) and every condition the one `FilterRule.condition` states.
 
 - `sortkeys`: one row per object. For each distinct list of pointers a listing sorts by, `k<j>_m` (1
   when the object has no value: such objects sort last either way), `k<j>_r` and `k<j>_v` (the rank
   and value of `sort_value`), and `tb_r`/`tb_v` (the tie-break, ascending either way); two indexes per
   key, one per direction, so any order asked walks an index.
-- `facets`: one row per (object, filter rule, value), indexed by scope, rule and value; each
-  condition kind is a set of objects, combined by INTERSECT and EXCEPT.
 - `scope_sizes`: how many objects each scope holds (the total of a listing with no filter).
 
 These tables are derived, and brought up to date lazily: a write stores the object and moves its
 `rev`; the next listing, in its own transaction, indexes every object whose `rev` is past the
-indexed one. Creates stay cheap (their index rows are written in batches by the listings that need
-them), a listing always sees every write committed before it, and a crash loses nothing (the index
-is rebuilt from the objects whenever it is behind or of another layout).
+indexed one (or a write, once BACKLOG writes wait). A listing always sees every write committed
+before it, and a crash loses nothing (the index is rebuilt from the objects whenever it is behind or
+of another layout; a file of the layout with a `facets` table has it dropped).
 
-`tests/mockserver/test_index.py` checks that the SQL answers exactly what `Listing.expected` answers.
+`tests/mockserver/test_index.py` checks that the pages answer exactly what `Listing.expected` answers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,97 +40,36 @@ _INT_LIMIT = 2**63 - 1
 
 # Writes left to the next listing to index; a write that finds more waiting indexes them itself.
 BACKLOG = 256
-# A driver's size is estimated by counting at most this many of its facet rows.
-ESTIMATE_CAP = 1000
-
-
-@dataclass(frozen=True)
-class Test:
-    """One filter's condition as SQL on a facet row (`rule`, `value`); `negative` for none-of (the
-    object passes when no row of it matches); `estimable` when counting its rows stops early (a
-    substring test may scan every row of its rule before finding any)."""
-
-    where: str
-    params: tuple[Any, ...]
-    negative: bool
-    estimable: bool
 
 
 @dataclass(frozen=True)
 class Query:
-    """One listing page as SQL, planned from what the body filters on.
+    """One listing page as SQL, planned from what the body asks: the conditions of its filters (by
+    filter index; answered in memory by mockserver/_filters.py), `nothing` when a filter keeps no
+    object, and the order asked, as the columns and index of `sortkeys` to walk.
 
-    With no filter sent every object of the scope is kept (`tests` empty); `nothing` when a filter
-    keeps none. Otherwise the kept objects are one test's rows (the driver, the one with the fewest
-    rows: `estimate`) whose objects pass every other test, each probed on the facets' primary key
-    (`EXISTS ... WHERE seq = ?`): work in proportion to the driver's rows, not the scope's size.
-    `count(driver)` counts them; `by_order()` walks the asked order's index and probes each object
-    (cheap when most are kept: it stops at the page's end); `by_set(driver)` sorts only the kept ones
-    (cheap when few are). The pages select the `seq`s of the page in order and take the limit and
-    the offset after the statement's own parameters.
+    `by_order()` walks the scope in the asked order (cheap when most objects are kept: it stops at
+    the page's end); `by_set(seqs)` sorts only the kept ones (cheap when few are).
     """
 
     sid: int
-    tests: tuple[Test, ...]
+    conditions: tuple[tuple[int, Condition], ...]
     nothing: bool
     order: str
     indexed: str
 
-    def estimate(self, test: Test) -> tuple[str, tuple[Any, ...]]:
-        """How many facet rows `test` holds, counted up to ESTIMATE_CAP."""
-        return (
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM facets WHERE sid = ? AND {test.where} LIMIT {ESTIMATE_CAP})",
-            (self.sid, *test.params),
-        )
-
-    def _probes(self, skip: Test | None) -> tuple[str, tuple[Any, ...]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for test in self.tests:
-            if test is skip:
-                continue
-            negate = "NOT " if test.negative else ""
-            clauses.append(
-                f" AND {negate}EXISTS (SELECT 1 FROM facets f WHERE f.seq = k.seq AND {test.where})"
-            )
-            params += test.params
-        return "".join(clauses), tuple(params)
-
-    def kept(self, driver: Test | None) -> tuple[str, tuple[Any, ...]]:
-        """The seqs of the kept objects, driven by `driver`'s rows (None: by the scope's objects)."""
-        if driver is None:
-            probes, params = self._probes(None)
-            return f"SELECT k.seq FROM sortkeys k WHERE k.sid = ?{probes}", (self.sid, *params)
-        probes, params = self._probes(driver)
-        return (
-            f"SELECT DISTINCT k.seq FROM facets k WHERE k.sid = ? AND {driver.where}{probes}",
-            (self.sid, *driver.params, *params),
-        )
-
-    def count(self, driver: Test | None) -> tuple[str, tuple[Any, ...]]:
-        sql, params = self.kept(driver)
-        return f"SELECT COUNT(*) FROM ({sql})", params
-
-    def refused(self) -> tuple[str, tuple[Any, ...]]:
-        """How many objects some none-of test refuses (the kept ones are the rest when no test is
-        positive): work in proportion to the refused, not to the scope."""
-        parts = [f"SELECT seq FROM facets WHERE sid = ? AND {t.where}" for t in self.tests if t.negative]
-        params = [v for t in self.tests if t.negative for v in (self.sid, *t.params)]
-        return f"SELECT COUNT(*) FROM ({' UNION '.join(parts)})", tuple(params)
-
     def by_order(self) -> tuple[str, tuple[Any, ...]]:
-        probes, params = self._probes(None)
         return (
-            f"SELECT k.seq FROM sortkeys k{self.indexed} WHERE k.sid = ?{probes} ORDER BY {self.order} "
-            "LIMIT ? OFFSET ?",
-            (self.sid, *params),
+            f"SELECT k.seq FROM sortkeys k{self.indexed} WHERE k.sid = ? ORDER BY {self.order}",
+            (self.sid,),
         )
 
-    def by_set(self, driver: Test | None) -> tuple[str, tuple[Any, ...]]:
-        sql, params = self.kept(driver)
+    def by_set(self, seqs: list[int]) -> tuple[str, tuple[Any, ...]]:
+        # A list is one bound JSON array: one statement whatever its length, and no limit on variables.
         return (
-            f"SELECT seq FROM sortkeys NOT INDEXED WHERE seq IN ({sql}) ORDER BY {self.order} LIMIT ? OFFSET ?",
-            params,
+            "SELECT seq FROM sortkeys NOT INDEXED WHERE seq IN (SELECT value FROM json_each(?)) "
+            f"ORDER BY {self.order} LIMIT ? OFFSET ?",
+            (orjson.dumps(seqs).decode(),),
         )
 
 
@@ -163,9 +100,6 @@ class ListingIndex:
         columns = ", ".join(f"{n} INTEGER NOT NULL DEFAULT 1" if n.endswith("_m") else n for n in self._names)
         statements = [
             f"CREATE TABLE IF NOT EXISTS sortkeys (seq INTEGER PRIMARY KEY, sid INTEGER NOT NULL, {columns})",
-            "CREATE TABLE IF NOT EXISTS facets (seq INTEGER NOT NULL, rule INTEGER NOT NULL, value NOT NULL, "
-            "sid INTEGER NOT NULL, PRIMARY KEY (seq, rule, value)) WITHOUT ROWID",
-            "CREATE INDEX IF NOT EXISTS facets_lookup ON facets (sid, rule, value, seq)",
             "CREATE TABLE IF NOT EXISTS scope_sizes (sid INTEGER PRIMARY KEY, size INTEGER NOT NULL)",
         ]
         for pointers in self.sort_keys:
@@ -211,13 +145,7 @@ class ListingIndex:
             known = conn.execute("SELECT 1 FROM sortkeys WHERE seq = ?", (seq,)).fetchone()
             if known is None:
                 grown[sid] = grown.get(sid, 0) + 1
-            else:
-                conn.execute("DELETE FROM facets WHERE seq = ?", (seq,))
             conn.execute(self._upsert_sql, (seq, sid, *self.sort_values(collection, parsed)))
-            conn.executemany(
-                "INSERT INTO facets (seq, rule, value, sid) VALUES (?, ?, ?, ?)",
-                [(seq, rule, value, sid) for rule, value in self.facets(collection, parsed)],
-            )
         conn.executemany(
             "INSERT INTO scope_sizes (sid, size) VALUES (?, ?) "
             "ON CONFLICT (sid) DO UPDATE SET size = size + excluded.size",
@@ -246,21 +174,12 @@ class ListingIndex:
             values += [None, None]
         return tuple(values)
 
-    def facets(self, collection: str, document: Mapping[str, Any]) -> Iterator[tuple[int, Any]]:
-        """(rule index, value) for every value each filter of `collection`'s listing compares."""
-        listing = self.listings.get(collection)
-        if listing is None:
-            return
-        for index, rule in enumerate(listing.filters):
-            for value in dict.fromkeys(rule.values_of(document)):
-                yield index, _storable(value)
-
     # -- a page -------------------------------------------------------------------------------------
 
     def query(self, collection: str, sid: int, body: Any, caller: str | None) -> Query:
         """The SQL of the pages `body` asks of `collection`'s listing in the scope `sid`."""
         listing = self.listings[collection]
-        tests: list[Test] = []
+        conditions: list[tuple[int, Condition]] = []
         nothing = False
         for index, rule in enumerate(listing.filters):
             condition = rule.condition(body, caller)
@@ -269,7 +188,7 @@ class ListingIndex:
             if condition.kind == "nothing":
                 nothing = True
                 continue
-            tests.append(_test(condition, index))
+            conditions.append((index, condition))
         order, indexed = "seq", ""
         if listing.sort is not None:
             pointers, direction = listing.sort.order_of(body)
@@ -278,32 +197,7 @@ class ListingIndex:
             # Objects whose tie-breaks are equal too keep their creation order (Python's sort is stable).
             order = f"{name}_m, {name}_r{way}, {name}_v{way}, tb_r, tb_v, seq"
             indexed = f" INDEXED BY sortkeys_{name}_{direction}"
-        return Query(sid=sid, tests=tuple(tests), nothing=nothing, order=order, indexed=indexed)
-
-
-def _test(condition: Condition, rule: int) -> Test:
-    """A condition of `FilterRule.condition` as SQL on a facet row of the rule (for none-of: the
-    values it refuses)."""
-    operands = tuple(_storable(o) for o in condition.operands)
-    # A list is one bound JSON array: one statement whatever its length, and no limit on variables.
-    listed = (orjson.dumps(list(operands)).decode(),)
-    tests = {
-        "any-of": ("value IN (SELECT value FROM json_each(?))", listed),
-        "none-of": ("value IN (SELECT value FROM json_each(?))", listed),
-        "contains": ("instr(value, ?) > 0", operands[:1]),
-        "at-least": ("value >= ?", operands[:1]),
-        "at-most": ("value <= ?", operands[:1]),
-        "equal": ("value = ?", operands[:1]),
-    }
-    if condition.kind not in tests:
-        raise ValueError(f"no SQL for the condition kind {condition.kind!r}")
-    where, params = tests[condition.kind]
-    return Test(
-        where=f"rule = ? AND {where}",
-        params=(rule, *params),
-        negative=condition.kind == "none-of",
-        estimable=condition.kind != "contains",
-    )
+        return Query(sid=sid, conditions=tuple(conditions), nothing=nothing, order=order, indexed=indexed)
 
 
 def _storable(value: Any) -> Any:

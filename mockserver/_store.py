@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 import orjson
 
 from mockserver._errors import MockError
-from mockserver._index import BACKLOG, ListingIndex, Query, Test
+from mockserver._filters import FilterIndex, new_generation
+from mockserver._index import BACKLOG, ListingIndex
 from mockserver._state import StateStore
 from spec import ExpectedPage, Listing, error_pointer, resolve_pointer
 
@@ -104,6 +105,7 @@ class ObjectStore:
         self.state = state
         self.collections = tuple(collections)
         self.index = ListingIndex(listings or {})
+        self.filters = FilterIndex(listings or {})
         # sid -> collection and (collection, account, stream) -> sid; a scope's sid never changes.
         # Only committed scopes are remembered: a scope made by a transaction that rolls back must not
         # lend its sid to the next scope (sids are reused), so those of the running one stay pending.
@@ -140,7 +142,11 @@ class ObjectStore:
         for collection, document in old:
             parsed = orjson.loads(document)
             self._insert(conn, collection, scope_of(parsed), parsed)
-        self.index.catch_up(conn, self._collections(conn))  # now, not in the first listing's lock
+        if old:
+            new_generation(conn)
+        # Now, not in the first listing's lock; and in gunicorn's master, so the workers inherit it.
+        self.index.catch_up(conn, self._collections(conn))
+        self.filters.sync(conn, self._collections(conn))
         conn.execute(
             "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('version', ?), ('layout', ?)",
             (str(STORE_VERSION), self.index.layout()),
@@ -165,9 +171,10 @@ class ObjectStore:
 
         def replace(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM objects")
-            for table in ("sortkeys", "facets", "scope_sizes"):
+            for table in ("sortkeys", "scope_sizes"):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM store_meta WHERE key = 'indexed_rev'")
+            new_generation(conn)  # every process's filter index starts anew
             for collection in self.collections:
                 for document in world.get(collection, []):
                     self._insert(conn, collection, scope_of(document), document)
@@ -179,6 +186,7 @@ class ObjectStore:
                 )
             conn.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('world', 'loaded')")
             self.index.catch_up(conn, self._collections(conn))  # one batch, not at the first listing
+            self.filters.sync(conn, self._collections(conn))
 
         self._transaction(replace)
 
@@ -288,28 +296,35 @@ class ObjectStore:
         listing = self.index.listings[collection]
 
         def read(conn: sqlite3.Connection) -> ExpectedPage:
-            self.index.catch_up(conn, self._collections(conn))
+            collections = self._collections(conn)
+            self.index.catch_up(conn, collections)
+            self.filters.sync(conn, collections)
             sid = self._sid(conn, collection, scope, create=False)
             query = self.index.query(collection, sid if sid is not None else -1, body, caller)
-            row = conn.execute("SELECT size FROM scope_sizes WHERE sid = ?", (sid,)).fetchone()
-            size = row[0] if row is not None else 0
-            driver = _driver(conn, query) if query.tests and not query.nothing and sid is not None else None
+            kept = None
             if query.nothing or sid is None:
                 total = 0
-            elif not query.tests:
-                total = size
-            elif driver is None:  # only none-of filters: the scope but what they refuse
-                total = size - conn.execute(*query.refused()).fetchone()[0]
+            elif not query.conditions:
+                row = conn.execute("SELECT size FROM scope_sizes WHERE sid = ?", (sid,)).fetchone()
+                total = row[0] if row is not None else 0
             else:
-                total = conn.execute(*query.count(driver)).fetchone()[0]
+                kept = self.filters.kept(collection, sid, query.conditions)
+                total = kept.total
             start, limit, number = listing.window(body, total, answered_limit=answered_limit)
-            documents: list[Any] = []
+            seqs: list[int] = []
             if total > start:
-                # Walk the order's index while the kept objects are dense in it (a page's end is
-                # reached within _DENSE rows per object listed); sort the few kept ones otherwise.
-                dense = not query.tests or total * _DENSE >= size
-                sql, params = query.by_order() if dense else query.by_set(driver)
-                seqs = [r[0] for r in conn.execute(sql, (*params, limit, start)).fetchall()]
+                sql, params = query.by_order()
+                if kept is None:  # every object of the scope: the order's index, cut by SQLite
+                    seqs = [r[0] for r in conn.execute(f"{sql} LIMIT ? OFFSET ?", (*params, limit, start))]
+                elif total * _DENSE >= kept.size:
+                    # Most objects kept: walk the order's index, skipping those the filters drop; the
+                    # page's end is reached within _DENSE rows per object listed.
+                    seqs = _walk(conn.execute(sql, params), kept.holds(), start, limit)
+                else:  # few kept: SQLite sorts just them
+                    sql, params = query.by_set(kept.seq_list())
+                    seqs = [r[0] for r in conn.execute(sql, (*params, limit, start))]
+            documents: list[Any] = []
+            if seqs:
                 found = dict(
                     conn.execute(
                         f"SELECT seq, document FROM objects WHERE seq IN ({', '.join('?' * len(seqs))})", seqs
@@ -400,13 +415,20 @@ class ObjectStore:
         )
 
 
-def _driver(conn: sqlite3.Connection, query: Query) -> Test | None:
-    """The positive test with the fewest facet rows (counted up to a cap), or None when none is."""
-    positive = [t for t in query.tests if not t.negative]
-    estimable = [t for t in positive if t.estimable]
-    if not estimable:
-        return positive[0] if positive else None
-    return min(estimable, key=lambda t: conn.execute(*query.estimate(t)).fetchone()[0])
+def _walk(cursor: sqlite3.Cursor, keeps: Callable[[int], bool], start: int, limit: int) -> list[int]:
+    """The seqs `cursor` yields that `keeps` keeps, from the `start`-th kept one, at most `limit`."""
+    seqs: list[int] = []
+    while len(seqs) < limit and (rows := cursor.fetchmany(256)):
+        for (seq,) in rows:
+            if not keeps(seq):
+                continue
+            if start:
+                start -= 1
+                continue
+            seqs.append(seq)
+            if len(seqs) == limit:
+                break
+    return seqs
 
 
 class _Refused(sqlite3.DatabaseError):

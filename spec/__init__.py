@@ -16,7 +16,7 @@ from spec._judge import (
     cut_deep,
     error_pointer,
 )
-from spec._listing import Condition, ExpectedPage, Listing, sort_value
+from spec._listing import Condition, ExpectedPage, FilterRule, Listing, sort_value
 from spec._loader import (
     SPEC_PATH,
     CallSequences,
@@ -52,6 +52,7 @@ __all__ = [
     "Expect",
     "Expectation",
     "ExpectedPage",
+    "FilterRule",
     "Finding",
     "Judgement",
     "Listing",

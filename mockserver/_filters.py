@@ -1,0 +1,342 @@
+"""The listings' filters, answered in memory: which stored objects each filter value holds, per scope.
+
+A listing's total is how many objects every filter keeps. Counted in SQL it touches every kept
+object (at 100,000 tasks, a filter keeping most of them costs ~100 ms); here each filter value names
+its objects as one Python integer used as a bitset (bit `p` for the object at position `p` of its
+scope), so a listing's kept set is a few big-integer ANDs and its total a `bit_count()`: a few
+microseconds per 100,000 objects.
+
+- Values of a filter are kept as `spec.FilterRule.values_of` gives them and tested by
+  `spec.Condition`'s kinds (`any-of`, `none-of`, `contains`, `at-least`, `at-most`, `equal`), so
+  this module decides nothing about what a filter means. Filters with the same stored pointers and
+  the same form of value share their values (`startDate` and `endDate` both read `/createdAt`).
+- A value held by few objects keeps their positions; one held by many, a bitset. Instants (the
+  date filters) are kept sorted, with the bitset of every prefix of CHECKPOINT values, so a date
+  range is two prefixes, not one bit per object in it.
+- Every process keeps its own index, brought up to date from the shared file at each listing: the
+  objects whose `rev` is past the one it has seen (`sync`), inside the listing's transaction, so
+  it sees exactly what the listing's SQL sees. A write from any worker is in the next listing.
+- An update gives the object a new position and marks its old one dead (its old values are not
+  kept, so they cannot be taken out); a scope with more dead positions than live ones is rebuilt
+  from the file at its next listing. `POST /__admin/reset` and `PUT /__admin/state` replace the
+  objects and change the store's generation: every process then indexes anew.
+
+The order of a page is SQLite's (the `sortkeys` indexes of mockserver/_index.py); this module only
+says which objects are kept. `tests/mockserver/test_index.py` checks both against `Listing.expected`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from spec import Condition, FilterRule, Listing
+
+# A value held by this many objects of a scope keeps them as a bitset; fewer, as a list of positions.
+BITSET_FROM = 32
+# The instants facet keeps the bitset of its first k * CHECKPOINT values (sorted) for every k.
+CHECKPOINT = 1024
+# Objects read from the file per fetch while indexing (a 100,000-object world is not loaded at once).
+_FETCH = 512
+_INSTANT_MATCHES = frozenset({"on-or-after", "on-or-before", "same-instant"})
+
+
+def bits_of(positions: Iterable[int], size: int) -> int:
+    """The bitset of `positions` (each below `size`)."""
+    buffer = bytearray((size >> 3) + 1)
+    for position in positions:
+        buffer[position >> 3] |= 1 << (position & 7)
+    return int.from_bytes(buffer, "little")
+
+
+def positions_of(bits: int) -> list[int]:
+    """The positions set in `bits`, ascending."""
+    text = bin(bits)[:1:-1]  # least significant bit first, without the "0b"
+    found: list[int] = []
+    position = text.find("1")
+    while position != -1:
+        found.append(position)
+        position = text.find("1", position + 1)
+    return found
+
+
+def new_generation(conn: sqlite3.Connection) -> None:
+    """Say that the objects were replaced (not written one by one): every process indexes them anew."""
+    conn.execute(
+        "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('generation', ?)", (uuid.uuid4().hex,)
+    )
+
+
+class _Values:
+    """One facet's values: value -> the positions holding it (a list, or a bitset once many do)."""
+
+    __slots__ = ("big", "small")
+
+    def __init__(self) -> None:
+        self.small: dict[Any, list[int]] = {}
+        self.big: dict[Any, int] = {}
+
+    def add(self, value: Any, position: int) -> None:
+        big = self.big.get(value)
+        if big is not None:
+            self.big[value] = big | (1 << position)
+            return
+        held = self.small.setdefault(value, [])
+        held.append(position)
+        if len(held) >= BITSET_FROM:
+            self.big[value] = bits_of(held, held[-1] + 1)  # positions only grow
+            del self.small[value]
+
+    def bits(self, values: Iterable[Any], size: int) -> int:
+        """The positions holding any of `values`."""
+        found = 0
+        loose: list[int] = []
+        for value in values:
+            big = self.big.get(value)
+            if big is not None:
+                found |= big
+            else:
+                loose += self.small.get(value, ())
+        return found | bits_of(loose, size) if loose else found
+
+    def values(self) -> Iterator[Any]:
+        yield from self.big
+        yield from self.small
+
+
+class _Instants:
+    """One facet of instants: (value, position) sorted by value, and the bitsets of its prefixes."""
+
+    __slots__ = ("positions", "prefixes", "sorted_values")
+
+    def __init__(self) -> None:
+        self.sorted_values: list[float] = []
+        self.positions = array("q")
+        # prefixes[k]: the bitset of the first k * CHECKPOINT positions (those after an insert go stale).
+        self.prefixes: list[int] = [0]
+
+    def add(self, value: float, position: int) -> None:
+        at = bisect_right(self.sorted_values, value)
+        self.sorted_values.insert(at, value)
+        self.positions.insert(at, position)
+        del self.prefixes[at // CHECKPOINT + 1 :]
+
+    def _prefix(self, end: int, size: int) -> int:
+        """The bitset of the first `end` positions."""
+        whole = end // CHECKPOINT
+        while len(self.prefixes) <= whole:
+            k = len(self.prefixes)
+            chunk = self.positions[(k - 1) * CHECKPOINT : k * CHECKPOINT]
+            self.prefixes.append(self.prefixes[-1] | bits_of(chunk, size))
+        return self.prefixes[whole] | bits_of(self.positions[whole * CHECKPOINT : end], size)
+
+    def between_values(self, values: Iterable[float], size: int) -> int:
+        """The positions holding any of `values`."""
+        found = 0
+        for value in values:
+            found |= self.between(value, value, size)
+        return found
+
+    def between(self, low: float | None, high: float | None, size: int) -> int:
+        """The positions of the values from `low` to `high`, both included (None: unbounded)."""
+        start = 0 if low is None else bisect_left(self.sorted_values, low)
+        end = len(self.sorted_values) if high is None else bisect_right(self.sorted_values, high)
+        if end <= start:
+            return 0
+        if end - start <= CHECKPOINT:
+            return bits_of(self.positions[start:end], size)
+        return self._prefix(end, size) & ~self._prefix(start, size)
+
+
+@dataclass(frozen=True, eq=False)  # by identity: a rule's `keeps` may be a dict
+class _Facet:
+    """Filters reading the same stored pointers in the same form share one facet."""
+
+    rule: FilterRule  # the first of them: its `values_of` gives the values
+    instants: bool
+
+
+class _Scope:
+    """The index of one scope (collection, account, stream)."""
+
+    __slots__ = ("dead", "facets", "position", "seqs")
+
+    def __init__(self, facets: Iterable[_Facet]) -> None:
+        self.position: dict[int, int] = {}  # seq -> its live position
+        self.seqs = array("q")  # position -> seq (dead positions included)
+        self.dead = 0
+        self.facets: dict[_Facet, _Values | _Instants] = {
+            f: (_Instants() if f.instants else _Values()) for f in facets
+        }
+
+    @property
+    def size(self) -> int:
+        """Positions handed out, dead ones included (every bitset is below this)."""
+        return len(self.seqs)
+
+    def live(self) -> int:
+        return ((1 << len(self.seqs)) - 1) & ~self.dead
+
+    def put(self, seq: int, document: Any) -> None:
+        old = self.position.get(seq)
+        if old is not None:
+            self.dead |= 1 << old
+        position = len(self.seqs)
+        self.seqs.append(seq)
+        self.position[seq] = position
+        for facet, held in self.facets.items():
+            for value in dict.fromkeys(facet.rule.values_of(document)):
+                held.add(value, position)
+
+    def kept(self, facet: _Facet, condition: Condition) -> int:
+        """The positions `condition` keeps of `facet` (dead ones may be among them)."""
+        held = self.facets[facet]
+        size = len(self.seqs)
+        kind, operands = condition.kind, condition.operands
+        if kind == "nothing":
+            return 0
+        if kind == "none-of":  # no value of the object is one of them
+            refused = (
+                held.between_values(operands, size)
+                if isinstance(held, _Instants)
+                else held.bits(operands, size)
+            )
+            return self.live() & ~refused
+        if isinstance(held, _Instants):
+            bounds = {
+                "at-least": (operands[0], None),
+                "at-most": (None, operands[0]),
+                "equal": (operands[0], operands[0]),
+            }
+            if kind in bounds:
+                low, high = bounds[kind]
+                return held.between(low, high, size)
+            # Some value of the object passes: every value held is tested.
+            return held.between_values(
+                [v for v in dict.fromkeys(held.sorted_values) if condition.holds((v,))], size
+            )
+        if kind == "any-of":
+            return held.bits(operands, size)
+        # contains, and ranges on values that are not instants: some value passes; every one held is tested.
+        return held.bits([v for v in held.values() if condition.holds((v,))], size)
+
+
+class FilterIndex:
+    """The filters of `listings` (collection -> Listing), in memory, for the scopes of one process."""
+
+    def __init__(self, listings: Mapping[str, Listing]) -> None:
+        self.listings = dict(listings)
+        self._facets: dict[str, list[tuple[FilterRule, _Facet]]] = {}
+        for collection, listing in self.listings.items():
+            shared: dict[tuple[Any, ...], _Facet] = {}
+            rules = []
+            for rule in listing.filters:
+                instants = rule.match in _INSTANT_MATCHES
+                form = "instant" if instants else rule.match if rule.match == "contains" else repr(rule.keeps)
+                key = (rule.stored, form)
+                facet = shared.setdefault(key, _Facet(rule, instants))
+                rules.append((rule, facet))
+            self._facets[collection] = rules
+        self._scopes: dict[int, _Scope] = {}
+        self._collection: dict[int, str] = {}
+        self._rev = 0
+        self._generation: str | None = None
+
+    def sync(self, conn: sqlite3.Connection, collection_of: Mapping[int, str]) -> None:
+        """Index every object written since this process last looked (inside the caller's transaction)."""
+        row = conn.execute("SELECT value FROM store_meta WHERE key = 'generation'").fetchone()
+        generation = row[0] if row is not None else ""
+        if generation != self._generation:
+            self._scopes.clear()
+            self._rev = 0
+            self._generation = generation
+        self._read(
+            conn,
+            "SELECT rev, seq, sid, document FROM objects WHERE rev > ? ORDER BY rev",
+            (self._rev,),
+            collection_of,
+        )
+        for sid, scope in list(self._scopes.items()):
+            if scope.dead.bit_count() > len(scope.position):  # mostly replaced by updates: index anew
+                del self._scopes[sid]
+                self._read(
+                    conn,
+                    "SELECT rev, seq, sid, document FROM objects WHERE sid = ? ORDER BY seq",
+                    (sid,),
+                    collection_of,
+                    keep_rev=True,
+                )
+
+    def _read(
+        self,
+        conn: sqlite3.Connection,
+        sql: str,
+        params: tuple[Any, ...],
+        collection_of: Mapping[int, str],
+        *,
+        keep_rev: bool = False,
+    ) -> None:
+        cursor = conn.execute(sql, params)
+        while rows := cursor.fetchmany(_FETCH):
+            for rev, seq, sid, document in rows:
+                if not keep_rev:
+                    self._rev = max(self._rev, rev)
+                scope = self._scope(sid, collection_of)
+                if scope is not None:
+                    scope.put(seq, orjson.loads(document))
+
+    def _scope(self, sid: int, collection_of: Mapping[int, str]) -> _Scope | None:
+        scope = self._scopes.get(sid)
+        if scope is None:
+            collection = collection_of.get(sid, "")
+            if collection not in self._facets:
+                return None
+            scope = self._scopes[sid] = _Scope({facet for _, facet in self._facets[collection]})
+            self._collection[sid] = collection
+        return scope
+
+    def kept(self, collection: str, sid: int, conditions: Iterable[tuple[int, Condition]]) -> Kept:
+        """The objects of scope `sid` that every (filter index, condition) keeps."""
+        scope = self._scopes.get(sid)
+        if scope is None:
+            return Kept(0, 0, None, array("q"))
+        rules = self._facets[collection]
+        bits = scope.live()
+        for index, condition in conditions:
+            if not bits:
+                break
+            bits &= scope.kept(rules[index][1], condition)
+        return Kept(bits.bit_count(), len(scope.position), bits, scope.seqs, scope.position)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a listing's filters keep of a scope: how many, and which (by `seq`)."""
+
+    total: int
+    size: int  # live objects in the scope
+    bits: int | None
+    seqs: array[int]  # position -> seq
+    position: Mapping[int, int] | None = None
+
+    def seq_list(self) -> list[int]:
+        """The kept objects' seqs (in no particular order)."""
+        return [self.seqs[p] for p in positions_of(self.bits or 0)]
+
+    def holds(self) -> Any:
+        """A test of a seq: whether the filters keep it (for walking an order of the whole scope)."""
+        packed = (self.bits or 0).to_bytes((len(self.seqs) >> 3) + 1, "little")
+        position = self.position or {}
+
+        def test(seq: int) -> bool:
+            p = position.get(seq)
+            return p is not None and bool(packed[p >> 3] >> (p & 7) & 1)
+
+        return test

@@ -1,0 +1,110 @@
+"""The listings' filters in memory (mockserver/_filters.py): bitsets, date ranges, updates, resets.
+
+What a whole page holds is checked against `Listing.expected` in test_index.py; these check the
+parts that page tests reach only with large worlds (checkpoints, rebuilds after many updates).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockserver import _filters
+from mockserver._filters import _Instants, _Values, bits_of, positions_of
+from mockserver._state import StateStore
+from mockserver._store import ObjectStore, scope_of
+from tests.mockserver.test_index import COLLECTIONS, LISTINGS, WORLD
+
+
+@given(st.sets(st.integers(min_value=0, max_value=5000)))
+def test_positions_and_bits_round_trip(positions: set[int]) -> None:
+    bits = bits_of(positions, 5001)
+    assert bits.bit_count() == len(positions)
+    assert positions_of(bits) == sorted(positions)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.integers(min_value=0, max_value=40), min_size=10, max_size=120),
+    low=st.none() | st.integers(min_value=-1, max_value=41),
+    high=st.none() | st.integers(min_value=-1, max_value=41),
+)
+def test_a_date_range_is_the_values_in_it(values: list[int], low: int | None, high: int | None) -> None:
+    """Ranges across prefix checkpoints (a checkpoint every 8 values here), values inserted out of order."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_filters, "CHECKPOINT", 8)
+        _check_range(values, low, high)
+
+
+def _check_range(values: list[int], low: int | None, high: int | None) -> None:
+    instants = _Instants()
+    for position, value in enumerate(values):
+        instants.add(float(value), position)
+        if position % 3 == 0:  # every checkpoint made between inserts, so later inserts make them stale
+            instants.between(None, None, position + 1)
+    found = positions_of(instants.between(low, high, len(values)))
+    expected = [p for p, v in enumerate(values) if (low is None or v >= low) and (high is None or v <= high)]
+    assert found == expected
+
+
+def test_a_value_held_by_many_becomes_a_bitset_and_answers_the_same() -> None:
+    values = _Values()
+    for position in range(_filters.BITSET_FROM * 3):
+        values.add("often" if position % 2 else f"once-{position}", position)
+    assert "often" in values.big and "once-0" in values.small
+    size = _filters.BITSET_FROM * 3
+    assert positions_of(values.bits(["often", "once-4", "never"], size)) == sorted(
+        [p for p in range(size) if p % 2] + [4]
+    )
+
+
+def _task(number: int, name: str) -> dict[str, Any]:
+    base = WORLD["tasks"][0]
+    return {
+        **copy.deepcopy(base),
+        "_id": f"{base['_id'][:-6]}{number:06d}",
+        "name": name,
+        "lname": name.lower(),
+    }
+
+
+def test_an_object_updated_many_times_is_counted_once(tmp_path: Path) -> None:
+    """Each update leaves a dead position; past as many dead as live the scope is indexed anew."""
+    objects = ObjectStore(StateStore(tmp_path / "state.sqlite"), list(COLLECTIONS), LISTINGS)
+    tasks = [_task(n, f"task {n}") for n in range(5)]
+    scope = scope_of(tasks[0])
+    for task in tasks:
+        objects.create("tasks", scope, task)
+    body = {"searchText": "renamed"}
+    for round_number in range(12):  # 60 updates of 5 objects: rebuilt several times on the way
+        for task in tasks:
+            name = f"renamed {round_number}" if task is tasks[0] else f"task {round_number}"
+            objects.update(
+                "tasks", scope, task["_id"], lambda s, n=name: {**s, "name": n, "lname": n.lower()}
+            )
+        page = objects.page("tasks", scope, body, None)
+        assert [t["_id"] for t in page.results] == [tasks[0]["_id"]]
+        assert objects.page("tasks", scope, {"searchText": "TASK"}, None).total_results == 4
+    held = objects.filters._scopes
+    assert all(scope_index.dead.bit_count() <= len(scope_index.position) for scope_index in held.values())
+
+
+def test_a_world_loaded_by_another_process_replaces_what_this_one_indexed(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    reader = ObjectStore(StateStore(path), list(COLLECTIONS), LISTINGS)
+    writer = ObjectStore(StateStore(path), list(COLLECTIONS), LISTINGS)
+    writer.load(WORLD, {})
+    scope = scope_of(WORLD["tasks"][0])
+    items = [t for t in WORLD["tasks"] if scope_of(t) == scope]
+    assert reader.page("tasks", scope, {"searchText": ""}, None).total_results == len(items)
+    # The same number of objects, other names: only a new generation tells the reader.
+    renamed = copy.deepcopy(WORLD)
+    for task in renamed["tasks"]:
+        task["name"] = task["lname"] = "reloaded"
+    writer.load(renamed, {})
+    assert reader.page("tasks", scope, {"searchText": "reloaded"}, None).total_results == len(items)
