@@ -7,6 +7,7 @@ parts that page tests reach only with large worlds (checkpoints, rebuilds after 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,10 @@ def _task(number: int, name: str) -> dict[str, Any]:
     }
 
 
+def _renamed(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda stored: {**stored, "name": name, "lname": name.lower()}
+
+
 def test_an_object_updated_many_times_is_counted_once(tmp_path: Path) -> None:
     """Each update leaves a dead position; past as many dead as live the scope is indexed anew."""
     objects = ObjectStore(StateStore(tmp_path / "state.sqlite"), list(COLLECTIONS), LISTINGS)
@@ -84,9 +89,7 @@ def test_an_object_updated_many_times_is_counted_once(tmp_path: Path) -> None:
     for round_number in range(12):  # 60 updates of 5 objects: rebuilt several times on the way
         for task in tasks:
             name = f"renamed {round_number}" if task is tasks[0] else f"task {round_number}"
-            objects.update(
-                "tasks", scope, task["_id"], lambda s, n=name: {**s, "name": n, "lname": n.lower()}
-            )
+            objects.update("tasks", scope, task["_id"], _renamed(name))
         page = objects.page("tasks", scope, body, None)
         assert [t["_id"] for t in page.results] == [tasks[0]["_id"]]
         assert objects.page("tasks", scope, {"searchText": "TASK"}, None).total_results == 4
