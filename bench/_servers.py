@@ -90,6 +90,10 @@ class Server:
         """VmRSS of each serving process, in MB."""
         return [rss for rss in (_rss_mb(pid) for pid in self.worker_pids()) if rss is not None]
 
+    def worker_memory(self) -> list[Memory]:
+        """RSS, PSS and private memory of each serving process (see `Memory`)."""
+        return [m for m in (read_memory(pid) for pid in self.worker_pids()) if m is not None]
+
     def wait_ready(self, sample: SampleRequest, *, timeout_s: float = 60.0) -> float:
         """Poll the operation with the sample request until it answers 200; seconds since process start."""
         deadline = time.monotonic() + timeout_s
@@ -102,6 +106,57 @@ class Server:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not answer 200 within {timeout_s} s (last: {status})")
             time.sleep(0.005)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One process's memory, in MB.
+
+    RSS counts every page a worker maps, so the pages a preloaded gunicorn master shares with its
+    workers copy-on-write count in full in every worker (and `gc.freeze()` before the fork, which keeps
+    them shared, cannot show). PSS divides each shared page among the processes that map it; private is
+    what only this process maps (`Private_Clean` + `Private_Dirty`), what it would free on exit. Both
+    come from /proc/PID/smaps_rollup; where that is unreadable PSS is the RSS and private is None.
+    """
+
+    rss_mb: float
+    pss_mb: float
+    private_mb: float | None
+    from_smaps: bool = True
+
+    def cell(self) -> str:
+        """`rss/pss/private`, whole MB."""
+        private = "-" if self.private_mb is None else f"{self.private_mb:.0f}"
+        return f"{self.rss_mb:.0f}/{self.pss_mb:.0f}/{private}"
+
+
+MEMORY_COLUMNS = "rss/pss/private"
+
+
+def parse_smaps_rollup(text: str) -> Memory | None:
+    """The RSS, PSS and private memory in a /proc/PID/smaps_rollup text (None without `Rss:` and `Pss:`)."""
+    kb: dict[str, int] = {}
+    for line in text.splitlines():
+        name, colon, rest = line.partition(":")
+        fields = rest.split()
+        if colon and len(fields) == 2 and fields[1] == "kB" and fields[0].isdigit():
+            kb[name.strip()] = int(fields[0])
+    if "Rss" not in kb or "Pss" not in kb:
+        return None
+    private = kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)
+    return Memory(kb["Rss"] / 1024, kb["Pss"] / 1024, private / 1024)
+
+
+def read_memory(pid: int) -> Memory | None:
+    """`Memory` of a process; from its VmRSS alone when smaps_rollup is unreadable; None when it is gone."""
+    try:
+        found = parse_smaps_rollup(Path(f"/proc/{pid}/smaps_rollup").read_text())
+    except OSError:
+        found = None
+    if found is not None:
+        return found
+    rss = _rss_mb(pid)
+    return None if rss is None else Memory(rss, rss, None, from_smaps=False)
 
 
 def post_status(port: int, sample: SampleRequest) -> int | None:

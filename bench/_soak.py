@@ -1,9 +1,11 @@
 """Long runs (issue 15, item 2): what the servers hold and write, sampled at every interval.
 
 Each sample: the interval's requests, non-2xx answers and socket errors (wrk), then per server the
-RSS and open file descriptors of each worker, and the size of every file it writes (its SQLite state
-file with the WAL and shared-memory files beside it, and its log). The summary gives each worker's
-memory slope after warm-up (the first sample is the warm-up) and its growth against the goal.
+memory (RSS, PSS and private: `bench._servers.Memory`) and open file descriptors of each worker, and
+the size of every file it writes (its SQLite state file with the WAL and shared-memory files beside
+it, and its log). The summary gives each worker's RSS and PSS slope after warm-up (the first sample is
+the warm-up) and their growth against the goal (judged on RSS, as before; PSS alongside, since RSS
+counts in every worker the pages the master shares with them).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench._servers import Server
+from bench._servers import MEMORY_COLUMNS, Memory, Server
 from bench._wrk import WrkResult
 
 # Issue 15's goal for a 30-minute soak: memory growth under 5% after warm-up.
@@ -32,6 +34,8 @@ class Sample:
     rss_mb: dict[str, list[float]]
     fds: dict[str, list[int]]
     files: dict[str, int]
+    pss_mb: dict[str, list[float]] = field(default_factory=dict)
+    private_mb: dict[str, list[float | None]] = field(default_factory=dict)
 
 
 def slope_per_minute(points: Sequence[tuple[float, float]]) -> float:
@@ -84,30 +88,34 @@ class Soak:
 
     def sample(self, at_s: float, result: WrkResult) -> str:
         """Record one interval; its report lines."""
+        memory: dict[str, list[Memory]] = {n: s.worker_memory() for n, s in self.servers.items()}
         taken = Sample(
             at_s,
             result.requests,
             result.non2xx,
             result.socket_errors,
-            {n: s.worker_rss_mb() for n, s in self.servers.items()},
+            {n: [m.rss_mb for m in v] for n, v in memory.items()},
             {n: s.worker_fds() for n, s in self.servers.items()},
             self.files(),
+            {n: [m.pss_mb for m in v] for n, v in memory.items()},
+            {n: [m.private_mb for m in v] for n, v in memory.items()},
         )
         self.samples.append(taken)
-        rss = "; ".join(f"{n} " + " ".join(f"{x:.0f}" for x in v) for n, v in taken.rss_mb.items())
+        rss = "; ".join(f"{n} " + " ".join(m.cell() for m in v) for n, v in memory.items())
         fds = "; ".join(f"{n} " + " ".join(str(x) for x in v) for n, v in taken.fds.items())
         sizes = ", ".join(f"{k} {_size(v)}" for k, v in taken.files.items())
         return (
             f"{at_s:>7.0f} s  {taken.requests:>8} requests ({result.rps:.0f}/s), non-2xx {taken.non2xx}, socket "
-            f"errors {taken.socket_errors}, p99 {result.p99_ms:.1f} ms | RSS MB {rss} | fds {fds}\n"
+            f"errors {taken.socket_errors}, p99 {result.p99_ms:.1f} ms | MB {MEMORY_COLUMNS} {rss} | fds {fds}\n"
             f"           files: {sizes}"
         )
 
-    def worker_series(self) -> dict[str, list[tuple[float, float]]]:
-        """Each worker's RSS over time, by `server #index` (a worker that restarted changes its index)."""
+    def worker_series(self, kind: str = "rss") -> dict[str, list[tuple[float, float]]]:
+        """Each worker's RSS (or `kind="pss"`: PSS) over time, by `server #index` (a worker that restarted
+        changes its index)."""
         series: dict[str, list[tuple[float, float]]] = {}
         for taken in self.samples:
-            for name, values in taken.rss_mb.items():
+            for name, values in (taken.pss_mb if kind == "pss" else taken.rss_mb).items():
                 for index, value in enumerate(values):
                     series.setdefault(f"{name} #{index + 1}", []).append((taken.at_s, value))
         return series
@@ -118,24 +126,32 @@ class Soak:
         non2xx = sum(s.non2xx for s in self.samples)
         errors = sum(s.socket_errors for s in self.samples)
         lines = [f"soak: {requests} requests, non-2xx {non2xx}, socket errors {errors}"]
-        worst = 0.0
+        worst = {"rss": 0.0, "pss": 0.0}
+        pss = self.worker_series("pss")
         for worker, points in self.worker_series().items():
-            after = points[1:] if len(points) > 2 else points
-            rise = growth([v for _, v in after])
-            worst = max(worst, rise)
-            lines.append(
-                f"  {worker}: RSS {after[0][1]:.0f} -> {after[-1][1]:.0f} MB after warm-up ({rise:+.1%}), "
-                f"slope {slope_per_minute(after):+.2f} MB/min"
-            )
+            shown = []
+            for kind, series in (("rss", points), ("pss", pss.get(worker, []))):
+                after = series[1:] if len(series) > 2 else series
+                if not after:
+                    continue
+                rise = growth([v for _, v in after])
+                worst[kind] = max(worst[kind], rise)
+                shown.append(
+                    f"{kind.upper()} {after[0][1]:.0f} -> {after[-1][1]:.0f} MB after warm-up ({rise:+.1%}), "
+                    f"slope {slope_per_minute(after):+.2f} MB/min"
+                )
+            lines.append(f"  {worker}: " + "; ".join(shown))
         if self.samples:
             first, last = self.samples[0], self.samples[-1]
             for key in last.files:
                 lines.append(f"  {key}: {_size(first.files.get(key, 0))} -> {_size(last.files[key])}")
             for name in last.fds:
                 lines.append(f"  {name} open files per worker: {first.fds.get(name)} -> {last.fds[name]}")
-        ok = not non2xx and not errors and worst < TARGET_GROWTH
+        ok = not non2xx and not errors and worst["rss"] < TARGET_GROWTH
+        pss_ok = not non2xx and not errors and worst["pss"] < TARGET_GROWTH
         lines.append(
-            f"  goal: no error and memory growth under {TARGET_GROWTH:.0%} after warm-up: {'met' if ok else 'NOT met'}"
+            f"  goal: no error and memory growth under {TARGET_GROWTH:.0%} after warm-up: "
+            f"PSS {'met' if pss_ok else 'NOT met'}; RSS (as before) {'met' if ok else 'NOT met'}"
         )
         return "\n".join(lines)
 

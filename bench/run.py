@@ -1,6 +1,7 @@
 """Benchmark the mock with its production server: wrk, the seed page's sample request, a valid JWT.
 
-Prints requests/s, p50, p99, non-2xx answers and the RSS of each gunicorn worker for every round,
+Prints requests/s, p50, p99, non-2xx answers and the memory of each gunicorn worker (RSS, PSS and
+private, from /proc/PID/smaps_rollup: RSS counts the pages shared with the master in every worker) for every round,
 their median and spread, each as a fraction of the ceiling's (a bare gunicorn app answering a fixed
 3 KB task JSON with the mock's worker model, measured in the same run), the startup time (process
 start to the first 200), and on request: a drawn workload instead of the sample (mixed: getTasks
@@ -71,6 +72,24 @@ class Round:
     round: int
     result: _wrk.WrkResult
     rss_mb: list[float] = field(default_factory=list)
+    memory: list[_servers.Memory] = field(default_factory=list)
+
+
+def memory_max(rounds: Sequence[Round]) -> dict[str, float | None]:
+    """The largest RSS, PSS and private MB of any worker in any of the rounds (private None if unread)."""
+    every = [m for r in rounds for m in r.memory]
+    private = [m.private_mb for m in every if m.private_mb is not None]
+    return {
+        "rss_max_mb": max((x for r in rounds for x in r.rss_mb), default=0.0),
+        "pss_max_mb": max((m.pss_mb for m in every), default=0.0),
+        "private_max_mb": max(private) if private else None,
+    }
+
+
+def memory_cell(figures: Mapping[str, Any]) -> str:
+    """`rss/pss/private` maxima of a summary entry, whole MB."""
+    rss, pss, private = (figures.get(k) for k in ("rss_max_mb", "pss_max_mb", "private_max_mb"))
+    return "/".join("-" if x is None else f"{x:.0f}" for x in (rss, pss, private))
 
 
 @dataclass
@@ -98,6 +117,15 @@ def ratio_to(values: Sequence[float], against: Sequence[float]) -> Ratio:
         return Ratio(0.0, [])
     per_round = [v / a for v, a in zip(values, against, strict=False) if a]
     return Ratio(statistics.median(values) / statistics.median(against), per_round)
+
+
+def _round_memory(one: Round) -> dict[str, list[float | None]]:
+    """A round's memory per worker, for --json."""
+    return {
+        "rss_mb": list(one.rss_mb),
+        "pss_mb": [m.pss_mb for m in one.memory],
+        "private_mb": [m.private_mb for m in one.memory],
+    }
 
 
 def _worker_specs(option: str | None, tell: Callable[[str], None]) -> list[str]:
@@ -608,7 +636,7 @@ class Bench:
         width = max(14, *(len(r.label) for r in runs))
         header = (
             f"{'round':>5}  {'target':<{width}} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-            f"{'non-2xx':>8} {'sock err':>8}  RSS per worker (MB)"
+            f"{'non-2xx':>8} {'sock err':>8}  MB per worker ({_servers.MEMORY_COLUMNS})"
         )
         if rounds > 0:
             say(header)
@@ -623,10 +651,11 @@ class Bench:
                 assert run.target.server is not None
                 _settle(targets)
                 result = _wrk.run_wrk(self._wrk_for(wrk, run, self.o["duration"]))
-                one = Round(run.label, index, result, run.target.server.worker_rss_mb())
+                memory = run.target.server.worker_memory()
+                one = Round(run.label, index, result, [m.rss_mb for m in memory], memory)
                 measured.append(one)
                 self.rounds.append(one)
-                rss = " ".join(f"{x:.0f}" for x in one.rss_mb)
+                rss = " ".join(m.cell() for m in one.memory)
                 say(
                     f"{index:>5}  {run.label:<{width}} {result.rps:>8.0f} {result.p50_ms:>8.1f} "
                     f"{result.p99_ms:>8.1f} {result.max_ms:>8.1f} {result.non2xx:>8} {result.socket_errors:>8}  {rss}"
@@ -639,7 +668,7 @@ class Bench:
         ceiling = {r.client: r.label for r in runs if r.target.name == "ceiling"}
         say(
             f"{'target':<{width}} {'req/s median [min-max]':>26} {'p50 ms':>20} {'p99 ms':>22} {'non-2xx':>8} "
-            f"{'RSS/worker MB':>13}  {'vs ceiling' if ceiling else ''}"
+            f"{'MB ' + _servers.MEMORY_COLUMNS:>19}  {'vs ceiling' if ceiling else ''}"
         )
         summary: dict[str, Any] = {"workload": self.o["workload"]}
         for run in runs:
@@ -648,17 +677,17 @@ class Bench:
             p50 = [r.result.p50_ms for r in rounds]
             p99 = [r.result.p99_ms for r in rounds]
             non2xx = sum(r.result.non2xx for r in rounds)
-            rss = max((x for r in rounds for x in r.rss_mb), default=0.0)
+            memory = memory_max(rounds)
             entry: dict[str, Any] = {
                 "command": shlex.join(_servers._shorten(run.target.command)),
                 "client": run.client,
-                "rounds": [asdict(r.result) | {"rps": r.result.rps, "rss_mb": r.rss_mb} for r in rounds],
+                "rounds": [asdict(r.result) | {"rps": r.result.rps, **_round_memory(r)} for r in rounds],
                 "rps_median": statistics.median(rps),
                 "p50_median_ms": statistics.median(p50),
                 "p99_median_ms": statistics.median(p99),
                 "non2xx": non2xx,
                 "socket_errors": sum(r.result.socket_errors for r in rounds),
-                "rss_max_mb": rss,
+                **memory,
             }
             fraction = ""
             if run.client in ceiling and run.target.name != "ceiling":
@@ -670,7 +699,7 @@ class Bench:
                 fraction = f"{ratio.median:.{digits}f}x (per round {spread(ratio.per_round, 'x', digits)})"
             say(
                 f"{run.label:<{width}} {spread(rps):>26} {spread(p50, digits=1):>20} {spread(p99, digits=1):>22} "
-                f"{non2xx:>8} {rss:>13.0f}  {fraction}"
+                f"{non2xx:>8} {memory_cell(entry):>19}  {fraction}"
             )
             summary[run.label] = entry
         mock = [r.result.rps for r in measured if r.target == runs[0].label]
@@ -712,7 +741,7 @@ class Bench:
                 (
                     f"RSS <= {TARGET_RSS_MB:.0f} MB/worker",
                     mock["rss_max_mb"] <= TARGET_RSS_MB,
-                    f"{mock['rss_max_mb']:.0f} MB",
+                    f"{mock['rss_max_mb']:.0f} MB (PSS {mock['pss_max_mb']:.0f} MB)",
                 ),
                 ("no non-2xx answers", mock["non2xx"] == 0, str(mock["non2xx"])),
             ]
@@ -774,8 +803,9 @@ class Bench:
         targets = self._servers_under_test()
         say()
         say(
-            f"idle clients: {requests} sequential createTask (the sample) from one client while other connections "
-            f"are held open; goal p99 < {_idle.TARGET_P99_MS:.0f} ms"
+            f"idle clients: {requests} sequential createTask (the sample), each on a new connection, while other "
+            f"connections are held open: half at once, half after the held ones' {_ceiling.KEEPALIVE_S} s "
+            f"keep-alive expiry; goal p99 < {_idle.TARGET_P99_MS:.0f} ms"
         )
         cases = [(0, 0), (held, 0), (0, held // 2)]
         results: dict[str, Any] = {}
@@ -800,6 +830,7 @@ class Bench:
                 results[f"{target.name}/{what}"] = asdict(result) | {
                     "p50_ms": result.p50_ms,
                     "p99_ms": result.p99_ms,
+                    **result.halves(),
                 }
         self.report["idle"] = results
         for target in targets:
@@ -818,7 +849,13 @@ class Bench:
             "sequential requests, '-' when not all were answered):"
         )
         columns = [f"req/s {c}" for c in clients] + [f"p99 ms {c}" for c in clients]
-        columns += ["vs ceiling", "RSS MB", "keep-alive", f"{held} idle p99", f"{held // 2} stalled p99"]
+        columns += [
+            "vs ceiling",
+            "MB rss/pss/priv",
+            "keep-alive",
+            f"{held} idle p99",
+            f"{held // 2} stalled p99",
+        ]
         say(f"{'server':<14} " + " ".join(f"{c:>16}" for c in columns))
         idle = self.report["idle"]
         kept = self.report.get("keep_alive", {})
@@ -833,7 +870,14 @@ class Bench:
             ]
             ratio = entries[0].get("vs_ceiling")
             cells.append(f"{ratio:.2f}x" if ratio is not None else "-")
-            cells.append(f"{max(e['rss_max_mb'] for e in entries):.0f}")
+            cells.append(
+                memory_cell(
+                    {
+                        key: max((e.get(key) for e in entries if e.get(key) is not None), default=None)
+                        for key in ("rss_max_mb", "pss_max_mb", "private_max_mb")
+                    }
+                )
+            )
             cells.append("yes" if kept.get(target.name) else "no")
             for what in (f"{held} idle", f"{held // 2} half-header"):
                 one = idle.get(f"{target.name}/{what}")
@@ -893,7 +937,8 @@ class Bench:
         measured = self._interleave(wrk, runs, max(1, self.o["rounds"]))
         say()
         say(
-            f"{'stored tasks':<22} {'answers':>8} {'req/s':>22} {'p50 ms':>20} {'p99 ms':>22} {'RSS/worker MB':>14}"
+            f"{'stored tasks':<22} {'answers':>8} {'req/s':>22} {'p50 ms':>20} {'p99 ms':>22} "
+            f"{'MB ' + _servers.MEMORY_COLUMNS:>19}"
         )
         curve: dict[str, Any] = {}
         for run in runs:
@@ -901,12 +946,12 @@ class Bench:
             rps = [r.result.rps for r in rounds]
             p50 = [r.result.p50_ms for r in rounds]
             p99 = [r.result.p99_ms for r in rounds]
-            rss = max((x for r in rounds for x in r.rss_mb), default=0.0)
+            memory = memory_max(rounds)
             non2xx = sum(r.result.non2xx for r in rounds)
             answers = sum(r.result.requests for r in rounds)
             say(
                 f"{run.label:<22} {answers:>8} {spread(rps):>22} {spread(p50, digits=1):>20} "
-                f"{spread(p99, digits=1):>22} {rss:>14.0f}"
+                f"{spread(p99, digits=1):>22} {memory_cell(memory):>19}"
                 + (f"  non-2xx {non2xx}" if non2xx else "")
                 + (
                     "  (under 100 answers a round: p99 is about the slowest)"
@@ -920,28 +965,33 @@ class Bench:
                 "p50_median_ms": statistics.median(p50),
                 "p99_median_ms": statistics.median(p99),
                 "p99_rounds_ms": p99,
-                "rss_max_mb": rss,
+                **memory,
                 "non2xx": non2xx,
             }
         for client in scripts:
             labels = [r.label for r in runs if r.client == client]
             low, high = curve[labels[0]], curve[labels[-1]]
             rss = max(curve[label]["rss_max_mb"] for label in labels)
-            memory = f"RSS per worker at most {rss:.0f} MB (bound {TARGET_RSS_MB:.0f} MB: " + (
-                "met)" if rss <= TARGET_RSS_MB else "NOT met)"
+            pss = max(curve[label]["pss_max_mb"] for label in labels)
+            private = [p for label in labels if (p := curve[label]["private_max_mb"]) is not None]
+            bound_line = (
+                f"RSS per worker at most {rss:.0f} MB (bound {TARGET_RSS_MB:.0f} MB: "
+                + ("met)" if rss <= TARGET_RSS_MB else "NOT met)")
+                + f", PSS at most {pss:.0f} MB"
+                + (f", private at most {max(private):.0f} MB" if private else "")
             )
             if not low["answers"] or not high["answers"]:
                 none = ", ".join(f"{label}" for label in labels if not curve[label]["answers"])
                 say(
                     f"  p99 at {sizes[-1]:,} / p99 at {sizes[0]:,}: not measured, no answer within a round at "
-                    f"{none} (bound {TARGET_STORE_P99_GROWTH:g}x: NOT met); {memory}"
+                    f"{none} (bound {TARGET_STORE_P99_GROWTH:g}x: NOT met); {bound_line}"
                 )
                 curve[f"p99_growth_{client}"] = None
                 continue
             growth = ratio_to([high["p99_median_ms"]], [low["p99_median_ms"]]).median
             say(
                 f"  p99 at {sizes[-1]:,} / p99 at {sizes[0]:,}: {growth:.2f}x (bound {TARGET_STORE_P99_GROWTH:g}x: "
-                f"{'met' if growth <= TARGET_STORE_P99_GROWTH else 'NOT met'}); {memory}"
+                f"{'met' if growth <= TARGET_STORE_P99_GROWTH else 'NOT met'}); {bound_line}"
             )
             curve[f"p99_growth_{client}"] = growth
         self.report["store_curve"] = curve

@@ -23,6 +23,7 @@ from contract_tests._config import (
 from contract_tests._errors import ContractTestError
 from contract_tests._report import Progress
 from contract_tests._runner import run_contract
+from spec import SpecError
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -172,7 +173,16 @@ def cli(
     unknown and foreign ids) against a model of what the target should hold, judged by the spec's
     x-contract-sequences; a failing sequence shrinks to the shortest, shown as numbered curl commands.
     The report ends with what was exercised and what the run created.
-    Exit status: 0 the contract holds, 1 violations found, 2 usage error or target unreachable.
+
+    \b
+    Exit status:
+      0  no violation: every answer judged kept the contract (warnings allowed; a run that
+         --max-time stopped counts what it judged)
+      1  violations found (also when the run was interrupted or stopped after finding one)
+      2  no verdict: a usage error (an option missing, malformed or unsafe; a malformed
+         --spec), the target unreachable, no answer judged (e.g. every request refused with 429
+         until the budget ran out), or the run interrupted (Ctrl-C) before a violation was found
+    A crash of this command itself prints a Python traceback and exits 1.
 
     \b
     Example: the project's mock on loopback, verifying tokens with a client secret (any secret works;
@@ -230,6 +240,9 @@ def cli(
         report = run_contract(config, progress=Progress(sys.stderr))
     except ContractTestError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except SpecError as exc:  # --spec names a file that is not a valid contract
+        click.echo(f"error: --spec: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("error: interrupted (Ctrl-C, SIGINT)", err=True)

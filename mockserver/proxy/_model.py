@@ -7,13 +7,20 @@ p99 2.4 s, 227 MB per worker). `RowStore` is a `Store` whose buckets read an obj
 only when the judge looks it up (`get`, `in`, `[]`); a listing judged with `complete=False` looks up
 only the items it lists. `SharedModel.observe` runs the judge and writes back, in the same
 transaction, every object the exchange created or changed (a parent that gained a member too).
+
+The bucket and the `updated` set subclass `dict` and `set` (what `spec.Store` declares), so every
+inherited method that would answer from the memory alone, which holds only what was read so far, is
+either redefined over the file or raises `NotImplementedError`. The judge uses `get`, `in`, `[]` and
+`[] =` on a bucket, and `add` and `in` on `updated`. C code that reads a set's table directly
+(`set(updated)`, `frozenset(updated)`, `s.issubset(updated)`) bypasses Python methods and would see
+an empty set: nothing here does that.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NoReturn
 
 import orjson
 
@@ -94,6 +101,72 @@ class _Bucket(dict[str, Any]):
         self._load_all()
         return dict.__len__(self)
 
+    def keys(self) -> Any:
+        self._load_all()
+        return dict.keys(self)
+
+    def __reversed__(self) -> Iterator[str]:
+        self._load_all()
+        return dict.__reversed__(self)
+
+    def copy(self) -> dict[str, Any]:  # a plain dict of every object in the file's bucket
+        self._load_all()
+        return dict(dict.items(self))
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self._load(key)
+        return dict.setdefault(self, key, default)
+
+    def update(self, other: Any = (), /, **more: Any) -> None:
+        # Written in memory; `write_back` stores what differs from what was read.
+        pairs = other.items() if isinstance(other, Mapping) else other
+        for key, value in [*pairs, *more.items()]:
+            self[key] = value
+
+    def __ior__(self, other: Any) -> _Bucket:  # type: ignore[override]
+        self.update(other)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<_Bucket {self._key!r}: {dict.__len__(self)} read of the file's>"
+
+    def _unsupported(self, what: str) -> NoReturn:
+        raise NotImplementedError(
+            f"_Bucket.{what}: the proxy's model reads objects one id at a time from its SQLite file and never "
+            "removes one; use get, in, [] and [] = (or values()/items(), which read the whole bucket)"
+        )
+
+    def pop(self, *args: Any) -> Any:
+        self._unsupported("pop")
+
+    def popitem(self) -> Any:
+        self._unsupported("popitem")
+
+    def clear(self) -> None:
+        self._unsupported("clear")
+
+    def __delitem__(self, key: Any) -> None:
+        self._unsupported("__delitem__")
+
+    def __eq__(self, other: object) -> bool:
+        self._unsupported("__eq__")
+
+    def __ne__(self, other: object) -> bool:
+        self._unsupported("__ne__")
+
+    def __or__(self, other: Any) -> Any:
+        self._unsupported("__or__")
+
+    def __ror__(self, other: Any) -> Any:
+        self._unsupported("__ror__")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:  # copy.copy, copy.deepcopy, pickle
+        self._unsupported("__reduce_ex__ (copy or pickle)")
+
+    @classmethod
+    def fromkeys(cls, *args: Any) -> Any:
+        raise NotImplementedError("_Bucket.fromkeys: a bucket is made by RowStore.bucket over a connection")
+
     def write_back(self) -> None:
         """Store every object set or changed since it was read (a parent's list grown in place too)."""
         for object_id, document in dict.items(self):
@@ -107,7 +180,8 @@ class _Bucket(dict[str, Any]):
 
 
 class _Updated(set[str]):
-    """The ids an update touched, in the file: `add` and `in` are all the judge asks of them."""
+    """The ids an update touched, in the file: `add` and `in` are all the judge asks of them (iteration,
+    `len` and `update` work too; every other set method raises `NotImplementedError`)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         super().__init__()
@@ -122,6 +196,80 @@ class _Updated(set[str]):
             and self._conn.execute("SELECT 1 FROM proxy_updated WHERE id = ?", (element,)).fetchone()
             is not None
         )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([row[0] for row in self._conn.execute("SELECT id FROM proxy_updated").fetchall()])
+
+    def __len__(self) -> int:
+        count: int = self._conn.execute("SELECT COUNT(*) FROM proxy_updated").fetchone()[0]
+        return count
+
+    def update(self, *others: Iterable[str]) -> None:
+        for other in others:
+            for element in other:
+                self.add(element)
+
+    def __ior__(self, other: Any) -> _Updated:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def __repr__(self) -> str:
+        return "<_Updated: the proxy_updated table>"
+
+    def _unsupported(self, what: str) -> NoReturn:
+        raise NotImplementedError(
+            f"_Updated.{what}: the ids an update touched live in the proxy's SQLite file; use add, update, in, "
+            "iteration or len (or SharedModel.model() for a plain set)"
+        )
+
+
+def _refuse(name: str) -> Any:
+    def refused(self: _Updated, *args: Any, **kwargs: Any) -> NoReturn:
+        self._unsupported(name)
+
+    refused.__name__ = name
+    return refused
+
+
+# Every other set method would answer from (or change) the empty set in memory.
+_UPDATED_REFUSED = [
+    "remove",
+    "discard",
+    "pop",
+    "clear",
+    "copy",
+    "union",
+    "intersection",
+    "difference",
+    "symmetric_difference",
+    "issubset",
+    "issuperset",
+    "isdisjoint",
+    "intersection_update",
+    "difference_update",
+    "symmetric_difference_update",
+    "__eq__",
+    "__ne__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__or__",
+    "__ror__",
+    "__and__",
+    "__rand__",
+    "__sub__",
+    "__rsub__",
+    "__xor__",
+    "__rxor__",
+    "__iand__",
+    "__isub__",
+    "__ixor__",
+    "__reduce__",
+    "__reduce_ex__",
+]
+for _name in _UPDATED_REFUSED:
+    setattr(_Updated, _name, _refuse(_name))
 
 
 class RowStore(Store):

@@ -206,7 +206,14 @@ def test_the_side_by_side_table_reads_every_section(capsys: pytest.CaptureFixtur
     bench = Bench(**options)
 
     def figures(rps: float) -> dict[str, Any]:
-        return {"rps_median": rps, "p99_median_ms": 20.0, "rss_max_mb": 70.0, "vs_ceiling": 0.5}
+        return {
+            "rps_median": rps,
+            "p99_median_ms": 20.0,
+            "rss_max_mb": 70.0,
+            "pss_max_mb": 40.0 if rps > 850 else 30.0,
+            "private_max_mb": 25.0 if rps > 750 else None,
+            "vs_ceiling": 0.5,
+        }
 
     def idle(p99: float, *, failures: int = 0) -> dict[str, Any]:
         return {"p99_ms": p99, "gave_up": False, "failures": failures}
@@ -232,29 +239,55 @@ def test_the_side_by_side_table_reads_every_section(capsys: pytest.CaptureFixtur
     )
     bench._side_by_side([Target("mock", []), Target("waitress/8", [])], 64)
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line}
-    assert rows["mock"][1:] == ["1000", "900", "20.0", "20.0", "0.50x", "70", "no", "1800.0", "-"]
-    assert rows["waitress/8"][1:] == ["800", "700", "20.0", "20.0", "0.50x", "70", "yes", "12.5", "11.0"]
+    assert rows["mock"][1:] == ["1000", "900", "20.0", "20.0", "0.50x", "70/40/25", "no", "1800.0", "-"]
+    assert rows["waitress/8"][1:] == [
+        "800",
+        "700",
+        "20.0",
+        "20.0",
+        "0.50x",
+        "70/30/25",
+        "yes",
+        "12.5",
+        "11.0",
+    ]
 
 
 def test_the_soak_reports_growth_after_warm_up_and_every_file(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
+    from bench._servers import Memory
     from bench._wrk import WrkResult
 
-    rss = iter([[50.0], [100.0], [101.0], [103.0]])  # the first sample is the warm-up
+    # The first sample is the warm-up; RSS grows 3% after it, PSS 10% (the second worker's smaps_rollup
+    # is unreadable: its PSS is its RSS, its private memory unknown).
+    memory = iter(
+        [
+            [Memory(50.0, 30.0, 20.0), Memory(50.0, 50.0, None, from_smaps=False)],
+            [Memory(100.0, 40.0, 30.0), Memory(100.0, 100.0, None, from_smaps=False)],
+            [Memory(101.0, 42.0, 32.0), Memory(100.0, 100.0, None, from_smaps=False)],
+            [Memory(103.0, 44.0, 34.0), Memory(100.0, 100.0, None, from_smaps=False)],
+        ]
+    )
     log = tmp_path / "mock.log"
     log.write_text("x" * 10)
     state = tmp_path / "state.sqlite3"
     state.write_bytes(b"s" * 2048)
     Path(str(state) + "-wal").write_bytes(b"w" * 4096)
-    server = SimpleNamespace(worker_rss_mb=lambda: next(rss), worker_fds=lambda: [11], log_path=log)
+    server = SimpleNamespace(worker_memory=lambda: next(memory), worker_fds=lambda: [11, 12], log_path=log)
     soak = _soak.Soak({"mock": server}, {"mock": state})  # type: ignore[dict-item]
     result = WrkResult(1000, 30.0, 5.0, 8.0, 12.0, 20.0, 6.0, non2xx=0, socket_errors=0)
     for at in (30.0, 60.0, 90.0, 120.0):
         line = soak.sample(at, result)
     assert "mock: state.sqlite3-wal 4.0 KB" in line and "mock: mock.log 10 B" in line
+    assert "| MB rss/pss/private mock 103/44/34 100/100/- |" in line
     summary = soak.summary()
-    assert "RSS 100 -> 103 MB after warm-up (+3.0%)" in summary
+    assert "mock #1: RSS 100 -> 103 MB after warm-up (+3.0%), slope +3.00 MB/min; " in summary
+    assert "PSS 40 -> 44 MB after warm-up (+10.0%), slope +4.00 MB/min" in summary
+    assert "mock #2: RSS 100 -> 100 MB after warm-up (+0.0%)" in summary
     assert "4000 requests, non-2xx 0, socket errors 0" in summary
-    assert summary.endswith("met")
-    assert not summary.endswith("NOT met")
+    assert summary.endswith("after warm-up: PSS NOT met; RSS (as before) met")
+    samples = soak.as_dict()["samples"]
+    assert samples[-1]["pss_mb"] == {"mock": [44.0, 100.0]}
+    assert samples[-1]["private_mb"] == {"mock": [34.0, None]}
+    assert samples[-1]["rss_mb"] == {"mock": [103.0, 100.0]}

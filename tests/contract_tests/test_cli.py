@@ -1,8 +1,10 @@
-"""Exit status 2 for usage errors and unreachable targets, with a message and no traceback."""
+"""Exit status 2 for usage errors, malformed specs and unreachable targets, with a message and no traceback;
+`--help` says what each exit status means."""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -111,7 +113,31 @@ def test_help_shows_a_working_example() -> None:
     code, output = run("--help")
     assert code == 0
     assert "python -m contract_tests --base-url http://127.0.0.1:4010" in output
-    assert (
-        "Exit status: 0 the contract holds, 1 violations found, 2 usage error or target unreachable"
-        in " ".join(output.split())
+    shown = " ".join(output.split())
+    for sentence in (
+        "Exit status: 0 no violation: every answer judged kept the contract (warnings allowed; a run that "
+        "--max-time stopped counts what it judged)",
+        "1 violations found (also when the run was interrupted or stopped after finding one)",
+        "2 no verdict: a usage error (an option missing, malformed or unsafe; a malformed --spec), the target "
+        "unreachable, no answer judged (e.g. every request refused with 429 until the budget ran out), or the "
+        "run interrupted (Ctrl-C) before a violation was found",
+        "A crash of this command itself prints a Python traceback and exits 1.",
+    ):
+        assert sentence in shown
+
+
+def test_a_malformed_spec_exits_2_with_a_message(tmp_path: Path) -> None:
+    broken = tmp_path / "openapi.yaml"
+    broken.write_text("openapi: 3.1.0\ninfo: {title: x}\npaths: {}\n")
+    code, output = run(
+        "--base-url",
+        f"http://127.0.0.1:{free_port()}",
+        "--stream-id",
+        STREAM_ID,
+        "--jwt",
+        token(),
+        "--spec",
+        str(broken),
     )
+    assert code == 2, output
+    assert "error: --spec:" in output and "version" in output and "Traceback" not in output

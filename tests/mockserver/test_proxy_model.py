@@ -146,3 +146,132 @@ def test_an_older_file_s_model_moves_into_rows(tmp_path: Path) -> None:
 
 def test_a_row_store_is_a_store() -> None:
     assert issubclass(RowStore, Store)
+
+
+def _filled(tmp_path: Path) -> tuple[StateStore, str, tuple[str, str], list[dict[str, Any]]]:
+    """A state file holding three tasks of one scope and one updated id, written by the proxy's model."""
+    state = StateStore(tmp_path / "proxy.sqlite3")
+    shared = SharedModel(state)
+    tasks = build_world(cases=1, tasks_per_case=3, seed=7)["tasks"]
+    create = COLLECTIONS["tasks"].create
+    assert create is not None
+    for task in tasks:
+        shared.observe(SEQUENCES, Exchange(create, *scope_of(task), {}, 201, copy.deepcopy(task)))
+    state.transaction(lambda conn: RowStore(conn).updated.add(tasks[0]["_id"]))
+    return state, "tasks", scope_of(tasks[0]), tasks
+
+
+def test_a_bucket_s_dict_methods_read_the_file(tmp_path: Path) -> None:
+    state, collection, scope, tasks = _filled(tmp_path)
+    ids = [t["_id"] for t in tasks]
+
+    def check(conn: Any) -> None:
+        def fresh() -> Any:
+            return RowStore(conn).bucket(collection, scope)
+
+        assert sorted(fresh().keys()) == sorted(ids)
+        assert sorted(fresh()) == sorted(ids)
+        assert sorted(reversed(fresh())) == sorted(ids)
+        assert len(fresh()) == 3 and bool(fresh())
+        assert sorted(t["_id"] for t in fresh().values()) == sorted(ids)
+        assert sorted(k for k, _ in fresh().items()) == sorted(ids)
+        copied = fresh().copy()
+        assert type(copied) is dict and sorted(copied) == sorted(ids)
+        assert sorted(dict(fresh())) == sorted(ids)
+        assert sorted({**fresh()}) == sorted(ids)
+        assert fresh().setdefault(ids[1], {"stale": True})["_id"] == ids[1]
+        bucket = fresh()
+        bucket.update({ids[2]: {"_id": ids[2], "name": "changed"}}, **{"x": {"_id": "x"}})
+        bucket |= {"y": {"_id": "y"}}
+        assert bucket[ids[2]]["name"] == "changed" and "x" in bucket and "y" in bucket
+        assert len(bucket) == 5 and ids[0] in bucket
+
+    state.transaction(check)
+
+
+def test_a_bucket_refuses_what_it_would_answer_from_memory(tmp_path: Path) -> None:
+    state, collection, scope, tasks = _filled(tmp_path)
+    some = tasks[0]["_id"]
+    refused: dict[str, Any] = {
+        "pop": lambda b: b.pop(some),
+        "pop with default": lambda b: b.pop("none", None),
+        "popitem": lambda b: b.popitem(),
+        "clear": lambda b: b.clear(),
+        "del": lambda b: b.__delitem__(some),
+        "==": lambda b: b == {},
+        "!=": lambda b: b != {},
+        "|": lambda b: b | {},
+        "| from the left": lambda b: {} | b,
+        "copy.copy": lambda b: copy.copy(b),
+        "copy.deepcopy": lambda b: copy.deepcopy(b),
+        "fromkeys": lambda b: type(b).fromkeys([some]),
+    }
+
+    def check(conn: Any) -> None:
+        for name, call in refused.items():
+            bucket = RowStore(conn).bucket(collection, scope)
+            with pytest.raises(NotImplementedError, match="_Bucket"):
+                call(bucket)
+                pytest.fail(name)
+        assert "_Bucket" in repr(RowStore(conn).bucket(collection, scope))
+
+    state.transaction(check)
+    # Nothing was removed from the file.
+    assert len(SharedModel(state).model().items(collection, scope)) == 3
+
+
+def test_the_updated_ids_read_the_file_or_refuse(tmp_path: Path) -> None:
+    state, _, _, tasks = _filled(tmp_path)
+    first, second = tasks[0]["_id"], tasks[1]["_id"]
+    other = {"other"}
+    refused: dict[str, Any] = {
+        "remove": lambda u: u.remove(first),
+        "discard": lambda u: u.discard(first),
+        "pop": lambda u: u.pop(),
+        "clear": lambda u: u.clear(),
+        "copy": lambda u: u.copy(),
+        "union": lambda u: u.union(other),
+        "intersection": lambda u: u.intersection(other),
+        "difference": lambda u: u.difference(other),
+        "symmetric_difference": lambda u: u.symmetric_difference(other),
+        "issubset": lambda u: u.issubset(other),
+        "issuperset": lambda u: u.issuperset(other),
+        "isdisjoint": lambda u: u.isdisjoint(other),
+        "intersection_update": lambda u: u.intersection_update(other),
+        "difference_update": lambda u: u.difference_update(other),
+        "symmetric_difference_update": lambda u: u.symmetric_difference_update(other),
+        "==": lambda u: u == other,
+        "!=": lambda u: u != other,
+        "<": lambda u: u < other,
+        "<=": lambda u: u <= other,
+        ">": lambda u: u > other,
+        ">=": lambda u: u >= other,
+        "|": lambda u: u | other,
+        "| from the left": lambda u: other | u,
+        "&": lambda u: u & other,
+        "& from the left": lambda u: other & u,
+        "-": lambda u: u - other,
+        "- from the left": lambda u: other - u,
+        "^": lambda u: u ^ other,
+        "^ from the left": lambda u: other ^ u,
+        "&=": lambda u: u.__iand__(other),
+        "-=": lambda u: u.__isub__(other),
+        "^=": lambda u: u.__ixor__(other),
+        "copy.copy": lambda u: copy.copy(u),
+        "copy.deepcopy": lambda u: copy.deepcopy(u),
+    }
+
+    def check(conn: Any) -> None:
+        updated = RowStore(conn).updated
+        assert first in updated and second not in updated
+        assert list(updated) == [first] and len(updated) == 1 and bool(updated)
+        updated.update([second])
+        updated |= {"third"}
+        assert sorted(updated) == sorted([first, second, "third"]) and len(updated) == 3
+        for name, call in refused.items():
+            with pytest.raises(NotImplementedError, match="_Updated"):
+                call(RowStore(conn).updated)
+                pytest.fail(name)
+
+    state.transaction(check)
+    assert SharedModel(state).model().updated == {first, second, "third"}
