@@ -80,7 +80,7 @@ class _Values:
     __slots__ = ("big", "small")
 
     def __init__(self) -> None:
-        self.small: dict[Any, list[int]] = {}
+        self.small: dict[Any, array[int]] = {}
         self.big: dict[Any, int] = {}
 
     def add(self, value: Any, position: int) -> None:
@@ -88,7 +88,9 @@ class _Values:
         if big is not None:
             self.big[value] = big | (1 << position)
             return
-        held = self.small.setdefault(value, [])
+        held = self.small.get(value)
+        if held is None:
+            held = self.small[value] = array("q")
         held.append(position)
         if len(held) >= BITSET_FROM:
             self.big[value] = bits_of(held, held[-1] + 1)  # positions only grow
@@ -117,7 +119,7 @@ class _Instants:
     __slots__ = ("positions", "prefixes", "sorted_values")
 
     def __init__(self) -> None:
-        self.sorted_values: list[float] = []
+        self.sorted_values = array("d")
         self.positions = array("q")
         # prefixes[k]: the bitset of the first k * CHECKPOINT positions (those after an insert go stale).
         self.prefixes: list[int] = [0]
@@ -155,6 +157,36 @@ class _Instants:
         return self._prefix(end, size) & ~self._prefix(start, size)
 
 
+class SeqPositions:
+    """seq -> position, as two arrays sorted by seq (no Python object per entry: a 100,000-object
+    scope is 1.6 MB, and building it leaves no small objects among the garbage of the parsed
+    documents, which would keep the heap's arenas from being returned)."""
+
+    __slots__ = ("positions", "seqs")
+
+    def __init__(self) -> None:
+        self.seqs = array("q")
+        self.positions = array("q")
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def get(self, seq: int) -> int | None:
+        at = bisect_left(self.seqs, seq)
+        return self.positions[at] if at < len(self.seqs) and self.seqs[at] == seq else None
+
+    def put(self, seq: int, position: int) -> int | None:
+        """Give `seq` its new `position`; the one it had, or None."""
+        at = bisect_left(self.seqs, seq)
+        if at < len(self.seqs) and self.seqs[at] == seq:
+            old = self.positions[at]
+            self.positions[at] = position
+            return old
+        self.seqs.insert(at, seq)  # new objects have the highest seq: an append
+        self.positions.insert(at, position)
+        return None
+
+
 @dataclass(frozen=True, eq=False)  # by identity: a rule's `keeps` may be a dict
 class _Facet:
     """Filters reading the same stored pointers in the same form share one facet."""
@@ -169,7 +201,7 @@ class _Scope:
     __slots__ = ("dead", "facets", "position", "seqs")
 
     def __init__(self, facets: Iterable[_Facet]) -> None:
-        self.position: dict[int, int] = {}  # seq -> its live position
+        self.position = SeqPositions()  # seq -> its live position
         self.seqs = array("q")  # position -> seq (dead positions included)
         self.dead = 0
         self.facets: dict[_Facet, _Values | _Instants] = {
@@ -185,12 +217,11 @@ class _Scope:
         return ((1 << len(self.seqs)) - 1) & ~self.dead
 
     def put(self, seq: int, document: Any) -> None:
-        old = self.position.get(seq)
+        position = len(self.seqs)
+        old = self.position.put(seq, position)
         if old is not None:
             self.dead |= 1 << old
-        position = len(self.seqs)
         self.seqs.append(seq)
-        self.position[seq] = position
         for facet, held in self.facets.items():
             for value in dict.fromkeys(facet.rule.values_of(document)):
                 held.add(value, position)
@@ -324,7 +355,7 @@ class Kept:
     size: int  # live objects in the scope
     bits: int | None
     seqs: array[int]  # position -> seq
-    position: Mapping[int, int] | None = None
+    position: SeqPositions | None = None
 
     def seq_list(self) -> list[int]:
         """The kept objects' seqs (in no particular order)."""
@@ -333,7 +364,7 @@ class Kept:
     def holds(self) -> Any:
         """A test of a seq: whether the filters keep it (for walking an order of the whole scope)."""
         packed = (self.bits or 0).to_bytes((len(self.seqs) >> 3) + 1, "little")
-        position = self.position or {}
+        position = self.position or SeqPositions()
 
         def test(seq: int) -> bool:
             p = position.get(seq)

@@ -125,6 +125,13 @@ class ListingIndex:
 
     # -- upkeep -------------------------------------------------------------------------------------
 
+    @staticmethod
+    def behind(conn: sqlite3.Connection) -> bool:
+        """Whether some write is not indexed yet."""
+        row = conn.execute("SELECT value FROM store_meta WHERE key = 'indexed_rev'").fetchone()
+        latest = conn.execute("SELECT MAX(rev) FROM objects").fetchone()[0]
+        return latest is not None and latest > (int(row[0]) if row is not None else 0)
+
     def catch_up(
         self, conn: sqlite3.Connection, collection_of: Mapping[int, str], *, behind: int = 0
     ) -> None:

@@ -161,11 +161,12 @@ class StateStore:
             self._pid = pid
         return self._connection
 
-    def _run(self, statements: Callable[[sqlite3.Connection], _T]) -> _T:
+    def _run(self, statements: Callable[[sqlite3.Connection], _T], *, apart: bool = False) -> _T:
         """Run on this process's connection, one thread at a time, retrying while another worker writes;
-        inside a unit, as part of the unit's transaction."""
+        inside a unit, as part of the unit's transaction (`apart`: on their own while the unit has not
+        begun, so that they do not begin it)."""
         units = self._units
-        if getattr(units, "active", False):
+        if getattr(units, "active", False) and not (apart and units.conn is None):
             conn: sqlite3.Connection | None = units.conn
             if conn is None:
                 # The unit's first statement: the connection is this thread's until the unit ends.
@@ -226,13 +227,31 @@ class StateStore:
         """Call `hook` whenever a unit rolls back (before another thread may use the connection)."""
         self._rollback_hooks.append(hook)
 
-    def transaction(self, statements: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run `statements` as one transaction holding the write lock (BEGIN IMMEDIATE), committed before
-        it returns; rolled back when they raise, and retried whole while another worker writes.
-        Inside a unit they are a savepoint of the unit's transaction, committed with it."""
+    def read(self, statements: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run read-only `statements` in one deferred transaction: one snapshot of the file, read without
+        its write lock, so other workers write meanwhile. Inside a unit that has begun, part of it."""
+        units = self._units
+        if getattr(units, "active", False) and units.conn is not None:
+            return statements(units.conn)
 
         def run(conn: sqlite3.Connection) -> _T:
-            if getattr(self._units, "active", False):
+            conn.execute("BEGIN")
+            try:
+                return statements(conn)
+            finally:
+                conn.execute("COMMIT")  # nothing written: ends the snapshot
+
+        return self._run(run, apart=True)
+
+    def transaction(self, statements: Callable[[sqlite3.Connection], _T], *, apart: bool = False) -> _T:
+        """Run `statements` as one transaction holding the write lock (BEGIN IMMEDIATE), committed before
+        it returns; rolled back when they raise, and retried whole while another worker writes.
+        Inside a unit they are a savepoint of the unit's transaction, committed with it; with `apart`,
+        committed on their own if the unit has not begun (work any request may do, such as indexing,
+        that need not hold the file's lock for the rest of the request)."""
+
+        def run(conn: sqlite3.Connection) -> _T:
+            if getattr(self._units, "active", False) and self._units.conn is conn:
                 conn.execute("SAVEPOINT step")
                 try:
                     result = statements(conn)
@@ -252,7 +271,7 @@ class StateStore:
                 raise
             return result
 
-        return self._run(run)
+        return self._run(run, apart=apart)
 
     def close(self) -> None:
         """Close this process's connection (gunicorn's master, before it forks the workers)."""

@@ -56,6 +56,9 @@ _T = TypeVar("_T")
 # A listing whose filters keep at least one object in this many walks the order's index; sparser
 # ones look the kept objects up and sort them (mockserver/_index.py).
 _DENSE = 16
+# Reads of a page that find writes not yet indexed, each followed by indexing them, before the page is
+# read under the file's write lock.
+_READ_TRIES = 3
 # The store's core layout before this version kept objects by (collection, account, stream) with
 # their sort columns; such a file is read and written in this layout at start.
 _OLD_OBJECTS = "SELECT collection, document FROM objects ORDER BY seq"
@@ -295,9 +298,10 @@ class ObjectStore:
         over `items(collection, scope)`, worked out by SQLite's indexes."""
         listing = self.index.listings[collection]
 
-        def read(conn: sqlite3.Connection) -> ExpectedPage:
+        def read(conn: sqlite3.Connection) -> ExpectedPage | None:
+            if self.index.behind(conn):
+                return None  # written since the last indexing: index first, then read again
             collections = self._collections(conn)
-            self.index.catch_up(conn, collections)
             self.filters.sync(conn, collections)
             sid = self._sid(conn, collection, scope, create=False)
             query = self.index.query(collection, sid if sid is not None else -1, body, caller)
@@ -333,16 +337,32 @@ class ObjectStore:
                 documents = [orjson.loads(found[seq]) for seq in seqs]
             return Listing.envelope(documents, start, limit, number, total)
 
-        return self._transaction(read)
+        def catch_up(conn: sqlite3.Connection) -> None:
+            self.index.catch_up(conn, self._collections(conn))
+
+        def indexed(conn: sqlite3.Connection) -> ExpectedPage:
+            catch_up(conn)
+            page = read(conn)
+            assert page is not None  # indexed in this transaction, under the file's lock
+            return page
+
+        # A page is read from one snapshot without the file's write lock (other workers keep writing);
+        # the sort index is brought up to date first, on its own, only when writes wait for it.
+        for _ in range(_READ_TRIES):
+            page = self.state.read(read)
+            if page is not None:
+                return page
+            self._transaction(catch_up, apart=True)
+        return self._transaction(indexed)  # writes keep landing between the two: both under the lock
 
     # -- statements inside a transaction ------------------------------------------------------------
 
-    def _transaction(self, statements: Callable[[sqlite3.Connection], _T]) -> _T:
+    def _transaction(self, statements: Callable[[sqlite3.Connection], _T], *, apart: bool = False) -> _T:
         def run(conn: sqlite3.Connection) -> _T:
             self._pending = {}  # a retried transaction starts again
             return statements(conn)
 
-        return self.state.transaction(run)
+        return self.state.transaction(run, apart=apart)
 
     def _collections(self, conn: sqlite3.Connection) -> Mapping[int, str]:
         count = conn.execute("SELECT COUNT(*) FROM scopes").fetchone()[0]

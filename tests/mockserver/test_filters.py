@@ -111,3 +111,26 @@ def test_a_world_loaded_by_another_process_replaces_what_this_one_indexed(tmp_pa
         task["name"] = task["lname"] = "reloaded"
     writer.load(renamed, {})
     assert reader.page("tasks", scope, {"searchText": "reloaded"}, None).total_results == len(items)
+
+
+def test_a_page_is_read_while_another_worker_holds_the_write_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing reads one snapshot without the file's write lock: a worker in the middle of a request's
+    writes (its unit begun, not committed) does not hold the other workers' listings back."""
+    from mockserver import _state
+
+    monkeypatch.setattr(_state, "_BUSY_TIMEOUT_S", 0.2)  # waiting for the lock would raise at once
+    path = tmp_path / "state.sqlite"
+    writer = ObjectStore(StateStore(path), list(COLLECTIONS), LISTINGS)
+    reader = ObjectStore(StateStore(path), list(COLLECTIONS), LISTINGS)
+    first = _task(1, "first")
+    scope = scope_of(first)
+    writer.create("tasks", scope, first)
+    assert reader.page("tasks", scope, {}, None).total_results == 1  # indexed by this listing
+    with writer.state.unit():
+        writer.create("tasks", scope, _task(2, "second"))  # the unit holds the write lock from here
+        page = reader.page("tasks", scope, {"searchText": "first"}, None)
+        assert [t["_id"] for t in page.results] == [first["_id"]]
+        assert reader.page("tasks", scope, {}, None).total_results == 1  # the uncommitted one is not seen
+    assert reader.page("tasks", scope, {}, None).total_results == 2  # committed: indexed, then read

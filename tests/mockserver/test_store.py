@@ -287,9 +287,15 @@ def test_two_workers_share_the_world_over_http(serve: Callable[..., Server], tmp
             response = http.request(method, path, json=body, headers=sent)
             return response.status_code, response.json()
 
+        def send_new(method: str, path: str, sent: dict[str, str], body: Any) -> tuple[int, Any]:
+            response = http.request(method, path, json=body, headers={**sent, "Connection": "close"})
+            return response.status_code, response.json()
+
         session = Session(send)
         scenario(session)
-        # Listings sent at once reach both (sync) workers; each must show every write, whoever made it.
+        # Listings sent at once, each on a new connection (each worker listens on its own socket, and a
+        # kept-alive connection stays with one), reach both workers; each must show every write.
+        session.send = send_new
         pids: set[int] = set()
         for _ in range(20):
             with ThreadPoolExecutor(8) as pool:
