@@ -368,15 +368,21 @@ class ObjectStore:
         count = conn.execute("SELECT COUNT(*) FROM scopes").fetchone()[0]
         if count == len(self._collection_of):
             return self._collection_of
-        known: dict[int, str] = {}
-        for sid, collection, account, stream in conn.execute(
-            "SELECT sid, collection, account, stream FROM scopes"
-        ).fetchall():
-            known[sid] = collection
-            if sid not in self._pending:
+        # Scopes made since: those past the newest known (a new account's first request), or, when
+        # that does not add up (a sid handed out again after a rollback), all of them.
+        columns = "SELECT sid, collection, account, stream FROM scopes"
+        newest = max(self._collection_of, default=0)
+        rows = conn.execute(f"{columns} WHERE sid > ?", (newest,)).fetchall()
+        if len(self._collection_of) + len(rows) != count:
+            rows = conn.execute(columns).fetchall()
+        pending: dict[int, str] = {}
+        for sid, collection, account, stream in rows:
+            if sid in self._pending:
+                pending[sid] = collection
+            else:
                 self._collection_of[sid] = collection
                 self._sids[(collection, account, stream)] = sid
-        return known
+        return {**self._collection_of, **pending} if pending else self._collection_of
 
     def _sid(self, conn: sqlite3.Connection, collection: str, scope: Scope, *, create: bool) -> int | None:
         key = (collection, *scope)
