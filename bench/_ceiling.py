@@ -70,11 +70,13 @@ def mock_worker_model(workers: int, threads: int | None) -> WorkerModel:
 
 
 class CeilingApplication(BaseApplication):  # type: ignore[misc]
-    """gunicorn serving one fixed answer."""
+    """gunicorn serving one fixed answer (`flask`: through a Flask app with flask-cors, as the mock is
+    served, so the framework's own cost can be told from the mock's)."""
 
-    def __init__(self, body: bytes, options: dict[str, Any]) -> None:
+    def __init__(self, body: bytes, options: dict[str, Any], *, flask: bool = False) -> None:
         self.body = body
         self.options = options
+        self.flask = flask
         super().__init__()
 
     def load_config(self) -> None:
@@ -94,7 +96,24 @@ class CeilingApplication(BaseApplication):  # type: ignore[misc]
             start_response("200 OK", headers)
             return [body]
 
-        return app
+        return flask_app(body) if self.flask else app
+
+
+def flask_app(body: bytes) -> Any:
+    """The fixed answer from a Flask view on every path and method, with flask-cors (the mock's stack)."""
+    from flask import Flask, Response, request
+    from flask_cors import CORS
+
+    app = Flask("ceiling")
+    CORS(app)
+
+    def answer(_path: str = "") -> Response:
+        request.get_data()  # the body read, as the mock reads it
+        return Response(body, 200, content_type="application/json")
+
+    app.add_url_rule("/", "answer", answer, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    app.add_url_rule("/<path:_path>", "answer", answer, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    return app
 
 
 @click.command()
@@ -102,7 +121,10 @@ class CeilingApplication(BaseApplication):  # type: ignore[misc]
 @click.option("--workers", type=int, default=2, show_default=True)
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--port", type=int, default=4010, show_default=True)
-def main(worker_class: str, workers: int, threads: int, port: int) -> None:
+@click.option(
+    "--flask", is_flag=True, help="Answer from a Flask view with flask-cors (the mock's framework)."
+)
+def main(worker_class: str, workers: int, threads: int, port: int, flask: bool) -> None:
     """Serve the fixed 3 KB task JSON on every path."""
     options = {
         "bind": f"127.0.0.1:{port}",
@@ -115,7 +137,7 @@ def main(worker_class: str, workers: int, threads: int, port: int) -> None:
         "loglevel": "warning",
         "preload_app": True,
     }
-    CeilingApplication(ceiling_body(load_spec()), options).run()
+    CeilingApplication(ceiling_body(load_spec()), options, flask=flask).run()
 
 
 if __name__ == "__main__":

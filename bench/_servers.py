@@ -259,8 +259,11 @@ def proxy_command(port: int, upstream: str, state_file: Path, extra: Sequence[st
     ]
 
 
-def ceiling_command(port: int, *, worker_class: str, workers: int, threads: int) -> list[str]:
-    """The ceiling (bench/_ceiling.py): a bare gunicorn app answering a fixed 3 KB task JSON."""
+def ceiling_command(
+    port: int, *, worker_class: str, workers: int, threads: int, flask: bool = False
+) -> list[str]:
+    """The ceiling (bench/_ceiling.py): a bare gunicorn app answering a fixed 3 KB task JSON (`flask`:
+    through Flask and flask-cors)."""
     return [
         sys.executable,
         "-m",
@@ -273,6 +276,7 @@ def ceiling_command(port: int, *, worker_class: str, workers: int, threads: int)
         str(threads),
         "--port",
         str(port),
+        *(["--flask"] if flask else []),
     ]
 
 

@@ -283,6 +283,12 @@ def spread(values: Sequence[float], unit: str = "", digits: int = 0) -> str:
     "threads as the mock), rounds interleaved; every server's req/s is printed as a fraction of it.",
 )
 @click.option(
+    "--flask-ceiling",
+    is_flag=True,
+    help="Also measure the ceiling's fixed answer served through a Flask view with flask-cors (the mock's "
+    "framework, nothing of the mock): what the framework alone leaves of the ceiling.",
+)
+@click.option(
     "--clients",
     default=KEEPALIVE,
     show_default=True,
@@ -546,20 +552,22 @@ class Bench:
         self.started = targets
         return targets
 
-    def _ceiling_target(self) -> Target:
+    def _ceiling_target(self, *, flask: bool = False) -> Target:
         workers = self.o["workers"] or 2
         if self.o["worker_class"] and self.o["worker_class"] not in ("waitress", "granian"):
             model = _ceiling.WorkerModel(self.o["worker_class"], self.o["threads"] or 1, "--worker-class")
         else:
             model = _ceiling.mock_worker_model(workers, self.o["threads"])
+        name = "flask-ceiling" if flask else "ceiling"
         say(
-            f"ceiling: gunicorn, {workers} workers of {model.worker_class} x {model.threads} threads "
+            f"{name}: gunicorn, {workers} workers of {model.worker_class} x {model.threads} threads "
             f"({model.source}), a fixed {_ceiling.CEILING_BYTES}-byte task JSON"
+            + (" from a Flask view with flask-cors" if flask else "")
         )
         return self._start(
-            "ceiling",
+            name,
             lambda p: _servers.ceiling_command(
-                p, worker_class=model.worker_class, workers=workers, threads=model.threads
+                p, worker_class=model.worker_class, workers=workers, threads=model.threads, flask=flask
             ),
         )
 
@@ -590,6 +598,8 @@ class Bench:
                 )
         if self.o["ceiling"]:
             targets.append(self._ceiling_target())
+        if self.o["flask_ceiling"]:
+            targets.append(self._ceiling_target(flask=True))
         clients = self._clients()
         runs = [
             Run(
@@ -768,7 +778,7 @@ class Bench:
         """Statuses by operation in the last entries of each mock's journal (wrk counts only the total)."""
         found: dict[str, dict[str, dict[int, int]]] = {}
         for target in targets:
-            if target.server is None or target.name.startswith(("prism", "ceiling")):
+            if target.server is None or target.name.startswith(("prism", "ceiling", "flask-ceiling")):
                 continue
             try:
                 entries = _contract.journal_entries(target.server.base_url)

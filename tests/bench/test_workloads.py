@@ -12,7 +12,7 @@ import orjson
 import pytest
 from jsonschema import Draft202012Validator
 
-from bench import _ceiling, _idle, _soak, _workload
+from bench import _ceiling, _idle, _servers, _soak, _workload
 from bench._sample import ACCOUNT_ID, BENCH_SECRET, mint_jwt, sample_request
 from bench.run import CANDIDATES, _worker_specs, main, ratio_to
 from spec import ContractSpec, load_spec
@@ -153,6 +153,18 @@ def test_the_ceiling_answers_a_3_kb_task(contract: ContractSpec) -> None:
     assert model.worker_class and model.threads >= 1
 
 
+def test_the_flask_ceiling_answers_the_same_body_through_flask_and_cors(contract: ContractSpec) -> None:
+    body = _ceiling.ceiling_body(contract)
+    client = _ceiling.flask_app(body).test_client()
+    answer = client.post(
+        "/caseManagement/api/public/analytics/st-1/createTask", data=b"{}", headers={"Origin": "http://x"}
+    )
+    assert (answer.status_code, answer.data) == (200, body)
+    assert answer.headers["Access-Control-Allow-Origin"] in ("*", "http://x")  # flask-cors ran
+    assert _servers.ceiling_command(1, worker_class="sync", workers=1, threads=1, flask=True)[-1] == "--flask"
+    assert "--flask" not in _servers.ceiling_command(1, worker_class="sync", workers=1, threads=1)
+
+
 def test_ratios_pair_rounds_in_order() -> None:
     ratio = ratio_to([300.0, 100.0, 200.0], [1000.0, 1000.0, 500.0])
     assert ratio.median == pytest.approx(200 / 1000)
@@ -188,7 +200,15 @@ def test_new_options_parse() -> None:
 
     runner = CliRunner()
     shown = runner.invoke(main, ["--help"])
-    for option in ("--workload", "--ceiling", "--clients", "--store-sizes", "--idle-connections", "--soak"):
+    for option in (
+        "--workload",
+        "--ceiling",
+        "--flask-ceiling",
+        "--clients",
+        "--store-sizes",
+        "--idle-connections",
+        "--soak",
+    ):
         assert option in shown.output
     assert runner.invoke(main, ["--workload", "everything"]).exit_code == 2
     # --idle-connections alone means the 64; a number overrides it
