@@ -125,6 +125,26 @@ def test_a_listing_reads_only_the_items_it_lists(tmp_path: Path, monkeypatch: py
     assert whole == []
 
 
+def test_finding_an_object_by_id_is_one_index_lookup(tmp_path: Path) -> None:
+    """Which scope holds an id is found through the covering index, never by a scan of the collection
+    (a scan made every listing's lookups grow with what the proxy had seen)."""
+    import sqlite3
+
+    state = StateStore(tmp_path / "proxy.sqlite3")
+    shared = SharedModel(state)
+    for exchange in exchanges(2):
+        if COLLECTIONS["tasks"].create == exchange.operation:
+            shared.observe(SEQUENCES, exchange)
+    with sqlite3.connect(tmp_path / "proxy.sqlite3") as conn:
+        conn.execute("ANALYZE")  # whatever the statistics say
+        plan = " ".join(
+            str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {_model.FIND_SCOPE}", ("tasks", "x"))
+        )
+        indexes = [row[1] for row in conn.execute("PRAGMA index_list(proxy_objects)")]
+    assert "proxy_objects_by_id (collection=? AND id=?)" in plan and "SCAN" not in plan, plan
+    assert "proxy_objects_id" not in indexes  # the older index is dropped
+
+
 def test_an_older_file_s_model_moves_into_rows(tmp_path: Path) -> None:
     path = tmp_path / "proxy.sqlite3"
     state = StateStore(path)
