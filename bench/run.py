@@ -342,6 +342,14 @@ def spread(values: Sequence[float], unit: str = "", digits: int = 0) -> str:
     "requests, errors, RSS and open files of each worker, and the size of every file they write.",
 )
 @click.option(
+    "--soak-workload",
+    type=click.Choice(sorted(_workload.MIXES)),
+    default="mixed",
+    show_default=True,
+    help="What the soak sends: mixed (its store grows with every create) or getTasks (a store that does not "
+    "grow: memory must stay flat).",
+)
+@click.option(
     "--soak-interval",
     type=click.FloatRange(min=1),
     default=30.0,
@@ -1028,8 +1036,9 @@ class Bench:
         seconds, interval = self.o["soak"], self.o["soak_interval"]
         world = self._world(self.o["world_tasks"])
         stored = _workload.world_ids(world, self.contract)
-        workload = self._drawn("mixed", stored)
-        script = self.work / "soak-mixed.lua"
+        name = self.o["soak_workload"]
+        workload = self._drawn(name, stored)
+        script = self.work / f"soak-{name}.lua"
         script.write_text(_workload.wrk_script(workload))
         mock_state = self._state_file("soak-mock")
         # The per-request log lines go to rotated files (--log-file), as a long-running server's should.
@@ -1057,7 +1066,7 @@ class Bench:
         files = {"mock": mock_state, "proxy": proxy_state}
         say()
         say(
-            f"soak: {seconds:g} s of the mixed workload through the proxy to the mock, {self.o['connections']} "
+            f"soak: {seconds:g} s of the {name} workload through the proxy to the mock, {self.o['connections']} "
             f"connections, a report every {interval:g} s"
         )
         watch = _soak.Soak(servers, files, logs)

@@ -208,6 +208,7 @@ def test_new_options_parse() -> None:
         "--store-sizes",
         "--idle-connections",
         "--soak",
+        "--soak-workload",
     ):
         assert option in shown.output
     assert runner.invoke(main, ["--workload", "everything"]).exit_code == 2
