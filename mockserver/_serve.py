@@ -45,6 +45,7 @@ from mockserver._gunicorn import (
     PreloadedApplication,
     Server,
     state_file_or_temporary,
+    trim_heap,
 )
 from spec import SpecError
 
@@ -66,6 +67,10 @@ LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(message)s"
 CLIENT_TIMEOUT_S = 5.0
 # CLIENT_TIMEOUT_S as the `struct timeval` SO_RCVTIMEO and SO_SNDTIMEO take.
 _CLIENT_TIMEVAL = struct.pack("ll", int(CLIENT_TIMEOUT_S), int(CLIENT_TIMEOUT_S % 1 * 1_000_000))
+
+
+# How often a worker gives its malloc arenas' free pages back (mockserver/_gunicorn.py trim_heap).
+TRIM_EVERY_S = 10.0
 
 
 class _ClientSocket(socket.socket):
@@ -119,6 +124,16 @@ class MockThreadWorker(ThreadWorker):  # type: ignore[misc]
         conn.timeout = time.monotonic() + self.cfg.keepalive
         self.pending_conns.append(conn)
         self.poller.register(client, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+
+    _trimmed = 0.0
+
+    def notify(self) -> None:
+        """gunicorn's heartbeat (each turn of the worker's loop), and every TRIM_EVERY_S the heap trimmed."""
+        super().notify()
+        now = time.monotonic()
+        if now - self._trimmed >= TRIM_EVERY_S:
+            self._trimmed = now
+            trim_heap()
 
     def finish_request(self, conn: Any, fs: Any) -> None:
         """gunicorn's, but a client whose read timed out is closed without lingering."""
