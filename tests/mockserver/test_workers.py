@@ -155,3 +155,22 @@ def test_a_body_that_stops_coming_is_a_client_error(serve: Callable[..., Server]
     assert status.startswith(b"HTTP/1.1 4"), answer[:300]
     assert b'"errors"' in answer
     assert "Traceback" not in server.log_text()
+
+
+def test_a_worker_trims_its_heap_once_per_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The heartbeat gives the malloc arenas' free pages back every TRIM_EVERY_S, not on every turn."""
+    from gunicorn.workers.gthread import ThreadWorker
+
+    from mockserver import _serve
+
+    trims: list[float] = []
+    clock = [1000.0]
+    monkeypatch.setattr(ThreadWorker, "notify", lambda self: None)
+    monkeypatch.setattr(_serve, "trim_heap", lambda: trims.append(clock[0]))
+    monkeypatch.setattr(_serve.time, "monotonic", lambda: clock[0])
+    worker = _serve.MockThreadWorker.__new__(_serve.MockThreadWorker)
+    for _ in range(50):  # 50 turns of the loop, 0.5 s apart
+        worker.notify()
+        clock[0] += 0.5
+    assert trims == [1000.0 + k * _serve.TRIM_EVERY_S for k in range(len(trims))]
+    assert len(trims) == int(25 / _serve.TRIM_EVERY_S) + 1
