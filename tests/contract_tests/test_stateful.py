@@ -38,7 +38,8 @@ ALSO_BROKEN = {
     "page-lost": {"relation:tasks-total-counts"},
     "page-repeated": {"relation:case-listed-after-create"},
     "read-only-changed": {"response_schema_conformance"},
-    "total-wrong": {"relation:cases-pages-partition"},
+    # A total counting objects the filters drop makes the short page after the last kept one claim more.
+    "total-wrong": {"relation:cases-pages-partition", "relation:cases-last-page"},
     "wrong-scope": {"relation:tasks-last-page"},
 }
 SEQUENCE_RELATIONS = {f"relation:{r.id}" for r in Sequences(load_spec()).relations}
