@@ -156,12 +156,9 @@ def release_memory_before_fork() -> None:
     arenas instead of one per thread (threaded workers grew by tens of MB without the limit).
     A libc without these functions (not glibc) is left as it is."""
     gc.collect()
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_ARENA_MAX, 2)
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
+    trim_heap()
     gc.freeze()
 
 

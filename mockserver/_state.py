@@ -8,8 +8,8 @@ before it returns, so concurrent workers never lose a count and a crash loses no
 A request is answered inside `StateStore.unit()`: its statements (the `refId` counter, the clock, the
 stored object, the journal entry) are one transaction, begun by the first and committed when the
 unit ends, before the answer is sent. One commit per request instead of one per statement: each
-commit writes every page it changed to the WAL again (measured: 79 page writes per createTask with
-four commits).
+commit writes every page it changed to the WAL again (measured ad hoc with `strace -c` on one worker
+under load: 79 `pwrite` calls per createTask with four commits).
 """
 
 from __future__ import annotations
@@ -119,6 +119,14 @@ class JournalEntry:
     ms: float
 
 
+class _Unit(threading.local):
+    """This thread's open unit (`StateStore.unit`): whether one is open, and its connection once a
+    statement began it."""
+
+    active = False
+    conn: sqlite3.Connection | None = None
+
+
 class StateStore:
     """The SQLite file every worker shares; safe to use from any process and thread."""
 
@@ -130,8 +138,7 @@ class StateStore:
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
-        # The open unit of this thread (`unit()`): active, and its connection once a statement began it.
-        self._units = threading.local()
+        self._units = _Unit()
         # Called when a unit rolls back, before another thread may use the connection: caches of
         # what the rolled-back statements wrote (ObjectStore's scope ids) must forget it.
         self._rollback_hooks: list[Callable[[], None]] = []
@@ -166,8 +173,8 @@ class StateStore:
         inside a unit, as part of the unit's transaction (`apart`: on their own while the unit has not
         begun, so that they do not begin it)."""
         units = self._units
-        if getattr(units, "active", False) and not (apart and units.conn is None):
-            conn: sqlite3.Connection | None = units.conn
+        if units.active and not (apart and units.conn is None):
+            conn = units.conn
             if conn is None:
                 # The unit's first statement: the connection is this thread's until the unit ends.
                 self._lock.acquire()
@@ -191,7 +198,7 @@ class StateStore:
         connection is this thread's and the file's write lock this process's, so keep the block to
         one request's work. A unit within a unit is part of it."""
         units = self._units
-        if getattr(units, "active", False):
+        if units.active:
             yield
             return
         units.active, units.conn = True, None
@@ -204,7 +211,7 @@ class StateStore:
 
     def _end_unit(self, *, commit: bool) -> None:
         units = self._units
-        conn: sqlite3.Connection | None = units.conn
+        conn = units.conn
         units.active, units.conn = False, None
         if conn is None:
             return
@@ -231,7 +238,7 @@ class StateStore:
         """Run read-only `statements` in one deferred transaction: one snapshot of the file, read without
         its write lock, so other workers write meanwhile. Inside a unit that has begun, part of it."""
         units = self._units
-        if getattr(units, "active", False) and units.conn is not None:
+        if units.conn is not None:  # a unit has begun: its snapshot is the one to read
             return statements(units.conn)
 
         def run(conn: sqlite3.Connection) -> _T:
@@ -251,7 +258,7 @@ class StateStore:
         that need not hold the file's lock for the rest of the request)."""
 
         def run(conn: sqlite3.Connection) -> _T:
-            if getattr(self._units, "active", False) and self._units.conn is conn:
+            if self._units.conn is conn:  # inside the unit that has begun on this connection
                 conn.execute("SAVEPOINT step")
                 try:
                     result = statements(conn)
