@@ -126,11 +126,16 @@ class ListingIndex:
     # -- upkeep -------------------------------------------------------------------------------------
 
     @staticmethod
-    def behind(conn: sqlite3.Connection) -> bool:
-        """Whether some write is not indexed yet."""
+    def waiting(conn: sqlite3.Connection) -> tuple[int, int]:
+        """The last `rev` indexed and the last written (0 when none)."""
         row = conn.execute("SELECT value FROM store_meta WHERE key = 'indexed_rev'").fetchone()
         latest = conn.execute("SELECT MAX(rev) FROM objects").fetchone()[0]
-        return latest is not None and latest > (int(row[0]) if row is not None else 0)
+        return (int(row[0]) if row is not None else 0), (latest or 0)
+
+    def behind(self, conn: sqlite3.Connection) -> bool:
+        """Whether some write is not indexed yet."""
+        indexed, latest = self.waiting(conn)
+        return latest > indexed
 
     def catch_up(
         self, conn: sqlite3.Connection, collection_of: Mapping[int, str], *, behind: int = 0
@@ -138,10 +143,8 @@ class ListingIndex:
         """Index every object written since the last catch-up (inside the caller's transaction), when
         more than `behind` writes wait: a write indexes the backlog once it reaches BACKLOG, so a
         listing never holds the file's lock for a long catch-up (other workers would time out)."""
-        row = conn.execute("SELECT value FROM store_meta WHERE key = 'indexed_rev'").fetchone()
-        indexed = int(row[0]) if row is not None else 0
-        latest = conn.execute("SELECT MAX(rev) FROM objects").fetchone()[0]
-        if latest is None or latest <= indexed + behind:
+        indexed, latest = self.waiting(conn)
+        if latest <= indexed + behind:
             return
         grown: dict[int, int] = {}
         for seq, sid, document in conn.execute(

@@ -148,12 +148,17 @@ class ObjectStore:
         if old:
             new_generation(conn)
         # Now, not in the first listing's lock; and in gunicorn's master, so the workers inherit it.
-        self.index.catch_up(conn, self._collections(conn))
-        self.filters.sync(conn, self._collections(conn))
+        self._index_all(conn)
         conn.execute(
             "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('version', ?), ('layout', ?)",
             (str(STORE_VERSION), self.index.layout()),
         )
+
+    def _index_all(self, conn: sqlite3.Connection) -> None:
+        """Bring the sort index and this process's filter index up to date with every object."""
+        collections = self._collections(conn)
+        self.index.catch_up(conn, collections)
+        self.filters.sync(conn, collections)
 
     def _forget_scopes(self) -> None:
         self._collection_of.clear()
@@ -188,8 +193,7 @@ class ObjectStore:
                     (key, value),
                 )
             conn.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('world', 'loaded')")
-            self.index.catch_up(conn, self._collections(conn))  # one batch, not at the first listing
-            self.filters.sync(conn, self._collections(conn))
+            self._index_all(conn)  # one batch, not at the first listing
 
         self._transaction(replace)
 

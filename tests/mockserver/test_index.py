@@ -316,9 +316,8 @@ def test_writes_index_a_long_backlog_themselves(tmp_path: Path) -> None:
         objects.create("tasks", scope_of(task), task)
 
     def waiting(conn: sqlite3.Connection) -> int:
-        indexed = conn.execute("SELECT value FROM store_meta WHERE key = 'indexed_rev'").fetchone()
-        latest = conn.execute("SELECT MAX(rev) FROM objects").fetchone()[0]
-        return int(latest) - int(indexed[0] if indexed else 0)
+        indexed, latest = objects.index.waiting(conn)
+        return latest - indexed
 
     assert 0 < objects.state.transaction(waiting) <= BACKLOG
     assert objects.page("tasks", scope_of(base), {}, None).total_results == BACKLOG * 2 + 10
