@@ -31,7 +31,7 @@ import sqlite3
 import uuid
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +45,6 @@ BITSET_FROM = 32
 CHECKPOINT = 1024
 # Objects read from the file per fetch while indexing (a 100,000-object world is not loaded at once).
 _FETCH = 512
-_INSTANT_MATCHES = frozenset({"on-or-after", "on-or-before", "same-instant"})
 
 
 def bits_of(positions: Iterable[int], size: int) -> int:
@@ -189,10 +188,13 @@ class SeqPositions:
 
 @dataclass(frozen=True, eq=False)  # by identity: a rule's `keeps` may be a dict
 class _Facet:
-    """Filters reading the same stored pointers in the same form share one facet."""
+    """Filters reading the same stored pointers in the same form (`FilterRule.form`) share one facet."""
 
     rule: FilterRule  # the first of them: its `values_of` gives the values
-    instants: bool
+
+    @property
+    def instants(self) -> bool:
+        return self.rule.form == "instant"
 
 
 class _Scope:
@@ -207,11 +209,6 @@ class _Scope:
         self.facets: dict[_Facet, _Values | _Instants] = {
             f: (_Instants() if f.instants else _Values()) for f in facets
         }
-
-    @property
-    def size(self) -> int:
-        """Positions handed out, dead ones included (every bitset is below this)."""
-        return len(self.seqs)
 
     def live(self) -> int:
         return ((1 << len(self.seqs)) - 1) & ~self.dead
@@ -263,20 +260,14 @@ class FilterIndex:
     """The filters of `listings` (collection -> Listing), in memory, for the scopes of one process."""
 
     def __init__(self, listings: Mapping[str, Listing]) -> None:
-        self.listings = dict(listings)
-        self._facets: dict[str, list[tuple[FilterRule, _Facet]]] = {}
-        for collection, listing in self.listings.items():
-            shared: dict[tuple[Any, ...], _Facet] = {}
-            rules = []
-            for rule in listing.filters:
-                instants = rule.match in _INSTANT_MATCHES
-                form = "instant" if instants else rule.match if rule.match == "contains" else repr(rule.keeps)
-                key = (rule.stored, form)
-                facet = shared.setdefault(key, _Facet(rule, instants))
-                rules.append((rule, facet))
-            self._facets[collection] = rules
+        # Per collection, the facet of each filter, by the filter's index in the listing.
+        self._facets: dict[str, list[_Facet]] = {}
+        for collection, listing in listings.items():
+            shared: dict[tuple[tuple[str, ...], str], _Facet] = {}
+            self._facets[collection] = [
+                shared.setdefault((rule.stored, rule.form), _Facet(rule)) for rule in listing.filters
+            ]
         self._scopes: dict[int, _Scope] = {}
-        self._collection: dict[int, str] = {}
         self._rev = 0
         self._generation: str | None = None
 
@@ -288,13 +279,14 @@ class FilterIndex:
             self._scopes.clear()
             self._rev = 0
             self._generation = generation
-        self._read(
+        touched = self._read(
             conn,
             "SELECT rev, seq, sid, document FROM objects WHERE rev > ? ORDER BY rev",
             (self._rev,),
             collection_of,
         )
-        for sid, scope in list(self._scopes.items()):
+        for sid in touched:
+            scope = self._scopes[sid]
             if scope.dead.bit_count() > len(scope.position):  # mostly replaced by updates: index anew
                 del self._scopes[sid]
                 self._read(
@@ -313,7 +305,9 @@ class FilterIndex:
         collection_of: Mapping[int, str],
         *,
         keep_rev: bool = False,
-    ) -> None:
+    ) -> set[int]:
+        """Index the objects `sql` selects; the scopes it put objects in."""
+        touched: set[int] = set()
         cursor = conn.execute(sql, params)
         while rows := cursor.fetchmany(_FETCH):
             for rev, seq, sid, document in rows:
@@ -322,6 +316,8 @@ class FilterIndex:
                 scope = self._scope(sid, collection_of)
                 if scope is not None:
                     scope.put(seq, orjson.loads(document))
+                    touched.add(sid)
+        return touched
 
     def _scope(self, sid: int, collection_of: Mapping[int, str]) -> _Scope | None:
         scope = self._scopes.get(sid)
@@ -329,21 +325,18 @@ class FilterIndex:
             collection = collection_of.get(sid, "")
             if collection not in self._facets:
                 return None
-            scope = self._scopes[sid] = _Scope({facet for _, facet in self._facets[collection]})
-            self._collection[sid] = collection
+            scope = self._scopes[sid] = _Scope(set(self._facets[collection]))
         return scope
 
     def kept(self, collection: str, sid: int, conditions: Iterable[tuple[int, Condition]]) -> Kept:
         """The objects of scope `sid` that every (filter index, condition) keeps."""
-        scope = self._scopes.get(sid)
-        if scope is None:
-            return Kept(0, 0, None, array("q"))
-        rules = self._facets[collection]
+        scope = self._scopes.get(sid) or _Scope(())
+        facets = self._facets[collection]
         bits = scope.live()
         for index, condition in conditions:
             if not bits:
                 break
-            bits &= scope.kept(rules[index][1], condition)
+            bits &= scope.kept(facets[index], condition)
         return Kept(bits.bit_count(), len(scope.position), bits, scope.seqs, scope.position)
 
 
@@ -353,18 +346,18 @@ class Kept:
 
     total: int
     size: int  # live objects in the scope
-    bits: int | None
+    bits: int
     seqs: array[int]  # position -> seq
-    position: SeqPositions | None = None
+    position: SeqPositions  # seq -> live position
 
     def seq_list(self) -> list[int]:
         """The kept objects' seqs (in no particular order)."""
-        return [self.seqs[p] for p in positions_of(self.bits or 0)]
+        return [self.seqs[p] for p in positions_of(self.bits)]
 
-    def holds(self) -> Any:
+    def holds(self) -> Callable[[int], bool]:
         """A test of a seq: whether the filters keep it (for walking an order of the whole scope)."""
-        packed = (self.bits or 0).to_bytes((len(self.seqs) >> 3) + 1, "little")
-        position = self.position or SeqPositions()
+        packed = self.bits.to_bytes((len(self.seqs) >> 3) + 1, "little")
+        position = self.position
 
         def test(seq: int) -> bool:
             p = position.get(seq)

@@ -69,15 +69,29 @@ class FilterRule:
     match: str
     keeps: Any = None
 
-    def values_of(self, item: Any) -> tuple[Any, ...]:
-        """The values of a stored `item` this filter compares, in the form it compares them: strings
-        case-folded (the caller's id as is), instants as epoch milliseconds."""
-        values = [v for pointer in self.stored for v in _values(resolve_pointer(item, pointer))]
+    @property
+    def form(self) -> str:
+        """The form `values_of` gives values in: `text` (strings case-folded), `instant` (epoch ms),
+        `as-stored` (the caller's id, strings as they are) or `folded` (anything, as case-folded text).
+        Filters with the same `stored` pointers and form have the same values."""
         if self.match == "contains":
-            return tuple(v.casefold() for v in values if isinstance(v, str))
+            return "text"
         if self.match in ("on-or-after", "on-or-before", "same-instant"):
-            return tuple(i for i in (instant_ms(v) for v in values) if i is not None)
+            return "instant"
         if self.match == "flag" and self.keeps == "caller":
+            return "as-stored"
+        return "folded"
+
+    def values_of(self, item: Any) -> tuple[Any, ...]:
+        """The values of a stored `item` this filter compares, in its `form`: strings case-folded (the
+        caller's id as is), instants as epoch milliseconds."""
+        values = [v for pointer in self.stored for v in _values(resolve_pointer(item, pointer))]
+        form = self.form
+        if form == "text":
+            return tuple(v.casefold() for v in values if isinstance(v, str))
+        if form == "instant":
+            return tuple(i for i in (instant_ms(v) for v in values) if i is not None)
+        if form == "as-stored":
             return tuple(v for v in values if isinstance(v, str))
         return tuple(_fold(v) for v in values)
 

@@ -134,3 +134,17 @@ def test_a_page_is_read_while_another_worker_holds_the_write_lock(
         assert [t["_id"] for t in page.results] == [first["_id"]]
         assert reader.page("tasks", scope, {}, None).total_results == 1  # the uncommitted one is not seen
     assert reader.page("tasks", scope, {}, None).total_results == 2  # committed: indexed, then read
+
+
+def test_filters_that_share_a_facet_give_the_same_values() -> None:
+    """Filters with the same stored pointers and `FilterRule.form` share one facet: their values agree."""
+    shared = 0
+    for collection, listing in LISTINGS.items():
+        for first in listing.filters:
+            for other in listing.filters:
+                if first is other or (first.stored, first.form) != (other.stored, other.form):
+                    continue
+                shared += 1
+                for item in WORLD[collection]:
+                    assert first.values_of(item) == other.values_of(item), (first.field, other.field)
+    assert shared  # startDate and endDate both read /createdAt as instants
