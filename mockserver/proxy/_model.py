@@ -132,7 +132,7 @@ class _Bucket(dict[str, Any]):
         for key, value in [*pairs, *more.items()]:
             self[key] = value
 
-    def __ior__(self, other: Any) -> _Bucket:  # type: ignore[override]
+    def __ior__(self, other: Any) -> _Bucket:  # type: ignore[override,misc]
         self.update(other)
         return self
 
@@ -144,33 +144,6 @@ class _Bucket(dict[str, Any]):
             f"_Bucket.{what}: the proxy's model reads objects one id at a time from its SQLite file and never "
             "removes one; use get, in, [] and [] = (or values()/items(), which read the whole bucket)"
         )
-
-    def pop(self, *args: Any) -> Any:
-        self._unsupported("pop")
-
-    def popitem(self) -> Any:
-        self._unsupported("popitem")
-
-    def clear(self) -> None:
-        self._unsupported("clear")
-
-    def __delitem__(self, key: Any) -> None:
-        self._unsupported("__delitem__")
-
-    def __eq__(self, other: object) -> bool:
-        self._unsupported("__eq__")
-
-    def __ne__(self, other: object) -> bool:
-        self._unsupported("__ne__")
-
-    def __or__(self, other: Any) -> Any:
-        self._unsupported("__or__")
-
-    def __ror__(self, other: Any) -> Any:
-        self._unsupported("__ror__")
-
-    def __reduce_ex__(self, protocol: Any) -> Any:  # copy.copy, copy.deepcopy, pickle
-        self._unsupported("__reduce_ex__ (copy or pickle)")
 
     @classmethod
     def fromkeys(cls, *args: Any) -> Any:
@@ -233,12 +206,30 @@ class _Updated(set[str]):
 
 
 def _refuse(name: str) -> Any:
-    def refused(self: _Updated, *args: Any, **kwargs: Any) -> NoReturn:
+    """A method that raises its class's `_unsupported` for `name`."""
+
+    def refused(self: _Bucket | _Updated, *args: Any, **kwargs: Any) -> NoReturn:
         self._unsupported(name)
 
     refused.__name__ = name
     return refused
 
+
+# Every other dict method that would answer from (or change) the memory alone; copy.copy, copy.deepcopy
+# and pickle go through __reduce_ex__.
+_BUCKET_REFUSED = [
+    "pop",
+    "popitem",
+    "clear",
+    "__delitem__",
+    "__eq__",
+    "__ne__",
+    "__or__",
+    "__ror__",
+    "__reduce_ex__",
+]
+for _name in _BUCKET_REFUSED:
+    setattr(_Bucket, _name, _refuse(_name))
 
 # Every other set method would answer from (or change) the empty set in memory.
 _UPDATED_REFUSED = [
