@@ -73,10 +73,10 @@ class CeilingApplication(BaseApplication):  # type: ignore[misc]
     """gunicorn serving one fixed answer (`flask`: through a Flask app with flask-cors, as the mock is
     served, so the framework's own cost can be told from the mock's)."""
 
-    def __init__(self, body: bytes, options: dict[str, Any], *, flask: bool = False) -> None:
+    def __init__(self, body: bytes, options: dict[str, Any], *, flask: ContractSpec | None = None) -> None:
         self.body = body
         self.options = options
-        self.flask = flask
+        self.flask = flask  # the contract the mock's CORS settings are read from, when through Flask
         super().__init__()
 
     def load_config(self) -> None:
@@ -96,16 +96,19 @@ class CeilingApplication(BaseApplication):  # type: ignore[misc]
             start_response("200 OK", headers)
             return [body]
 
-        return flask_app(body) if self.flask else app
+        return flask_app(body, self.flask) if self.flask is not None else app
 
 
-def flask_app(body: bytes) -> Any:
-    """The fixed answer from a Flask view on every path and method, with flask-cors (the mock's stack)."""
+def flask_app(body: bytes, contract: ContractSpec) -> Any:
+    """The fixed answer from a Flask view on every path and method, with the mock's own CORS settings
+    (`mockserver._app._cors`): the mock's framework, none of its pipeline."""
     from flask import Flask, Response, request
-    from flask_cors import CORS
+
+    from mockserver import MockConfig
+    from mockserver._app import _cors
 
     app = Flask("ceiling")
-    CORS(app)
+    _cors(app, MockConfig(), contract)
 
     def answer(_path: str = "") -> Response:
         request.get_data()  # the body read, as the mock reads it
@@ -137,7 +140,8 @@ def main(worker_class: str, workers: int, threads: int, port: int, flask: bool) 
         "loglevel": "warning",
         "preload_app": True,
     }
-    CeilingApplication(ceiling_body(load_spec()), options, flask=flask).run()
+    contract = load_spec()
+    CeilingApplication(ceiling_body(contract), options, flask=contract if flask else None).run()
 
 
 if __name__ == "__main__":

@@ -86,10 +86,6 @@ class Server:
         """Open file descriptors of each serving process."""
         return [n for n in (_fd_count(pid) for pid in self.worker_pids()) if n is not None]
 
-    def worker_rss_mb(self) -> list[float]:
-        """VmRSS of each serving process, in MB."""
-        return [rss for rss in (_rss_mb(pid) for pid in self.worker_pids()) if rss is not None]
-
     def worker_memory(self) -> list[Memory]:
         """RSS, PSS and private memory of each serving process (see `Memory`)."""
         return [m for m in (read_memory(pid) for pid in self.worker_pids()) if m is not None]

@@ -71,8 +71,11 @@ class Round:
     target: str
     round: int
     result: _wrk.WrkResult
-    rss_mb: list[float] = field(default_factory=list)
     memory: list[_servers.Memory] = field(default_factory=list)
+
+    @property
+    def rss_mb(self) -> list[float]:
+        return [m.rss_mb for m in self.memory]
 
 
 def memory_max(rounds: Sequence[Round]) -> dict[str, float | None]:
@@ -670,7 +673,7 @@ class Bench:
                 _settle(targets)
                 result = _wrk.run_wrk(self._wrk_for(wrk, run, self.o["duration"]))
                 memory = run.target.server.worker_memory()
-                one = Round(run.label, index, result, [m.rss_mb for m in memory], memory)
+                one = Round(run.label, index, result, memory)
                 measured.append(one)
                 self.rounds.append(one)
                 rss = " ".join(m.cell() for m in one.memory)

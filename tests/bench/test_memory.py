@@ -93,8 +93,8 @@ def test_the_tables_take_the_largest_of_each_figure() -> None:
 
     result = WrkResult(1000, 30.0, 5.0, 8.0, 12.0, 20.0, 6.0, non2xx=0, socket_errors=0)
     rounds = [
-        Round("mock", 1, result, [90.0, 80.0], [Memory(90.0, 50.0, 40.0), Memory(80.0, 60.0, 35.0)]),
-        Round("mock", 2, result, [85.0], [Memory(85.0, 55.0, None, from_smaps=False)]),
+        Round("mock", 1, result, [Memory(90.0, 50.0, 40.0), Memory(80.0, 60.0, 35.0)]),
+        Round("mock", 2, result, [Memory(85.0, 55.0, None, from_smaps=False)]),
     ]
     figures = memory_max(rounds)
     assert figures == {"rss_max_mb": 90.0, "pss_max_mb": 60.0, "private_max_mb": 40.0}

@@ -155,7 +155,7 @@ def test_the_ceiling_answers_a_3_kb_task(contract: ContractSpec) -> None:
 
 def test_the_flask_ceiling_answers_the_same_body_through_flask_and_cors(contract: ContractSpec) -> None:
     body = _ceiling.ceiling_body(contract)
-    client = _ceiling.flask_app(body).test_client()
+    client = _ceiling.flask_app(body, contract).test_client()
     answer = client.post(
         "/caseManagement/api/public/analytics/st-1/createTask", data=b"{}", headers={"Origin": "http://x"}
     )
