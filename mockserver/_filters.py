@@ -2,17 +2,17 @@
 
 A listing's total is how many objects every filter keeps. Counted in SQL it touches every kept
 object (at 100,000 tasks, a filter keeping most of them costs ~100 ms); here each filter value names
-its objects as one Python integer used as a bitset (bit `p` for the object at position `p` of its
-scope), so a listing's kept set is a few big-integer ANDs and its total a `bit_count()`: a few
-microseconds per 100,000 objects.
+its objects as a bitset (bit `p` for the object at position `p` of its scope, kept in a bytearray
+that writes change in place, read as a Python integer), so a listing's kept set is a few big-integer
+ANDs and its total a `bit_count()`: a few microseconds per 100,000 objects.
 
 - Values of a filter are kept as `spec.FilterRule.values_of` gives them and tested by
   `spec.Condition`'s kinds (`any-of`, `none-of`, `contains`, `at-least`, `at-most`, `equal`), so
   this module decides nothing about what a filter means. Filters with the same stored pointers and
   the same form of value share their values (`startDate` and `endDate` both read `/createdAt`).
 - A value held by few objects keeps their positions; one held by many, a bitset. Instants (the
-  date filters) are kept sorted, with the bitset of every prefix of CHECKPOINT values, so a date
-  range is two prefixes, not one bit per object in it.
+  date filters) are kept sorted, with the bitset of every prefix of a multiple of CHECKPOINT
+  values (at most PREFIXES of them), so a date range is two prefixes, not one bit per object in it.
 - Every process keeps its own index, brought up to date from the shared file at each listing: the
   objects whose `rev` is past the one it has seen (`sync`), inside the listing's transaction, so
   it sees exactly what the listing's SQL sees. A write from any worker is in the next listing.
@@ -41,8 +41,12 @@ from spec import Condition, FilterRule, Listing
 
 # A value held by this many objects of a scope keeps them as a bitset; fewer, as a list of positions.
 BITSET_FROM = 32
-# The instants facet keeps the bitset of its first k * CHECKPOINT values (sorted) for every k.
+# The instants facet keeps the bitset of its first k * every values (sorted) for every k, where `every`
+# is CHECKPOINT, doubled for as long as that would make more than PREFIXES of them: a date range is then
+# two prefixes and at most 2 * every positions set one by one, and the prefixes cost at most PREFIXES
+# bits per object (they would grow with the square of the scope's size at a fixed spacing).
 CHECKPOINT = 1024
+PREFIXES = 128
 # Objects read from the file per fetch while indexing (a 100,000-object world is not loaded at once).
 _FETCH = 512
 
@@ -66,6 +70,30 @@ def positions_of(bits: int) -> list[int]:
     return found
 
 
+class Bitset:
+    """A set of positions that grows, as a bytearray changed in place. (A Python int would be copied
+    whole by every add: at 100,000 objects, 12 KB per write per value, which fragments the heap.)"""
+
+    __slots__ = ("buffer", "count")
+
+    def __init__(self, positions: Iterable[int] = ()) -> None:
+        self.buffer = bytearray()
+        self.count = 0
+        for position in positions:
+            self.add(position)
+
+    def add(self, position: int) -> None:
+        at, bit = position >> 3, 1 << (position & 7)
+        if at >= len(self.buffer):
+            self.buffer.extend(bytes(at + 1 - len(self.buffer)))  # bytearray over-allocates: amortised
+        if not self.buffer[at] & bit:
+            self.buffer[at] |= bit
+            self.count += 1
+
+    def bits(self) -> int:
+        return int.from_bytes(self.buffer, "little")
+
+
 def new_generation(conn: sqlite3.Connection) -> None:
     """Say that the objects were replaced (not written one by one): every process indexes them anew."""
     conn.execute(
@@ -80,19 +108,19 @@ class _Values:
 
     def __init__(self) -> None:
         self.small: dict[Any, array[int]] = {}
-        self.big: dict[Any, int] = {}
+        self.big: dict[Any, Bitset] = {}
 
     def add(self, value: Any, position: int) -> None:
         big = self.big.get(value)
         if big is not None:
-            self.big[value] = big | (1 << position)
+            big.add(position)
             return
         held = self.small.get(value)
         if held is None:
             held = self.small[value] = array("q")
         held.append(position)
         if len(held) >= BITSET_FROM:
-            self.big[value] = bits_of(held, held[-1] + 1)  # positions only grow
+            self.big[value] = Bitset(held)
             del self.small[value]
 
     def bits(self, values: Iterable[Any], size: int) -> int:
@@ -102,7 +130,7 @@ class _Values:
         for value in values:
             big = self.big.get(value)
             if big is not None:
-                found |= big
+                found |= big.bits()
             else:
                 loose += self.small.get(value, ())
         return found | bits_of(loose, size) if loose else found
@@ -115,28 +143,33 @@ class _Values:
 class _Instants:
     """One facet of instants: (value, position) sorted by value, and the bitsets of its prefixes."""
 
-    __slots__ = ("positions", "prefixes", "sorted_values")
+    __slots__ = ("every", "positions", "prefixes", "sorted_values")
 
     def __init__(self) -> None:
         self.sorted_values = array("d")
         self.positions = array("q")
-        # prefixes[k]: the bitset of the first k * CHECKPOINT positions (those after an insert go stale).
+        # prefixes[k]: the bitset of the first k * every positions (those after an insert go stale).
+        self.every = CHECKPOINT
         self.prefixes: list[int] = [0]
 
     def add(self, value: float, position: int) -> None:
         at = bisect_right(self.sorted_values, value)
         self.sorted_values.insert(at, value)
         self.positions.insert(at, position)
-        del self.prefixes[at // CHECKPOINT + 1 :]
+        del self.prefixes[at // self.every + 1 :]
+        if len(self.sorted_values) > self.every * PREFIXES:  # twice as far apart, half as many
+            self.every *= 2
+            del self.prefixes[1:]
 
     def _prefix(self, end: int, size: int) -> int:
         """The bitset of the first `end` positions."""
-        whole = end // CHECKPOINT
+        every = self.every
+        whole = end // every
         while len(self.prefixes) <= whole:
             k = len(self.prefixes)
-            chunk = self.positions[(k - 1) * CHECKPOINT : k * CHECKPOINT]
+            chunk = self.positions[(k - 1) * every : k * every]
             self.prefixes.append(self.prefixes[-1] | bits_of(chunk, size))
-        return self.prefixes[whole] | bits_of(self.positions[whole * CHECKPOINT : end], size)
+        return self.prefixes[whole] | bits_of(self.positions[whole * every : end], size)
 
     def between_values(self, values: Iterable[float], size: int) -> int:
         """The positions holding any of `values`."""
@@ -151,7 +184,7 @@ class _Instants:
         end = len(self.sorted_values) if high is None else bisect_right(self.sorted_values, high)
         if end <= start:
             return 0
-        if end - start <= CHECKPOINT:
+        if end - start <= self.every:
             return bits_of(self.positions[start:end], size)
         return self._prefix(end, size) & ~self._prefix(start, size)
 
@@ -205,19 +238,19 @@ class _Scope:
     def __init__(self, facets: Iterable[_Facet]) -> None:
         self.position = SeqPositions()  # seq -> its live position
         self.seqs = array("q")  # position -> seq (dead positions included)
-        self.dead = 0
+        self.dead = Bitset()
         self.facets: dict[_Facet, _Values | _Instants] = {
             f: (_Instants() if f.instants else _Values()) for f in facets
         }
 
     def live(self) -> int:
-        return ((1 << len(self.seqs)) - 1) & ~self.dead
+        return ((1 << len(self.seqs)) - 1) & ~self.dead.bits()
 
     def put(self, seq: int, document: Any) -> None:
         position = len(self.seqs)
         old = self.position.put(seq, position)
         if old is not None:
-            self.dead |= 1 << old
+            self.dead.add(old)
         self.seqs.append(seq)
         for facet, held in self.facets.items():
             for value in dict.fromkeys(facet.rule.values_of(document)):
@@ -287,7 +320,7 @@ class FilterIndex:
         )
         for sid in touched:
             scope = self._scopes[sid]
-            if scope.dead.bit_count() > len(scope.position):  # mostly replaced by updates: index anew
+            if scope.dead.count > len(scope.position):  # mostly replaced by updates: index anew
                 del self._scopes[sid]
                 self._read(
                     conn,

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockserver import _filters
-from mockserver._filters import _Instants, _Values, bits_of, positions_of
+from mockserver._filters import Bitset, _Instants, _Values, bits_of, positions_of
 from mockserver._state import StateStore
 from mockserver._store import ObjectStore, scope_of
 from tests.mockserver.test_index import COLLECTIONS, LISTINGS, WORLD
@@ -29,6 +29,15 @@ def test_positions_and_bits_round_trip(positions: set[int]) -> None:
     assert positions_of(bits) == sorted(positions)
 
 
+@given(st.lists(st.integers(min_value=0, max_value=5000)))
+def test_a_bitset_grown_in_place_holds_what_was_added(positions: list[int]) -> None:
+    bitset = Bitset()
+    for position in positions:
+        bitset.add(position)
+    assert bitset.count == len(set(positions))
+    assert positions_of(bitset.bits()) == sorted(set(positions))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     values=st.lists(st.integers(min_value=0, max_value=40), min_size=10, max_size=120),
@@ -36,10 +45,25 @@ def test_positions_and_bits_round_trip(positions: set[int]) -> None:
     high=st.none() | st.integers(min_value=-1, max_value=41),
 )
 def test_a_date_range_is_the_values_in_it(values: list[int], low: int | None, high: int | None) -> None:
-    """Ranges across prefix checkpoints (a checkpoint every 8 values here), values inserted out of order."""
+    """Ranges across prefix checkpoints (a checkpoint every 8 values here, at most 4 of them, so the
+    spacing doubles as values come), values inserted out of order."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_filters, "CHECKPOINT", 8)
+        patch.setattr(_filters, "PREFIXES", 4)
         _check_range(values, low, high)
+
+
+def test_the_prefixes_of_a_growing_facet_stay_few() -> None:
+    """The prefixes' bits grow linearly with the objects, not with their square."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_filters, "CHECKPOINT", 8)
+        patch.setattr(_filters, "PREFIXES", 4)
+        instants = _Instants()
+        for position in range(200):
+            instants.add(float(position), position)
+            instants.between(1.0, float(position), position + 1)  # makes every prefix it can
+            assert len(instants.prefixes) <= _filters.PREFIXES + 1
+        assert instants.every == 64  # 8 doubled until 4 * every >= 200
 
 
 def _check_range(values: list[int], low: int | None, high: int | None) -> None:
@@ -94,7 +118,7 @@ def test_an_object_updated_many_times_is_counted_once(tmp_path: Path) -> None:
         assert [t["_id"] for t in page.results] == [tasks[0]["_id"]]
         assert objects.page("tasks", scope, {"searchText": "TASK"}, None).total_results == 4
     held = objects.filters._scopes
-    assert all(scope_index.dead.bit_count() <= len(scope_index.position) for scope_index in held.values())
+    assert all(scope_index.dead.count <= len(scope_index.position) for scope_index in held.values())
 
 
 def test_a_world_loaded_by_another_process_replaces_what_this_one_indexed(tmp_path: Path) -> None:
