@@ -138,8 +138,15 @@ class PreloadedApplication(BaseApplication, Generic[Config]):  # type: ignore[mi
         super().run()
 
 
-# glibc's mallopt parameter for the number of malloc arenas (malloc.h: M_ARENA_MAX).
+# glibc's mallopt parameters (malloc.h): the number of malloc arenas, and the size from which a block is
+# its own mapping.
 _M_ARENA_MAX = -8
+_M_MMAP_THRESHOLD = -3
+# glibc's default threshold, made fixed: left dynamic, glibc raises it to the size of every mapped block
+# freed (up to 32 MB), and from then on the proxy's buffers of whole pages of answers (~140 KB for 100
+# tasks) come from the arenas, where the threads' overlapping ones fragment them: the proxy's workers
+# grew by 27-31% in 4 minutes of getTasks, 5% with the threshold fixed (docs/performance.md).
+MMAP_THRESHOLD = 128 * 1024
 
 
 def trim_heap() -> None:
@@ -152,12 +159,15 @@ def trim_heap() -> None:
 def release_memory_before_fork() -> None:
     """Hand the workers a small, settled heap: what building the app freed goes back to the system
     (`malloc_trim`), the objects left are frozen out of the garbage collector's passes (which would
-    otherwise write to, and so copy, every shared page in every worker), and glibc keeps two malloc
-    arenas instead of one per thread (threaded workers grew by tens of MB without the limit).
+    otherwise write to, and so copy, every shared page in every worker), glibc keeps two malloc
+    arenas instead of one per thread (threaded workers grew by tens of MB without the limit), and
+    blocks of MMAP_THRESHOLD or more are always mapped apart and unmapped when freed.
     A libc without these functions (not glibc) is left as it is."""
     gc.collect()
     with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_ARENA_MAX, 2)
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     trim_heap()
     gc.freeze()
 

@@ -121,6 +121,10 @@ class ProxyService:
         self._transport: httpx.HTTPTransport | None = None
         self._transport_pid = 0
         self._transport_lock = threading.Lock()
+        # One answer judged at a time per worker. Judging is Python work under the GIL (and SQLite
+        # behind the store's one connection), so threads gain nothing by overlapping it; overlapped,
+        # each holds a decoded page of up to 100 objects at once, and the heap keeps their high-water.
+        self._judging = threading.Lock()
 
     @property
     def transport(self) -> httpx.HTTPTransport:
@@ -164,13 +168,14 @@ class ProxyService:
             log.warning("%s", encoding_problem)
         failed = False
         try:
-            judgement = self.checker.check_response(
-                check,
-                ReceivedAnswer(
-                    answer.status, dict(answer.headers), decoded if decoded is not None else answer.raw
-                ),
-                body_read=decoded is not None or encoding_problem is not None,
-            )
+            with self._judging:
+                judgement = self.checker.check_response(
+                    check,
+                    ReceivedAnswer(
+                        answer.status, dict(answer.headers), decoded if decoded is not None else answer.raw
+                    ),
+                    body_read=decoded is not None or encoding_problem is not None,
+                )
             findings.extend(judgement.findings)
         except Exception:  # a checker fault must never cost the client its answer
             failed = self.report_bug("checking the answer")
