@@ -36,7 +36,8 @@ ALSO_BROKEN = {
     "lname-stale": {"relation:updated-task-lname"},
     "not-joined": {"relation:case-update-merged"},
     "page-lost": {"relation:tasks-total-counts"},
-    "page-repeated": {"relation:case-listed-after-create"},
+    # As with page-lost: the pages walked to the end hold one entry more than the total counts.
+    "page-repeated": {"relation:case-listed-after-create", "relation:cases-total-counts"},
     "read-only-changed": {"response_schema_conformance"},
     # A total counting objects the filters drop makes the short page after the last kept one claim more.
     "total-wrong": {"relation:cases-pages-partition", "relation:cases-last-page"},
