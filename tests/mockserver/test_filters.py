@@ -53,6 +53,47 @@ def test_a_date_range_is_the_values_in_it(values: list[int], low: int | None, hi
         _check_range(values, low, high)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    writes=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=30), st.none() | st.integers(min_value=0, max_value=40)),
+        min_size=1,
+        max_size=150,
+    ),
+    low=st.none() | st.integers(min_value=-1, max_value=41),
+    high=st.none() | st.integers(min_value=-1, max_value=41),
+)
+def test_updates_keep_date_ranges_right(
+    writes: list[tuple[int, int | None]], low: int | None, high: int | None
+) -> None:
+    """Objects written again (an update: a new position, the value kept or changed) between ranges that
+    make the prefixes: a range keeps exactly the live positions whose value is in it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_filters, "CHECKPOINT", 4)
+        patch.setattr(_filters, "PREFIXES", 8)
+        instants = _Instants()
+        value_of: dict[int, int] = {}  # object -> its value
+        position_of: dict[int, int] = {}  # object -> its live position
+        size = 0
+        for obj, changed in writes:
+            old = position_of.get(obj)
+            value = changed if changed is not None or old is None else value_of[obj]
+            value = value if value is not None else obj
+            instants.add(float(value), size, replaces=old)
+            value_of[obj], position_of[obj] = value, size
+            size += 1
+            if size % 3 == 0:  # the prefixes made between writes
+                instants.between(None, None, size)
+        live = bits_of(position_of.values(), size)
+        found = positions_of(instants.between(low, high, size) & live)
+        expected = sorted(
+            p
+            for o, p in position_of.items()
+            if (low is None or value_of[o] >= low) and (high is None or value_of[o] <= high)
+        )
+        assert found == expected
+
+
 def test_the_prefixes_of_a_growing_facet_stay_few() -> None:
     """The prefixes' bits grow linearly with the objects, not with their square."""
     with pytest.MonkeyPatch.context() as patch:
