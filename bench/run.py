@@ -22,6 +22,7 @@ import importlib.util
 import os
 import platform
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -385,6 +386,10 @@ def main(**options: Any) -> None:
     Bench(**options).run()
 
 
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 class Bench:
     """One benchmark run; figures are printed as they come and collected for --json."""
 
@@ -407,7 +412,9 @@ class Bench:
     # -- orchestration ----------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Everything the options ask for, in order; servers are always stopped."""
+        """Everything the options ask for, in order; servers are always stopped (on SIGTERM too: the
+        servers run in process groups of their own, which a signal to the bench does not reach)."""
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         self._header()
         try:
             if self.o["rounds"] > 0 or self.o["profile"]:

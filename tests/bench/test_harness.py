@@ -1,4 +1,5 @@
-"""The benchmark's pieces that need no server: options, the Lua script, wrk's result line, the profile summary."""
+"""The benchmark's pieces: options, the Lua script, wrk's result line, the profile summary (no server), and that a
+terminated bench stops the servers it started."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 
 import jwt
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from bench import _profile, _wrk
@@ -157,3 +159,53 @@ def test_the_in_process_measurement_runs_the_sample_through_the_app() -> None:
     figures = orjson.loads(done.stdout.splitlines()[-1])
     assert len(figures["same_client_runs_us"]) == len(figures["new_client_runs_us"]) == 2
     assert figures["same_client_us"] > 0 and figures["new_client_us"] > 0
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == pid:
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.http
+def test_a_terminated_bench_stops_its_servers() -> None:
+    """SIGTERM to `python -m bench` while a mock runs: the mock (in its own process group) is stopped too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "bench", "--rounds", "0", "--startup-runs", "50"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (servers := _children(bench.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert servers, "the bench started no server"
+        bench.send_signal(signal.SIGTERM)
+        assert bench.wait(timeout=30) == 128 + signal.SIGTERM
+        deadline = time.monotonic() + 15
+        while any(os.path.exists(f"/proc/{pid}") for pid in servers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in servers if os.path.exists(f"/proc/{pid}")], "a server outlived the bench"
+    finally:
+        bench.kill()
+        bench.wait()
