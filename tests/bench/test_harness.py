@@ -161,8 +161,8 @@ def test_the_in_process_measurement_runs_the_sample_through_the_app() -> None:
     assert figures["same_client_us"] > 0 and figures["new_client_us"] > 0
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (from /proc)."""
+def _servers_of(pid: int) -> list[int]:
+    """The mock servers whose parent is `pid` (from /proc)."""
     import os
 
     found = []
@@ -171,9 +171,11 @@ def _children(pid: int) -> list[int]:
             try:
                 with open(f"/proc/{entry}/stat") as stat:
                     parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    command = cmdline.read()
             except (OSError, ValueError, IndexError):
                 continue
-            if parent == pid:
+            if parent == pid and b"mockserver" in command:
                 found.append(int(entry))
     return found
 
@@ -197,7 +199,7 @@ def test_a_terminated_bench_stops_its_servers() -> None:
     )
     try:
         deadline = time.monotonic() + 60
-        while not (servers := _children(bench.pid)) and time.monotonic() < deadline:
+        while not (servers := _servers_of(bench.pid)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert servers, "the bench started no server"
         bench.send_signal(signal.SIGTERM)
