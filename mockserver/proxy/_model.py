@@ -228,8 +228,6 @@ _BUCKET_REFUSED = [
     "__ror__",
     "__reduce_ex__",
 ]
-for _name in _BUCKET_REFUSED:
-    setattr(_Bucket, _name, _refuse(_name))
 
 # Every other set method would answer from (or change) the empty set in memory.
 _UPDATED_REFUSED = [
@@ -268,8 +266,9 @@ _UPDATED_REFUSED = [
     "__reduce__",
     "__reduce_ex__",
 ]
-for _name in _UPDATED_REFUSED:
-    setattr(_Updated, _name, _refuse(_name))
+for _cls, _names in ((_Bucket, _BUCKET_REFUSED), (_Updated, _UPDATED_REFUSED)):
+    for _name in _names:
+        setattr(_cls, _name, _refuse(_name))
 
 
 class RowStore(Store):
