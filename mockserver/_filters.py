@@ -31,7 +31,7 @@ import sqlite3
 import uuid
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,9 +54,14 @@ _FETCH = 512
 def bits_of(positions: Iterable[int], size: int) -> int:
     """The bitset of `positions` (each below `size`)."""
     buffer = bytearray((size >> 3) + 1)
+    _set_bits(buffer, positions)
+    return int.from_bytes(buffer, "little")
+
+
+def _set_bits(buffer: bytearray, positions: Iterable[int]) -> None:
+    """Set the bit of each of `positions` in `buffer` (long enough for every one)."""
     for position in positions:
         buffer[position >> 3] |= 1 << (position & 7)
-    return int.from_bytes(buffer, "little")
 
 
 def positions_of(bits: int) -> list[int]:
@@ -74,28 +79,29 @@ class Bitset:
     """A set of positions that grows, as a bytearray changed in place. (A Python int would be copied
     whole by every add: at 100,000 objects, 12 KB per write per value, which fragments the heap.)"""
 
-    __slots__ = ("buffer", "count")
+    __slots__ = ("buffer",)
 
-    def __init__(self, positions: Iterable[int] = ()) -> None:
+    def __init__(self, positions: Sequence[int] = ()) -> None:
         self.buffer = bytearray()
-        self.count = 0
-        for position in positions:
-            self.add(position)
+        self.add_all(positions)
 
     def add(self, position: int) -> None:
-        at, bit = position >> 3, 1 << (position & 7)
+        at = position >> 3
         if at >= len(self.buffer):
             self.buffer.extend(bytes(at + 1 - len(self.buffer)))  # bytearray over-allocates: amortised
-        if not self.buffer[at] & bit:
-            self.buffer[at] |= bit
-            self.count += 1
+        self.buffer[at] |= 1 << (position & 7)
+
+    def add_all(self, positions: Sequence[int]) -> None:
+        if positions:
+            self.add(max(positions))
+            _set_bits(self.buffer, positions)
 
     def bits(self) -> int:
         return int.from_bytes(self.buffer, "little")
 
     def copy(self) -> Bitset:
         copied = Bitset()
-        copied.buffer, copied.count = bytearray(self.buffer), self.count
+        copied.buffer = bytearray(self.buffer)
         return copied
 
 
@@ -115,7 +121,9 @@ class _Values:
         self.small: dict[Any, array[int]] = {}
         self.big: dict[Any, Bitset] = {}
 
-    def add(self, value: Any, position: int) -> None:
+    def add(self, value: Any, position: int, *, replaces: int | None = None) -> None:
+        """Hold `value` at `position` (`replaces`, the object's position before an update, stays among
+        the value's positions: dead, so no listing keeps it)."""
         big = self.big.get(value)
         if big is not None:
             big.add(position)
@@ -187,8 +195,7 @@ class _Instants:
         while len(self.prefixes) <= whole:
             k = len(self.prefixes)
             prefix = self.prefixes[-1].copy()
-            for position in self.positions[(k - 1) * every : k * every]:
-                prefix.add(position)
+            prefix.add_all(self.positions[(k - 1) * every : k * every])
             self.prefixes.append(prefix)
         return self.prefixes[whole].bits() | bits_of(self.positions[whole * every : end], size)
 
@@ -267,6 +274,10 @@ class _Scope:
     def live(self) -> int:
         return ((1 << len(self.seqs)) - 1) & ~self.dead.bits()
 
+    def dead_count(self) -> int:
+        """Positions left by updates: every position handed out but the live ones."""
+        return len(self.seqs) - len(self.position)
+
     def put(self, seq: int, document: Any) -> None:
         position = len(self.seqs)
         old = self.position.put(seq, position)
@@ -275,10 +286,7 @@ class _Scope:
         self.seqs.append(seq)
         for facet, held in self.facets.items():
             for value in dict.fromkeys(facet.rule.values_of(document)):
-                if isinstance(held, _Instants):
-                    held.add(value, position, replaces=old)
-                else:
-                    held.add(value, position)
+                held.add(value, position, replaces=old)
 
     def kept(self, facet: _Facet, condition: Condition) -> int:
         """The positions `condition` keeps of `facet` (dead ones may be among them)."""
@@ -344,7 +352,7 @@ class FilterIndex:
         )
         for sid in touched:
             scope = self._scopes[sid]
-            if scope.dead.count > len(scope.position):  # mostly replaced by updates: index anew
+            if scope.dead_count() > len(scope.position):  # mostly replaced by updates: index anew
                 del self._scopes[sid]
                 self._read(
                     conn,
