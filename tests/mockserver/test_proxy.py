@@ -602,6 +602,44 @@ def test_a_fault_in_the_checker_never_costs_the_client_its_answer(
     assert document(response)["errors"][0]["msg"].startswith("the proxy failed (RuntimeError)")
 
 
+def test_answers_are_judged_one_at_a_time_per_worker(
+    correct: Upstream, proxy_client: Callable[..., FlaskClient]
+) -> None:
+    """Threads of one worker forward at once but judge in turn (each would otherwise hold a decoded page
+    at once; the GIL runs one at a time anyway)."""
+    client = proxy_client(correct.base)
+    service = client.application.config["PROXY_SERVICE"]
+    judge = service.checker.check_response
+    inside, most = [0], [0]
+    count = threading.Lock()
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        with count:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            time.sleep(0.05)
+            return judge(*args, **kwargs)
+        finally:
+            with count:
+                inside[0] -= 1
+
+    service.checker.check_response = watched
+    statuses: list[int] = []
+
+    def send() -> None:
+        answer = client.application.test_client().post(operation_path(), data=seed_bytes(), headers=headers())
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [200] * 4
+    assert most[0] == 1
+
+
 def test_a_compressed_answer_stays_compressed_and_is_still_checked(
     faulty: Upstream, proxy_client: Callable[..., FlaskClient]
 ) -> None:
