@@ -174,3 +174,47 @@ def test_a_worker_trims_its_heap_once_per_interval(monkeypatch: pytest.MonkeyPat
         clock[0] += 0.5
     assert trims == [1000.0 + k * _serve.TRIM_EVERY_S for k in range(len(trims))]
     assert len(trims) == int(25 / _serve.TRIM_EVERY_S) + 1
+
+
+_MAPPED_BLOCKS = """
+import ctypes
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+if FIXED:
+    from mockserver._gunicorn import release_memory_before_fork
+    release_memory_before_fork()
+freed = bytearray(1_000_000)  # mapped apart; freeing it raises a dynamic threshold to 1 MB
+del freed
+before = libc.mallinfo2().hblks
+page = bytearray(200_000)  # a getTasks page read by the proxy is ~140 KB
+print(libc.mallinfo2().hblks - before)
+"""
+
+
+def test_large_blocks_stay_mapped_apart_after_a_larger_one_was_freed() -> None:
+    """glibc's threshold is fixed before the fork (its dynamic rise let the proxy's page buffers fragment
+    the arenas): a 200 KB block is still a mapping of its own after a 1 MB one was freed."""
+    import ctypes
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not hasattr(ctypes.CDLL(None), "mallinfo2"):
+        pytest.skip("not glibc 2.33 or later")
+
+    def mapped(fixed: bool) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", f"FIXED = {fixed}\n" + _MAPPED_BLOCKS],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return int(done.stdout)
+
+    assert mapped(True) == 1
+    assert mapped(False) == 0  # glibc's default: the threshold rose, so the block came from an arena
